@@ -1,0 +1,39 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE := portal.settings
+
+.PHONY: run test lint install messages bench clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+messages: install
+	@if command -v msgfmt >/dev/null; then $(PY) manage.py compilemessages --ignore=.venv -v 0; \
+	else echo "gettext (msgfmt) is not installed: pages stay in English. apt-get install gettext"; fi
+
+run: install messages
+	$(PY) manage.py migrate --no-input -v 0
+	$(PY) manage.py seed_demo
+	$(PY) manage.py collectstatic --no-input -v 0
+	@bash scripts/run.sh $(PORT)
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) manage.py makemigrations --check --dry-run -v 1
+
+test: install messages lint
+	FAST_PASSWORD_HASHER=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf var staticfiles .pytest_cache

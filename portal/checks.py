@@ -1,0 +1,33 @@
+"""System checks for settings that `check --deploy` does not know about."""
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+
+@register(Tags.security, deploy=True)
+def check_production_services(app_configs, **kwargs):
+    messages = []
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        messages.append(
+            Warning(
+                "SQLite is the embedded development database.",
+                hint="Set DATABASE_URL to a PostgreSQL database in production.",
+                id="portal.W001",
+            )
+        )
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        messages.append(
+            Warning(
+                "The file-system Celery broker only works on one host.",
+                hint="Set REDIS_URL in production.",
+                id="portal.W002",
+            )
+        )
+    return messages
+
+
+@register(Tags.compatibility)
+def check_time_zone(app_configs, **kwargs):
+    if not settings.USE_TZ:
+        return [Error("USE_TZ must be on: voting windows are compared across time zones.", id="portal.E001")]
+    return []

@@ -1,0 +1,40 @@
+"""A database outage answers a clear 503, never a 500 page with a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+
+logger = logging.getLogger(__name__)
+
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+
+
+def database_unavailable_response(request: HttpRequest) -> HttpResponse:
+    message = _("The service is temporarily unavailable. Your request was not saved; please try again in a minute.")
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse({"detail": message}, status=503)
+    else:
+        response = HttpResponse(
+            render_to_string("503.html", {"message": message}), status=503, content_type="text/html"
+        )
+    response["Retry-After"] = "30"
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, UNAVAILABLE_ERRORS):
+            logger.warning("database unavailable: %s", exception)
+            return database_unavailable_response(request)
+        return None

@@ -1,0 +1,403 @@
+"""Places and what is proposed for them.
+
+Region → Municipality → Space (a public space or a courtyard) → Proposal (a
+beautification project with a cost and a lifecycle). Reads live here as QuerySet
+methods; every write goes through `projects.services`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+class Region(models.Model):
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    code = models.CharField(_("ISO 3166-2 code"), max_length=10, unique=True)
+
+    class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MunicipalityQuerySet(models.QuerySet["Municipality"]):
+    def in_scope_of(self, user) -> MunicipalityQuerySet:
+        from portal.accounts.permissions import municipalities_in_scope
+
+        return self.filter(pk__in=municipalities_in_scope(user))
+
+
+class Municipality(models.Model):
+    class Kind(models.TextChoices):
+        URBAN_OKRUG = "urban_okrug", _("urban okrug")
+        MUNICIPAL_OKRUG = "municipal_okrug", _("municipal okrug")
+        MUNICIPAL_DISTRICT = "municipal_district", _("municipal district")
+
+    region = models.ForeignKey(
+        Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="municipalities"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices, default=Kind.URBAN_OKRUG)
+    population = models.PositiveIntegerField(_("population"))
+    oktmo = models.CharField(_("OKTMO code"), max_length=11, unique=True)
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+
+    objects = MunicipalityQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("municipality")
+        verbose_name_plural = _("municipalities")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["region", "name"], name="municipality_unique_name_in_region"),
+            # OKTMO codes are 8 digits (municipality) or 11 (settlement level).
+            models.CheckConstraint(
+                condition=Q(oktmo__regex=r"^([0-9]{8}|[0-9]{11})$"), name="municipality_oktmo_digits"
+            ),
+            models.CheckConstraint(condition=Q(population__gt=0), name="municipality_population_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SpaceQuerySet(models.QuerySet["Space"]):
+    def in_scope_of(self, user) -> SpaceQuerySet:
+        from portal.accounts.permissions import municipalities_in_scope
+
+        return self.filter(municipality__in=municipalities_in_scope(user))
+
+    def improved(self) -> SpaceQuerySet:
+        """Spaces with at least one completed project."""
+        return self.filter(proposals__status=Proposal.Status.COMPLETED).distinct()
+
+
+class Space(models.Model):
+    class Kind(models.TextChoices):
+        PUBLIC_SPACE = "public_space", _("public space")
+        COURTYARD = "courtyard", _("courtyard")
+
+    municipality = models.ForeignKey(
+        Municipality, verbose_name=_("municipality"), on_delete=models.PROTECT, related_name="spaces"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=200)
+    address = models.CharField(_("address"), max_length=300)
+    description = models.TextField(_("description"), blank=True)
+    latitude = models.DecimalField(
+        _("latitude"),
+        max_digits=9,
+        decimal_places=6,
+        validators=[MinValueValidator(Decimal(-90)), MaxValueValidator(Decimal(90))],
+    )
+    longitude = models.DecimalField(
+        _("longitude"),
+        max_digits=9,
+        decimal_places=6,
+        validators=[MinValueValidator(Decimal(-180)), MaxValueValidator(Decimal(180))],
+    )
+    area_m2 = models.DecimalField(
+        _("area, m²"), max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = SpaceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("space")
+        verbose_name_plural = _("spaces")
+        ordering = ["municipality__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                "municipality", Lower("name"), name="space_unique_name_in_municipality"
+            ),
+            models.CheckConstraint(condition=Q(area_m2__gt=0), name="space_area_positive"),
+            models.CheckConstraint(
+                condition=Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
+                name="space_coordinates_on_earth",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.municipality})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("projects:space_detail", args=[self.pk])
+
+
+def _photo_path(instance: models.Model, filename: str) -> str:
+    # The stored name never comes from the uploader: it is random, with a safe suffix.
+    import uuid
+
+    return f"photos/{instance._meta.model_name}/{uuid.uuid4().hex}.jpg"
+
+
+class SpacePhoto(models.Model):
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(_("image"), upload_to=_photo_path)
+    caption = models.CharField(_("caption"), max_length=200, blank=True)
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("space photo")
+        verbose_name_plural = _("space photos")
+        ordering = ["uploaded_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.caption or f"#{self.pk}"
+
+
+class ProposalQuerySet(models.QuerySet["Proposal"]):
+    def in_scope_of(self, user) -> ProposalQuerySet:
+        from portal.accounts.permissions import municipalities_in_scope
+
+        return self.filter(space__municipality__in=municipalities_in_scope(user))
+
+    def public(self) -> ProposalQuerySet:
+        """What residents may see: everything but ideas still waiting for moderation
+        and ideas merged into another one."""
+        return self.exclude(status__in=[Proposal.Status.SUBMITTED, Proposal.Status.MERGED])
+
+    def with_place(self) -> ProposalQuerySet:
+        return self.select_related("space", "space__municipality", "space__municipality__region")
+
+
+class Proposal(models.Model):
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("submitted")
+        APPROVED = "approved", _("approved for a ballot")
+        SELECTED = "selected", _("selected")
+        IN_DESIGN = "in_design", _("in design")
+        UNDER_CONSTRUCTION = "under_construction", _("under construction")
+        COMPLETED = "completed", _("completed")
+        REJECTED = "rejected", _("rejected")
+        MERGED = "merged", _("merged into another")
+
+    # Each status, and the timestamp that must be set once a proposal has reached it.
+    STATUS_TIMESTAMPS = {
+        Status.SUBMITTED: "submitted_at",
+        Status.APPROVED: "approved_at",
+        Status.SELECTED: "selected_at",
+        Status.IN_DESIGN: "design_at",
+        Status.UNDER_CONSTRUCTION: "construction_at",
+        Status.COMPLETED: "completed_at",
+        Status.REJECTED: "rejected_at",
+        Status.MERGED: "rejected_at",
+    }
+
+    space = models.ForeignKey(Space, verbose_name=_("space"), on_delete=models.PROTECT, related_name="proposals")
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"))
+    estimated_cost = models.DecimalField(
+        _("estimated cost, ₽"), max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    spent = models.DecimalField(
+        _("spent so far, ₽"), max_digits=14, decimal_places=2, default=Decimal(0)
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="proposals",
+    )
+    status = models.CharField(_("status"), max_length=24, choices=Status.choices, default=Status.SUBMITTED)
+    submitted_at = models.DateTimeField(_("submitted at"))
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    selected_at = models.DateTimeField(_("selected at"), null=True, blank=True)
+    design_at = models.DateTimeField(_("design started at"), null=True, blank=True)
+    construction_at = models.DateTimeField(_("construction started at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    rejected_at = models.DateTimeField(_("rejected at"), null=True, blank=True)
+    rejection_reason = models.TextField(_("reason for rejection"), blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_ideas",
+    )
+
+    objects = ProposalQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("proposal")
+        verbose_name_plural = _("proposals")
+        ordering = ["-submitted_at", "-pk"]
+        indexes = [models.Index(fields=["status", "submitted_at"], name="proposal_status_submitted")]
+        constraints = [
+            models.CheckConstraint(condition=Q(estimated_cost__gt=0), name="proposal_cost_positive"),
+            models.CheckConstraint(condition=Q(spent__gte=0), name="proposal_spent_not_negative"),
+            # Lifecycle timestamps follow the status: a proposal cannot be "completed"
+            # without the date it was completed, nor rejected without a reason.
+            models.CheckConstraint(
+                condition=~Q(status__in=["approved", "selected", "in_design", "under_construction", "completed"])
+                | Q(approved_at__isnull=False),
+                name="proposal_approved_has_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["selected", "in_design", "under_construction", "completed"])
+                | Q(selected_at__isnull=False),
+                name="proposal_selected_has_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["in_design", "under_construction", "completed"]) | Q(design_at__isnull=False),
+                name="proposal_design_has_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["under_construction", "completed"]) | Q(construction_at__isnull=False),
+                name="proposal_construction_has_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="completed") | Q(completed_at__isnull=False),
+                name="proposal_completed_has_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | (Q(rejected_at__isnull=False) & ~Q(rejection_reason="")),
+                name="proposal_rejected_has_date_and_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="merged") | Q(merged_into__isnull=False),
+                name="proposal_merged_has_target",
+            ),
+            models.CheckConstraint(
+                condition=Q(merged_into__isnull=True) | ~Q(merged_into=models.F("pk")),
+                name="proposal_not_merged_into_itself",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("projects:proposal_detail", args=[self.pk])
+
+    @property
+    def municipality(self) -> Municipality:
+        return self.space.municipality
+
+
+class ProposalPhoto(models.Model):
+    class Kind(models.TextChoices):
+        GENERAL = "general", _("general")
+        BEFORE = "before", _("before")
+        AFTER = "after", _("after")
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(_("image"), upload_to=_photo_path)
+    caption = models.CharField(_("caption"), max_length=200, blank=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.GENERAL)
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("proposal photo")
+        verbose_name_plural = _("proposal photos")
+        ordering = ["uploaded_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.caption or f"#{self.pk}"
+
+
+class ProgressUpdate(models.Model):
+    """A dated note from an official on the works of a selected proposal."""
+
+    class Stage(models.TextChoices):
+        DESIGN = "design", _("design")
+        CONTRACT = "contract", _("contract")
+        CONSTRUCTION = "construction", _("construction")
+        COMPLETED = "completed", _("completed")
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="progress_updates")
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
+    text = models.TextField(_("text"))
+    spent_to_date = models.DecimalField(
+        _("spent to date, ₽"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    happened_on = models.DateField(_("date"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("progress update")
+        verbose_name_plural = _("progress updates")
+        ordering = ["happened_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(spent_to_date__isnull=True) | Q(spent_to_date__gte=0),
+                name="progress_spent_not_negative",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_stage_display()} {self.happened_on}"
+
+
+class CommentQuerySet(models.QuerySet["Comment"]):
+    def visible(self) -> CommentQuerySet:
+        return self.filter(hidden_at__isnull=True)
+
+
+class Comment(models.Model):
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
+    )
+    body = models.TextField(_("comment"), max_length=4000)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    hidden_at = models.DateTimeField(_("hidden at"), null=True, blank=True)
+    hidden_reason = models.CharField(_("reason for hiding"), max_length=300, blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(hidden_at__isnull=True) | ~Q(hidden_reason=""), name="comment_hidden_has_reason"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+
+class CommentReport(models.Model):
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(_("reason"), max_length=300)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("comment report")
+        verbose_name_plural = _("comment reports")
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "reporter"], name="comment_report_once_per_reporter")
+        ]
+
+    def __str__(self) -> str:
+        return self.reason[:60]

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from projects import views
+
+app_name = "projects"
+
+urlpatterns = [
+    path("proposals/", views.proposal_list, name="proposal_list"),
+    path("proposals/<int:pk>/", views.proposal_detail, name="proposal_detail"),
+    path("spaces/<int:pk>/", views.space_detail, name="space_detail"),
+]

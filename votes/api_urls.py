@@ -1,0 +1,8 @@
+from django.urls import path
+
+from votes import api
+
+urlpatterns = [
+    path("campaigns/", api.CampaignListView.as_view(), name="campaign-list"),
+    path("campaigns/<int:pk>/", api.CampaignDetailView.as_view(), name="campaign-detail"),
+]

@@ -1,0 +1,391 @@
+"""Campaigns, ballots and tallies.
+
+A Campaign is one vote of one municipality for one year: its windows, its method and
+limits, its selection rule. Entries are the proposals on its ballot. A Ballot belongs to
+one voter and one campaign, and the database itself refuses a second one. Tallies are
+always recomputed from the stored ballots (never incremented), so counting can run
+twice or die half-way without changing the result.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from projects.models import Municipality, Proposal
+from votes import rules
+
+
+class Method(models.TextChoices):
+    CHOOSE_ONE = rules.CHOOSE_ONE, _("choose one")
+    APPROVAL = rules.APPROVAL, _("approval (several choices)")
+    CUMULATIVE = rules.CUMULATIVE, _("cumulative (distribute points)")
+    ORDINAL = rules.ORDINAL, _("ranking")
+    KNAPSACK = rules.KNAPSACK, _("basket within the budget")
+
+
+class SelectionRule(models.TextChoices):
+    TOP_K = rules.TOP_K, _("most votes (top k)")
+    GREEDY = rules.GREEDY, _("greedy within the budget")
+    GREEDY_NO_SKIP = rules.GREEDY_NO_SKIP, _("greedy without skipping")
+    GREEDY_THRESHOLD = rules.GREEDY_THRESHOLD, _("greedy with a minimum score")
+    EQUAL_SHARES = rules.EQUAL_SHARES, _("Method of Equal Shares")
+    EQUAL_SHARES_ADD1 = rules.EQUAL_SHARES_ADD1, _("Method of Equal Shares with completion")
+
+
+class OrdinalScoring(models.TextChoices):
+    BORDA = rules.ORDINAL_BORDA, _("Borda: first place gets as many points as places on the ballot")
+    FIRST_CHOICE = rules.ORDINAL_FIRST_CHOICE, _("first choices only")
+
+
+BUDGET_RULES = frozenset(
+    {
+        SelectionRule.GREEDY,
+        SelectionRule.GREEDY_NO_SKIP,
+        SelectionRule.GREEDY_THRESHOLD,
+        SelectionRule.EQUAL_SHARES,
+        SelectionRule.EQUAL_SHARES_ADD1,
+    }
+)
+
+
+class CampaignQuerySet(models.QuerySet["Campaign"]):
+    def open(self, now=None) -> CampaignQuerySet:
+        now = now or timezone.now()
+        return self.filter(
+            closed_at__isnull=True, voting_opens_at__lte=now, voting_closes_at__gt=now
+        )
+
+    def upcoming(self, now=None) -> CampaignQuerySet:
+        now = now or timezone.now()
+        return self.filter(closed_at__isnull=True, voting_opens_at__gt=now)
+
+    def closed(self, now=None) -> CampaignQuerySet:
+        now = now or timezone.now()
+        return self.filter(Q(closed_at__isnull=False) | Q(voting_closes_at__lte=now))
+
+    def collecting_ideas(self, now=None) -> CampaignQuerySet:
+        now = now or timezone.now()
+        return self.filter(ideas_open_at__lte=now, ideas_close_at__gt=now)
+
+    def published(self) -> CampaignQuerySet:
+        return self.filter(results_published_at__isnull=False)
+
+    def in_scope_of(self, user) -> CampaignQuerySet:
+        from portal.accounts.permissions import municipalities_in_scope
+
+        return self.filter(municipality__in=municipalities_in_scope(user))
+
+
+class Campaign(models.Model):
+    class ResidenceScope(models.TextChoices):
+        MUNICIPALITY = "municipality", _("residents of the municipality")
+        REGION = "region", _("residents of the whole region")
+
+    municipality = models.ForeignKey(
+        Municipality, verbose_name=_("municipality"), on_delete=models.PROTECT, related_name="campaigns"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    year = models.PositiveSmallIntegerField(
+        _("year of the works"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    residence_scope = models.CharField(
+        _("who may vote"), max_length=16, choices=ResidenceScope.choices, default=ResidenceScope.MUNICIPALITY
+    )
+    ideas_open_at = models.DateTimeField(_("idea collection opens at"), null=True, blank=True)
+    ideas_close_at = models.DateTimeField(_("idea collection closes at"), null=True, blank=True)
+    voting_opens_at = models.DateTimeField(_("voting opens at"))
+    voting_closes_at = models.DateTimeField(_("voting closes at"))
+    method = models.CharField(_("voting method"), max_length=16, choices=Method.choices, default=Method.APPROVAL)
+    min_choices = models.PositiveSmallIntegerField(_("minimum choices"), default=1)
+    max_choices = models.PositiveSmallIntegerField(_("maximum choices"), default=1)
+    points = models.PositiveSmallIntegerField(
+        _("points to distribute"), null=True, blank=True, help_text=_("Cumulative ballots only.")
+    )
+    budget = models.DecimalField(
+        _("budget, ₽"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    rule = models.CharField(
+        _("selection rule"), max_length=24, choices=SelectionRule.choices, default=SelectionRule.GREEDY
+    )
+    winners = models.PositiveSmallIntegerField(
+        _("number of winners"), null=True, blank=True, help_text=_("For the 'most votes' rule.")
+    )
+    score_threshold = models.PositiveIntegerField(
+        _("minimum score"), null=True, blank=True, help_text=_("For the 'greedy with a minimum score' rule.")
+    )
+    ordinal_scoring = models.CharField(
+        _("scoring of rankings"), max_length=16, choices=OrdinalScoring.choices, default=OrdinalScoring.BORDA
+    )
+    show_live_standings = models.BooleanField(_("show standings while open"), default=False)
+    min_age = models.PositiveSmallIntegerField(
+        _("minimum age"), default=14, validators=[MinValueValidator(0), MaxValueValidator(120)]
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    opened_at = models.DateTimeField(_("opened at"), null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
+    results_published_at = models.DateTimeField(_("results published at"), null=True, blank=True, editable=False)
+
+    objects = CampaignQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["-voting_opens_at", "-pk"]
+        indexes = [models.Index(fields=["voting_opens_at", "voting_closes_at"], name="campaign_window")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(voting_closes_at__gt=F("voting_opens_at")), name="campaign_voting_window_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(ideas_open_at__isnull=True, ideas_close_at__isnull=True)
+                | Q(ideas_open_at__isnull=False, ideas_close_at__isnull=False, ideas_close_at__gt=F("ideas_open_at")),
+                name="campaign_ideas_window_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(ideas_close_at__isnull=True) | Q(ideas_close_at__lte=F("voting_opens_at")),
+                name="campaign_ideas_before_voting",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_choices__gte=1) & Q(max_choices__gte=F("min_choices")),
+                name="campaign_choice_limits_ordered",
+            ),
+            models.CheckConstraint(
+                condition=~Q(method=rules.CHOOSE_ONE) | Q(min_choices=1, max_choices=1),
+                name="campaign_choose_one_is_one",
+            ),
+            models.CheckConstraint(
+                condition=~Q(method=rules.CUMULATIVE) | Q(points__gte=1), name="campaign_cumulative_has_points"
+            ),
+            models.CheckConstraint(
+                condition=Q(budget__isnull=True) | Q(budget__gt=0), name="campaign_budget_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(method=rules.KNAPSACK) | Q(budget__isnull=False), name="campaign_knapsack_has_budget"
+            ),
+            models.CheckConstraint(
+                condition=~Q(rule__in=sorted(BUDGET_RULES)) | Q(budget__isnull=False),
+                name="campaign_budget_rule_has_budget",
+            ),
+            models.CheckConstraint(
+                condition=~Q(rule=rules.TOP_K) | Q(winners__gte=1), name="campaign_top_k_has_winners"
+            ),
+            models.CheckConstraint(
+                condition=~Q(rule=rules.GREEDY_THRESHOLD) | Q(score_threshold__isnull=False),
+                name="campaign_threshold_rule_has_threshold",
+            ),
+            models.CheckConstraint(condition=Q(min_age__lte=120), name="campaign_min_age_sane"),
+            models.CheckConstraint(
+                condition=Q(results_published_at__isnull=True) | Q(closed_at__isnull=False),
+                name="campaign_published_after_close",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.municipality}, {self.year})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("votes:campaign_detail", args=[self.pk])
+
+    # Phases, derived from the timestamps (one source of truth).
+    def phase(self, now=None) -> str:
+        now = now or timezone.now()
+        if self.closed_at is not None or now >= self.voting_closes_at:
+            return "closed"
+        if now >= self.voting_opens_at:
+            return "voting"
+        if self.ideas_open_at and self.ideas_open_at <= now < self.ideas_close_at:
+            return "ideas"
+        return "upcoming"
+
+    def is_open(self, now=None) -> bool:
+        return self.phase(now) == "voting"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.phase() == "closed"
+
+    @property
+    def uses_budget(self) -> bool:
+        return self.rule in BUDGET_RULES or self.method == rules.KNAPSACK
+
+
+class Entry(models.Model):
+    """A proposal on a campaign's ballot."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="entries")
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="entries")
+    external_id = models.CharField(
+        _("external id"), max_length=64, help_text=_("The project id in pabulib files.")
+    )
+    cost = models.DecimalField(
+        _("cost on the ballot, ₽"), max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("entry")
+        verbose_name_plural = _("entries")
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "proposal"], name="entry_proposal_once_per_campaign"),
+            models.UniqueConstraint(fields=["campaign", "external_id"], name="entry_external_id_unique"),
+            # Target of the composite foreign key from BallotChoice (see migrations).
+            models.UniqueConstraint(fields=["id", "campaign"], name="entry_id_campaign_unique"),
+            models.CheckConstraint(condition=Q(cost__gt=0), name="entry_cost_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.proposal.title if self.proposal_id else self.external_id
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("web")
+    API = "api", _("API")
+    VOLUNTEER = "volunteer", _("with a volunteer")
+    PAPER = "paper", _("paper, entered by an official")
+    IMPORT = "import", _("imported from a file")
+
+
+class BallotQuerySet(models.QuerySet["Ballot"]):
+    def of_campaign(self, campaign_id: int) -> BallotQuerySet:
+        return self.filter(campaign_id=campaign_id)
+
+
+class Ballot(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="ballots")
+    voter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="ballots"
+    )
+    # Ballots imported from a pabulib file have no user, only the file's voter id.
+    external_voter_id = models.CharField(max_length=64, null=True, blank=True)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    volunteer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("volunteer or official who entered it"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assisted_ballots",
+    )
+    cast_at = models.DateTimeField(_("cast at"), default=timezone.now)
+    receipt_hash = models.CharField(_("receipt hash"), max_length=64, unique=True)
+
+    objects = BallotQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ballot")
+        verbose_name_plural = _("ballots")
+        ordering = ["cast_at", "pk"]
+        constraints = [
+            # The rule that matters most: one voter, one ballot, across all channels.
+            models.UniqueConstraint(fields=["campaign", "voter"], name="ballot_one_per_voter"),
+            models.UniqueConstraint(
+                fields=["campaign", "external_voter_id"], name="ballot_one_per_external_voter"
+            ),
+            # Target of the composite foreign key from BallotChoice (see migrations).
+            models.UniqueConstraint(fields=["id", "campaign"], name="ballot_id_campaign_unique"),
+            models.CheckConstraint(
+                condition=Q(voter__isnull=False) | Q(channel="import", external_voter_id__isnull=False),
+                name="ballot_has_voter",
+            ),
+            models.CheckConstraint(
+                condition=~Q(channel__in=["volunteer", "paper"]) | Q(volunteer__isnull=False),
+                name="ballot_assisted_names_helper",
+            ),
+            models.CheckConstraint(condition=Q(receipt_hash__regex=r"^[0-9a-f]{64}$"), name="ballot_receipt_hash_hex"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}:{self.receipt_hash[:12]}"
+
+
+class BallotChoice(models.Model):
+    """One entry chosen on a ballot, with its points (cumulative) or rank (ordinal).
+
+    `campaign` repeats the ballot's campaign so that PostgreSQL can refuse a choice of
+    another campaign's entry with composite foreign keys, and so that counting is a
+    GROUP BY over one table.
+    """
+
+    ballot = models.ForeignKey(Ballot, on_delete=models.CASCADE, related_name="choices")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="+", db_index=False)
+    entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="choices")
+    points = models.PositiveSmallIntegerField(_("points or rank"), default=1)
+
+    class Meta:
+        verbose_name = _("choice")
+        verbose_name_plural = _("choices")
+        ordering = ["ballot", "points", "pk"]
+        indexes = [models.Index(fields=["campaign", "entry"], name="choice_campaign_entry")]
+        constraints = [
+            models.UniqueConstraint(fields=["ballot", "entry"], name="choice_entry_once_per_ballot"),
+            models.CheckConstraint(condition=Q(points__gte=1), name="choice_points_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id}×{self.points}"
+
+
+class Tally(models.Model):
+    """The stored count of a campaign: one live (refreshed while open) and one final."""
+
+    class Kind(models.TextChoices):
+        LIVE = "live", _("live")
+        FINAL = "final", _("final")
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="tallies")
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    computed_at = models.DateTimeField(_("computed at"), null=True, blank=True)
+    ballots_counted = models.PositiveIntegerField(_("ballots counted"), default=0)
+    budget_used = models.DecimalField(_("budget used, ₽"), max_digits=14, decimal_places=2, default=Decimal(0))
+    ledger_head = models.CharField(_("ledger head"), max_length=64, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("tally")
+        verbose_name_plural = _("tallies")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "kind"], name="tally_one_per_kind"),
+            models.CheckConstraint(
+                condition=~Q(status="done") | Q(computed_at__isnull=False), name="tally_done_has_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.kind} {self.status}"
+
+
+class TallyRow(models.Model):
+    tally = models.ForeignKey(Tally, on_delete=models.CASCADE, related_name="rows")
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="+")
+    votes = models.PositiveIntegerField(_("votes"))
+    score = models.DecimalField(_("score"), max_digits=20, decimal_places=4)
+    rank = models.PositiveIntegerField(_("rank"))
+    selected = models.BooleanField(_("selected"))
+    # Machine-readable "why" from the rule, turned into sentences on the results page.
+    explanation = models.JSONField(_("explanation"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("tally row")
+        verbose_name_plural = _("tally rows")
+        ordering = ["rank", "pk"]
+        constraints = [models.UniqueConstraint(fields=["tally", "entry"], name="tally_row_entry_once")]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id}: {self.score}"
