@@ -389,3 +389,49 @@ class TallyRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry_id}: {self.score}"
+
+
+class IdeaQuerySet(models.QuerySet["Idea"]):
+    def in_scope_of(self, user) -> IdeaQuerySet:
+        from portal.accounts.permissions import municipalities_in_scope
+
+        return self.filter(campaign__municipality__in=municipalities_in_scope(user))
+
+    def pending(self) -> IdeaQuerySet:
+        return self.filter(proposal__status=Proposal.Status.SUBMITTED)
+
+    def by_author(self, user) -> IdeaQuerySet:
+        return self.filter(proposal__author=user).select_related(
+            "campaign", "proposal", "proposal__space", "proposal__merged_into"
+        )
+
+
+class Idea(models.Model):
+    """A resident's proposal sent during a campaign's idea collection.
+
+    The idea's state is its proposal's status (submitted → approved / merged /
+    rejected), so there is one lifecycle to keep consistent, not two.
+    """
+
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT, related_name="ideas"
+    )
+    proposal = models.OneToOneField(
+        Proposal, verbose_name=_("proposal"), on_delete=models.CASCADE, related_name="idea"
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
+
+    objects = IdeaQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("idea")
+        verbose_name_plural = _("ideas")
+        ordering = ["-submitted_at", "-pk"]
+        indexes = [models.Index(fields=["campaign", "submitted_at"], name="idea_campaign_submitted")]
+
+    def __str__(self) -> str:
+        return self.proposal.title if self.proposal_id else f"#{self.pk}"
+
+    @property
+    def state(self) -> str:
+        return self.proposal.status
