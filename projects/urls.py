@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects import views
+from projects import extras, views
 
 app_name = "projects"
 
@@ -8,4 +8,10 @@ urlpatterns = [
     path("proposals/", views.proposal_list, name="proposal_list"),
     path("proposals/<int:pk>/", views.proposal_detail, name="proposal_detail"),
     path("spaces/<int:pk>/", views.space_detail, name="space_detail"),
+]
+
+# Discussion under proposals (branch `ideas`).
+urlpatterns += [
+    path("proposals/<int:pk>/comments/", extras.comment_create, name="comment_create"),
+    path("comments/<int:pk>/report/", extras.comment_report, name="comment_report"),
 ]

@@ -24,3 +24,11 @@ def official_assign(*, user: User, role: str, region=None, municipalities=()) ->
     user.save()
     user.scope_municipalities.set(municipalities)
     return user
+
+
+def user_unsubscribe(*, user: User) -> User:
+    """Stop all notification e-mails (from the link in any of them)."""
+    if user.notify_by_email:
+        user.notify_by_email = False
+        user.save(update_fields=["notify_by_email"])
+    return user

@@ -1,9 +1,10 @@
 from django.urls import path
 
-from portal.accounts import views
+from portal.accounts import unsubscribe_views, views
 
 app_name = "accounts"
 
 urlpatterns = [
     path("", views.profile, name="profile"),
+    path("unsubscribe/<str:token>/", unsubscribe_views.unsubscribe, name="unsubscribe"),
 ]

@@ -1,0 +1,70 @@
+"""The region statistics page: spaces improved per year and per municipality, and the
+turnout of each campaign. Each table is one aggregate query in the database."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import Count, F
+from django.db.models.functions import ExtractYear
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from projects.models import Proposal
+from votes.models import Campaign
+
+
+def improved_spaces_by_year_and_municipality() -> dict:
+    """Distinct spaces with a project completed in each (year, municipality), by the
+    local year of `completed_at`, pivoted: rows are municipalities, columns years."""
+    rows = list(
+        Proposal.objects.filter(status=Proposal.Status.COMPLETED, completed_at__isnull=False)
+        .annotate(year=ExtractYear("completed_at"), municipality_name=F("space__municipality__name"))
+        .values("year", "space__municipality_id", "municipality_name")
+        .annotate(spaces=Count("space", distinct=True))
+        .order_by("municipality_name", "year")
+    )
+    years = sorted({row["year"] for row in rows})
+    by_municipality: dict[int, dict] = {}
+    for row in rows:
+        entry = by_municipality.setdefault(
+            row["space__municipality_id"], {"name": row["municipality_name"], "per_year": dict.fromkeys(years, 0)}
+        )
+        entry["per_year"][row["year"]] = row["spaces"]
+    table = [
+        {"name": entry["name"], "counts": [entry["per_year"][year] for year in years]}
+        for entry in by_municipality.values()
+    ]
+    # A space belongs to one municipality, so a year's column sums without double counting.
+    totals = [sum(row["counts"][index] for row in table) for index in range(len(years))]
+    return {"years": years, "rows": table, "totals": totals}
+
+
+def campaign_turnout() -> list[dict]:
+    """Ballots of each campaign against its municipality's population."""
+    campaigns = (
+        Campaign.objects.annotate(ballot_count=Count("ballots"))
+        .values("pk", "title", "year", "municipality__name", "municipality__population", "ballot_count")
+        .order_by("-year", "municipality__name", "title")
+    )
+    result = []
+    for campaign in campaigns:
+        population = campaign["municipality__population"]
+        turnout = Decimal(campaign["ballot_count"] * 100) / population if population else Decimal(0)
+        result.append(
+            {
+                "pk": campaign["pk"],
+                "title": campaign["title"],
+                "year": campaign["year"],
+                "municipality": campaign["municipality__name"],
+                "population": population,
+                "ballots": campaign["ballot_count"],
+                "turnout_percent": turnout.quantize(Decimal("0.01")),
+            }
+        )
+    return result
+
+
+def stats(request: HttpRequest) -> HttpResponse:
+    context = {"improved": improved_spaces_by_year_and_municipality(), "turnout": campaign_turnout()}
+    return render(request, "portal/stats.html", context)

@@ -1,0 +1,204 @@
+"""Writes on places, proposals, comments and works (keyword-only `<entity>_<action>`)."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from projects.models import Comment, CommentReport, ProgressUpdate, Proposal
+
+# --- Discussion -----------------------------------------------------------------
+# Comments on public proposals by verified residents, one level of replies, abuse
+# reports (once per reporter) and hiding by moderators with a reason that stays visible.
+
+
+class CommentRateLimited(ValidationError):
+    """Too many comments in a minute from one user."""
+
+
+def _comment_rate_check(user) -> None:
+    if not settings.THROTTLE:
+        return
+    limit = settings.COMMENT_RATE_PER_MINUTE
+    minute = int(timezone.now().timestamp() // 60)
+    key = f"comment-rate:{user.pk}:{minute}"
+    # add() then incr() keeps the counter atomic in Redis across web processes.
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=120)
+        count = 1
+    if count > limit:
+        raise CommentRateLimited(
+            _("You are commenting too fast: at most %(limit)d comments a minute. Please wait a little.")
+            % {"limit": limit},
+            code="rate_limited",
+        )
+
+
+def comment_post(*, proposal: Proposal, author, body: str, parent: Comment | None = None) -> Comment:
+    """Post a comment (or a reply: a reply to a reply attaches to the thread's first comment)."""
+    if not getattr(author, "is_authenticated", False) or not author.is_active or not author.is_verified:
+        raise ValidationError(_("Only verified residents can comment."), code="unverified")
+    if not Proposal.objects.public().filter(pk=proposal.pk).exists():
+        raise ValidationError(_("This proposal is not open for discussion."), code="not_public")
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError(_("Write something first."), code="empty")
+    max_length = Comment._meta.get_field("body").max_length
+    if len(body) > max_length:
+        raise ValidationError(
+            _("A comment can be at most %(max)d characters long.") % {"max": max_length}, code="too_long"
+        )
+    if parent is not None:
+        if parent.proposal_id != proposal.pk:
+            raise ValidationError(_("You can only reply to a comment on the same proposal."), code="parent")
+        if parent.parent_id is not None:
+            parent = Comment.objects.get(pk=parent.parent_id)  # one level of replies
+        if parent.hidden_at is not None:
+            raise ValidationError(_("This comment was hidden by a moderator."), code="parent_hidden")
+    _comment_rate_check(author)
+    return Comment.objects.create(proposal=proposal, author=author, parent=parent, body=body)
+
+
+def comment_report(*, comment: Comment, reporter, reason: str) -> CommentReport:
+    """Report a comment as abusive; each user reports a comment once."""
+    if not getattr(reporter, "is_authenticated", False) or not reporter.is_verified:
+        raise ValidationError(_("Only verified residents can report comments."), code="unverified")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say what is wrong with this comment."), code="reason")
+    if len(reason) > CommentReport._meta.get_field("reason").max_length:
+        raise ValidationError(_("The reason is too long."), code="reason_too_long")
+    if comment.author_id == reporter.pk:
+        raise ValidationError(_("You cannot report your own comment."), code="own")
+    try:
+        with transaction.atomic():
+            return CommentReport.objects.create(comment=comment, reporter=reporter, reason=reason)
+    except IntegrityError:
+        raise ValidationError(_("You have already reported this comment."), code="duplicate") from None
+
+
+@transaction.atomic
+def comment_hide(*, comment: Comment, moderator, reason: str) -> Comment:
+    """Hide a comment; readers see "hidden by a moderator: <reason>". Open reports are resolved."""
+    from portal.accounts.permissions import can_moderate, municipalities_in_scope
+
+    municipality_id = Proposal.objects.filter(pk=comment.proposal_id).values_list(
+        "space__municipality_id", flat=True
+    ).get()
+    if not can_moderate(moderator) or not municipalities_in_scope(moderator).filter(pk=municipality_id).exists():
+        raise PermissionError("not a moderator of this municipality")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give a reason for hiding the comment."), code="reason")
+    max_length = Comment._meta.get_field("hidden_reason").max_length
+    if len(reason) > max_length:
+        raise ValidationError(_("The reason can be at most %(max)d characters.") % {"max": max_length}, code="long")
+    now = timezone.now()
+    comment = Comment.objects.select_for_update().get(pk=comment.pk)
+    comment.hidden_at = comment.hidden_at or now
+    comment.hidden_reason = reason
+    comment.hidden_by = moderator
+    comment.save(update_fields=["hidden_at", "hidden_reason", "hidden_by"])
+    comment.reports.filter(resolved_at__isnull=True).update(resolved_at=now)
+    return comment
+
+
+# --- Works ----------------------------------------------------------------------
+# After a vote, officials post dated progress updates on a selected proposal; each
+# update moves the proposal forward (never back) and fills the `*_at` timestamps the
+# database check constraints require for the new status.
+
+WORKS_STATUSES = [
+    Proposal.Status.SELECTED,
+    Proposal.Status.IN_DESIGN,
+    Proposal.Status.UNDER_CONSTRUCTION,
+    Proposal.Status.COMPLETED,
+]
+# The status a proposal reaches with an update of each stage (a signed contract is
+# still the design-and-procurement phase: the status has no separate step for it).
+STAGE_STATUS = {
+    ProgressUpdate.Stage.DESIGN: Proposal.Status.IN_DESIGN,
+    ProgressUpdate.Stage.CONTRACT: Proposal.Status.IN_DESIGN,
+    ProgressUpdate.Stage.CONSTRUCTION: Proposal.Status.UNDER_CONSTRUCTION,
+    ProgressUpdate.Stage.COMPLETED: Proposal.Status.COMPLETED,
+}
+# Timestamps needed by each status, in lifecycle order.
+_STATUS_DATES = [
+    (Proposal.Status.IN_DESIGN, "design_at"),
+    (Proposal.Status.UNDER_CONSTRUCTION, "construction_at"),
+    (Proposal.Status.COMPLETED, "completed_at"),
+]
+
+
+def _stage_moment(day: datetime.date) -> datetime.datetime:
+    # A dated update stands for the day it happened: noon local time keeps the date
+    # (and the year in statistics) the same in every time zone of the region.
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(12, 0)))
+
+
+@transaction.atomic
+def progress_update_add(
+    *,
+    proposal: Proposal,
+    author,
+    stage: str,
+    text: str,
+    happened_on: datetime.date,
+    spent_to_date: Decimal | None = None,
+) -> ProgressUpdate:
+    """Record a dated update of the works and move the proposal's status forward."""
+    from portal.accounts.permissions import is_official_for
+
+    proposal = Proposal.objects.select_for_update().select_related("space").get(pk=proposal.pk)
+    if not is_official_for(author, proposal.space.municipality_id):
+        raise PermissionError("not an official of this municipality")
+    if proposal.status not in WORKS_STATUSES:
+        raise ValidationError(
+            _("Progress can be reported only on a proposal selected by the vote (this one is %(status)s).")
+            % {"status": proposal.get_status_display()},
+            code="not_selected",
+        )
+    if stage not in STAGE_STATUS:
+        raise ValidationError(_("Unknown stage."), code="stage")
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError(_("Describe what happened."), code="text")
+    if spent_to_date is not None and spent_to_date < 0:
+        raise ValidationError(_("Money spent cannot be negative."), code="spent")
+    if happened_on > timezone.localdate():
+        raise ValidationError(_("An update cannot be dated in the future."), code="future")
+
+    update = ProgressUpdate.objects.create(
+        proposal=proposal,
+        stage=stage,
+        text=text,
+        happened_on=happened_on,
+        spent_to_date=spent_to_date,
+        author=author,
+    )
+    fields = []
+    target = STAGE_STATUS[stage]
+    if WORKS_STATUSES.index(target) > WORKS_STATUSES.index(proposal.status):
+        proposal.status = target
+        fields.append("status")
+        moment = _stage_moment(happened_on)
+        for status, field in _STATUS_DATES:
+            if WORKS_STATUSES.index(status) <= WORKS_STATUSES.index(target) and getattr(proposal, field) is None:
+                setattr(proposal, field, moment)
+                fields.append(field)
+    if spent_to_date is not None:
+        proposal.spent = spent_to_date
+        fields.append("spent")
+    if fields:
+        proposal.save(update_fields=fields)
+    return update
