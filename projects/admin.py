@@ -1,8 +1,13 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.admin_scope import ScopedAdmin, ScopedInline
+from projects import services
 from projects.models import (
     Comment,
     CommentReport,
@@ -79,21 +84,113 @@ class ProposalAdmin(ScopedAdmin):
     inlines = [ProposalPhotoInline, ProgressUpdateInline]
     readonly_fields = ["author"]
 
+    def save_formset(self, request: HttpRequest, form, formset, change):
+        if formset.model is not ProgressUpdate:
+            return super().save_formset(request, form, formset, change)
+        # New progress updates go through the service, which also moves the proposal's
+        # status and dates; edits of existing ones only change their own text and figures.
+        instances = formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            obj.delete()
+        for update in instances:
+            if update.pk:
+                update.save()
+                continue
+            try:
+                services.progress_update_add(
+                    proposal=form.instance,
+                    author=request.user,
+                    stage=update.stage,
+                    text=update.text,
+                    happened_on=update.happened_on,
+                    spent_to_date=update.spent_to_date,
+                )
+            except (ValidationError, PermissionError) as error:
+                text = " ".join(error.messages) if isinstance(error, ValidationError) else gettext("not in your scope")
+                self.message_user(request, f"{gettext('Progress update not saved')}: {text}", messages.ERROR)
+        formset.save_m2m()
+        return None
+
 
 class CommentScopedAdmin(ScopedAdmin):
     scope_path = "proposal__space__municipality"
 
 
+class CommentHideForm(forms.Form):
+    reason = forms.CharField(label=_("Reason shown in place of the comment"), max_length=300)
+
+
 @admin.register(Comment)
 class CommentAdmin(CommentScopedAdmin):
-    list_display = ["__str__", "proposal", "author", "created_at", "hidden_at"]
+    list_display = ["__str__", "proposal", "author", "created_at", "hidden_at", "report_count"]
     list_filter = [("hidden_at", admin.EmptyFieldListFilter)]
     search_fields = ["body"]
     readonly_fields = ["proposal", "author", "parent", "body", "created_at", "hidden_at", "hidden_by"]
     fields = [*readonly_fields, "hidden_reason"]
+    actions = ["hide_comments"]
+
+    def get_queryset(self, request: HttpRequest):
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(report_total=Count("reports"))
+
+    @admin.display(description=_("reports"), ordering="report_total")
+    def report_count(self, comment: Comment) -> int:
+        return comment.report_total
 
     def has_add_permission(self, request: HttpRequest, *args) -> bool:
         return False
+
+    # Moderators (not only officials) hide comments, within their scope.
+    def _can_read(self, request: HttpRequest) -> bool:
+        from portal.accounts.permissions import can_moderate
+
+        return super()._can_read(request) or can_moderate(request.user)
+
+    def _can_write(self, request: HttpRequest) -> bool:
+        from portal.accounts.permissions import can_moderate
+
+        return request.user.is_superuser or can_moderate(request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_superuser  # hidden, not deleted: the thread stays readable
+
+    def has_hide_permission(self, request: HttpRequest) -> bool:
+        return self._can_write(request)
+
+    def save_model(self, request: HttpRequest, obj: Comment, form, change):
+        # The only editable field is the reason: saving one hides the comment.
+        reason = form.cleaned_data.get("hidden_reason", "")
+        if reason and "hidden_reason" in form.changed_data:
+            try:
+                services.comment_hide(comment=obj, moderator=request.user, reason=reason)
+            except (ValidationError, PermissionError) as error:
+                text = " ".join(error.messages) if isinstance(error, ValidationError) else gettext("not in your scope")
+                self.message_user(request, text, messages.ERROR)
+
+    @admin.action(description=_("Hide with a reason…"), permissions=["hide"])
+    def hide_comments(self, request: HttpRequest, queryset):
+        form = CommentHideForm(request.POST if "confirm" in request.POST else None)
+        if form.is_valid():
+            hidden = 0
+            for comment in queryset:
+                try:
+                    services.comment_hide(comment=comment, moderator=request.user, reason=form.cleaned_data["reason"])
+                except (ValidationError, PermissionError):
+                    self.message_user(request, f"{comment}: {gettext('not hidden')}", messages.ERROR)
+                else:
+                    hidden += 1
+            self.message_user(request, gettext("%(count)d comment(s) hidden.") % {"count": hidden}, messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Hide comments"),
+            "opts": self.model._meta,
+            "comments": queryset,
+            "form": form,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/projects/comment/hide.html", context)
 
 
 @admin.register(CommentReport)

@@ -1,8 +1,15 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from portal.admin_scope import ScopedAdmin, ScopedInline
-from votes.models import Ballot, BallotChoice, Campaign, Entry, Tally, TallyRow
+from projects.models import Proposal
+from votes import services as vote_services
+from votes.models import Ballot, BallotChoice, Campaign, Entry, Idea, Tally, TallyRow
 
 
 class EntryInline(ScopedInline):
@@ -104,3 +111,166 @@ class TallyAdmin(ScopedAdmin):
         "error",
     ]
     inlines = [TallyRowInline]
+
+
+# --- Ideas ----------------------------------------------------------------------
+# The moderation queue: approve onto the ballot, reject with a reason, or merge into a
+# similar proposal of the same municipality (the last two through a confirmation page).
+
+
+class IdeaRejectForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (the author will read it)"), widget=forms.Textarea(attrs={"rows": 4, "cols": 60})
+    )
+
+
+class IdeaMergeForm(forms.Form):
+    into = forms.ModelChoiceField(label=_("Merge into"), queryset=Proposal.objects.none())
+
+    def __init__(self, *args, municipality_ids, exclude_ids, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["into"].queryset = (
+            Proposal.objects.filter(space__municipality_id__in=municipality_ids)
+            .exclude(pk__in=exclude_ids)
+            .exclude(status__in=[Proposal.Status.REJECTED, Proposal.Status.MERGED])
+            .select_related("space")
+        )
+
+
+class IdeaStateFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        states = [
+            Proposal.Status.SUBMITTED,
+            Proposal.Status.APPROVED,
+            Proposal.Status.MERGED,
+            Proposal.Status.REJECTED,
+        ]
+        return [(state.value, state.label) for state in states]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(proposal__status=self.value())
+        return queryset
+
+
+@admin.register(Idea)
+class IdeaAdmin(ScopedAdmin):
+    scope_path = "campaign__municipality"
+    list_display = ["proposal", "space", "campaign", "author", "submitted_at", "state_display"]
+    list_filter = [IdeaStateFilter, "campaign"]
+    search_fields = ["proposal__title", "proposal__description", "proposal__space__name"]
+    list_select_related = ["proposal", "proposal__space", "proposal__author", "campaign"]
+    readonly_fields = ["campaign", "proposal", "submitted_at", "state_display", "description", "rejection_reason"]
+    fields = readonly_fields
+    actions = ["approve_ideas", "reject_ideas", "merge_ideas"]
+
+    @admin.display(description=_("space"))
+    def space(self, idea: Idea):
+        return idea.proposal.space
+
+    @admin.display(description=_("author"))
+    def author(self, idea: Idea):
+        return idea.proposal.author
+
+    @admin.display(description=_("state"), ordering="proposal__status")
+    def state_display(self, idea: Idea) -> str:
+        return idea.proposal.get_status_display()
+
+    @admin.display(description=_("description"))
+    def description(self, idea: Idea) -> str:
+        return idea.proposal.description
+
+    @admin.display(description=_("reason for rejection"))
+    def rejection_reason(self, idea: Idea) -> str:
+        return idea.proposal.rejection_reason
+
+    # Ideas come from residents; officials moderate them, they do not write them.
+    def has_add_permission(self, request: HttpRequest, *args) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def _can_moderate(self, request: HttpRequest) -> bool:
+        from portal.accounts.permissions import can_moderate
+
+        return can_moderate(request.user)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return super().has_module_permission(request) or self._can_moderate(request)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return super().has_view_permission(request, obj) or self._can_moderate(request)
+
+    def has_moderate_permission(self, request: HttpRequest) -> bool:
+        return self._can_moderate(request)
+
+    def _apply(self, request: HttpRequest, queryset, action) -> None:
+        done = 0
+        for idea in queryset.select_related("proposal"):
+            try:
+                action(idea)
+            except ValidationError as error:
+                self.message_user(request, f"{idea}: {' '.join(error.messages)}", messages.ERROR)
+            except PermissionError:
+                self.message_user(request, f"{idea}: {gettext('not in your scope')}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, gettext("%(count)d idea(s) moderated.") % {"count": done}, messages.SUCCESS)
+
+    @admin.action(description=_("Approve onto the campaign's ballot"), permissions=["moderate"])
+    def approve_ideas(self, request: HttpRequest, queryset):
+        self._apply(request, queryset, lambda idea: vote_services.idea_approve(idea=idea, official=request.user))
+
+    @admin.action(description=_("Reject with a reason…"), permissions=["moderate"])
+    def reject_ideas(self, request: HttpRequest, queryset):
+        form = IdeaRejectForm(request.POST if "confirm" in request.POST else None)
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            self._apply(
+                request,
+                queryset,
+                lambda idea: vote_services.idea_reject(idea=idea, official=request.user, reason=reason),
+            )
+            return None
+        return self._intermediate(request, queryset, form, "admin/votes/idea/reject.html", "reject_ideas")
+
+    @admin.action(description=_("Merge into a similar proposal…"), permissions=["moderate"])
+    def merge_ideas(self, request: HttpRequest, queryset):
+        municipality_ids = set(queryset.values_list("campaign__municipality_id", flat=True))
+        if len(municipality_ids) != 1:
+            self.message_user(request, gettext("Merge ideas of one municipality at a time."), messages.ERROR)
+            return None
+        form = IdeaMergeForm(
+            request.POST if "confirm" in request.POST else None,
+            municipality_ids=municipality_ids,
+            exclude_ids=list(queryset.values_list("proposal_id", flat=True)),
+        )
+        if form.is_valid():
+            target = form.cleaned_data["into"]
+            self._apply(
+                request,
+                queryset,
+                lambda idea: vote_services.idea_merge(idea=idea, into=target, official=request.user),
+            )
+            return None
+        return self._intermediate(request, queryset, form, "admin/votes/idea/merge.html", "merge_ideas")
+
+    def _intermediate(self, request: HttpRequest, queryset, form, template: str, action: str):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Moderate ideas"),
+            "opts": self.model._meta,
+            "ideas": queryset.select_related("proposal", "proposal__space"),
+            "form": form,
+            "action": action,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, template, context)

@@ -22,6 +22,10 @@ except ImportError:  # pragma: no cover - depends on the merge order
 ALLOWED_IMAGE_FORMATS = {"JPEG", "PNG", "WEBP"}
 
 
+def _not_a_photo() -> str:  # read at call time, in the active language
+    return _("This file is not a photo we can read (use JPEG, PNG or WebP).")
+
+
 def validate_photo(upload: UploadedFile) -> None:
     """A photo is a real JPEG/PNG/WebP image of a sane size; anything else is refused."""
     if validate_image_upload is not None:
@@ -40,11 +44,11 @@ def validate_photo(upload: UploadedFile) -> None:
             image_format = image.format
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise ValidationError(_("This file is not a photo we can read (use JPEG, PNG or WebP)."), code="invalid") from None
+        raise ValidationError(_not_a_photo(), code="invalid") from None
     finally:
         upload.seek(0)
     if image_format not in ALLOWED_IMAGE_FORMATS:
-        raise ValidationError(_("This file is not a photo we can read (use JPEG, PNG or WebP)."), code="format")
+        raise ValidationError(_not_a_photo(), code="format")
 
 
 class MultiplePhotoInput(forms.ClearableFileInput):
