@@ -1,0 +1,1 @@
+from tests.ideas.factories import *  # noqa: F403
