@@ -1,0 +1,58 @@
+import datetime
+import hashlib
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.stats import campaign_turnout, improved_spaces_by_year_and_municipality
+from projects.models import Municipality, Proposal
+from tests.ideas.factories import make_campaign, make_proposal, make_space, make_user
+from votes.models import Ballot, Channel
+
+pytestmark = pytest.mark.django_db
+
+
+def completed(space, year, title):
+    moment = timezone.make_aware(datetime.datetime(year, 6, 15, 12, 0))
+    return make_proposal(space, status=Proposal.Status.COMPLETED, title=title, completed_at=moment)
+
+
+def test_stats_numbers_equal_hand_computed_values(client, town, region):
+    small = Municipality.objects.create(region=region, name="Берёзовский", slug="ber", population=1000, oktmo="65732000")
+    a, b = make_space(town, name="A"), make_space(town, name="B")
+    c = make_space(small, name="C")
+    completed(a, 2023, "a1")
+    completed(a, 2023, "a2")  # the same space twice in a year counts once
+    completed(b, 2023, "b1")
+    completed(b, 2024, "b2")
+    completed(c, 2024, "c1")
+    make_proposal(c, status=Proposal.Status.UNDER_CONSTRUCTION, title="not yet")
+
+    improved = improved_spaces_by_year_and_municipality()
+    assert improved["years"] == [2023, 2024]
+    rows = {row["name"]: row["counts"] for row in improved["rows"]}
+    assert rows == {"Екатеринбург": [2, 1], "Берёзовский": [0, 1]}
+    assert improved["totals"] == [2, 2]
+
+    campaign = make_campaign(small, ideas_open=False, title="Берёзовский 2027")
+    for n in range(3):
+        Ballot.objects.create(
+            campaign=campaign, voter=make_user(f"v{n}@example.org", municipality=small), channel=Channel.IMPORT,
+            receipt_hash=hashlib.sha256(str(n).encode()).hexdigest(),
+        )
+    turnout = {row["title"]: row for row in campaign_turnout()}
+    assert turnout["Берёзовский 2027"]["ballots"] == 3
+    assert turnout["Берёзовский 2027"]["turnout_percent"] == Decimal("0.30")  # 3 / 1000
+
+    page = client.get(reverse("stats")).content.decode()
+    assert "0.30 %" in page or "0,30 %" in page
+    assert "Берёзовский" in page
+
+
+def test_stats_page_uses_one_query_per_table(client, django_assert_max_num_queries, town):
+    completed(make_space(town, name="A"), 2023, "a1")
+    make_campaign(town)
+    with django_assert_max_num_queries(3):  # the session may add none: anonymous
+        assert client.get(reverse("stats")).status_code == 200
