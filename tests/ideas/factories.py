@@ -64,7 +64,10 @@ def make_campaign(municipality, *, ideas_open=True, **fields) -> Campaign:
     if ideas_open:
         window = {"ideas_open_at": now - datetime.timedelta(days=1), "ideas_close_at": now + datetime.timedelta(days=5)}
     else:
-        window = {"ideas_open_at": now - datetime.timedelta(days=10), "ideas_close_at": now - datetime.timedelta(days=5)}
+        window = {
+            "ideas_open_at": now - datetime.timedelta(days=10),
+            "ideas_close_at": now - datetime.timedelta(days=5),
+        }
     return Campaign.objects.create(
         municipality=municipality,
         title=fields.pop("title", "Голосование 2027"),

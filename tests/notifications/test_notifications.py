@@ -34,7 +34,9 @@ def submit_idea(campaign, resident, space):
     )
 
 
-def test_rejection_mail_is_sent_only_after_commit(campaign, resident, space, official, django_capture_on_commit_callbacks):
+def test_rejection_mail_is_sent_only_after_commit(
+    campaign, resident, space, official, django_capture_on_commit_callbacks
+):
     idea = submit_idea(campaign, resident, space)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.idea_reject(idea=idea, official=official, reason="Уже в плане")
@@ -110,7 +112,7 @@ def test_tampered_token_is_refused(client, resident, town):
     # Someone else's id with the resident's signature.
     from django.core import signing
 
-    payload, _, signature = token.partition(":")
+    _payload, _, signature = token.partition(":")
     forged_payload = signing.b64_encode(f'{{"u":{other.pk},"e":"{other.email}"}}'.encode()).decode()
     forged = f"{forged_payload}:{signature}"
     assert forged != token

@@ -20,7 +20,9 @@ def completed(space, year, title):
 
 
 def test_stats_numbers_equal_hand_computed_values(client, town, region):
-    small = Municipality.objects.create(region=region, name="Берёзовский", slug="ber", population=1000, oktmo="65732000")
+    small = Municipality.objects.create(
+        region=region, name="Берёзовский", slug="ber", population=1000, oktmo="65732000"
+    )
     a, b = make_space(town, name="A"), make_space(town, name="B")
     c = make_space(small, name="C")
     completed(a, 2023, "a1")
