@@ -89,7 +89,7 @@ class IdeaForm(forms.Form):
     )
     space_name = forms.CharField(label=gettext_lazy("Name of the new space"), max_length=200, required=False)
     space_kind = forms.ChoiceField(
-        label=gettext_lazy("Kind of space"), choices=Space.Kind.choices, required=False
+        label=gettext_lazy("Kind of space"), choices=[("", "—"), *Space.Kind.choices], required=False
     )
     space_address = forms.CharField(label=gettext_lazy("Address"), max_length=300, required=False)
     latitude = forms.DecimalField(
