@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "django_filters",
     "portal",
     "portal.accounts",
+    "portal.audit",
     "projects",
     "votes",
 ]
