@@ -110,3 +110,22 @@ def moderator(region) -> User:
 @pytest.fixture
 def resident(town_a) -> User:
     return make_user("resident@example.org", User.Role.RESIDENT, municipality=town_a)
+
+
+def space_form_data(space: Space, **changes) -> dict:
+    data = {
+        "municipality": space.municipality_id,
+        "kind": space.kind,
+        "name": space.name,
+        "address": space.address,
+        "description": space.description,
+        "latitude": str(space.latitude),
+        "longitude": str(space.longitude),
+        "area_m2": str(space.area_m2),
+        "photos-TOTAL_FORMS": "0",
+        "photos-INITIAL_FORMS": "0",
+        "photos-MIN_NUM_FORMS": "0",
+        "photos-MAX_NUM_FORMS": "1000",
+    }
+    data.update(changes)
+    return data

@@ -14,28 +14,9 @@ from portal.audit.models import AuditEvent, AuditLogIsAppendOnly
 from portal.audit.services import AuditOutsideTransaction, audit_record, audit_snapshot
 from projects.models import Space
 
-from .conftest import make_space
+from .conftest import make_space, space_form_data
 
 pytestmark = pytest.mark.django_db
-
-
-def space_form_data(space: Space, **changes) -> dict:
-    data = {
-        "municipality": space.municipality_id,
-        "kind": space.kind,
-        "name": space.name,
-        "address": space.address,
-        "description": space.description,
-        "latitude": str(space.latitude),
-        "longitude": str(space.longitude),
-        "area_m2": str(space.area_m2),
-        "photos-TOTAL_FORMS": "0",
-        "photos-INITIAL_FORMS": "0",
-        "photos-MIN_NUM_FORMS": "0",
-        "photos-MAX_NUM_FORMS": "1000",
-    }
-    data.update(changes)
-    return data
 
 
 def change_url(obj) -> str:
