@@ -61,10 +61,16 @@ def audit_snapshot_from_db(model: type[models.Model], pk: Any) -> Snapshot | Non
 
 def municipality_of(obj: models.Model):
     """The municipality an object belongs to, for scoping the log; None for regional data."""
+    from django.contrib.auth import get_user_model
+
     from projects.models import Municipality
 
     if isinstance(obj, Municipality):
         return obj
+    if isinstance(obj, get_user_model()):
+        # Account changes stay superuser-only: a user's municipality of residence is
+        # not the scope of an official action, and auditors there must not read them.
+        return None
     for attr in ("municipality", "space", "proposal", "campaign", "comment"):
         try:
             related = getattr(obj, attr, None)
