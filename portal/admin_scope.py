@@ -9,11 +9,15 @@ even learn that another municipality's object exists.
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib import admin
-from django.db import models
+from django.db import models, router, transaction
 from django.http import Http404, HttpRequest
 
 from portal.accounts.permissions import can_edit_places, is_auditor, municipalities_in_scope
+from portal.audit.models import AuditEvent
+from portal.audit.services import audit_record, audit_snapshot, audit_snapshot_from_db, municipality_of
 
 # Foreign keys whose choices are narrowed to the user's scope, by related model.
 _SCOPED_RELATIONS = {
@@ -35,7 +39,102 @@ def scope_filter(model: type[models.Model], request: HttpRequest, queryset: mode
     return queryset.filter(**{lookup: municipalities_in_scope(user)})
 
 
-class ScopedAdmin(admin.ModelAdmin):
+class AuditedAdminMixin:
+    """Every write through the admin appends an audit event in the same transaction.
+
+    Django already wraps the add/change/delete views in a transaction; bulk deletes and
+    actions are wrapped here. The "before" state is read from the database, because the
+    form has already copied the new values onto the instance while validating.
+    """
+
+    def _audit(self, request: HttpRequest, action: str, obj: models.Model, before, after, municipality=None):
+        return audit_record(
+            actor=request.user,
+            action=action,
+            obj=obj,
+            before=before,
+            after=after,
+            request=request,
+            municipality=municipality,
+        )
+
+    def save_model(self, request: HttpRequest, obj: models.Model, form, change: bool) -> None:
+        obj._audit_before = audit_snapshot_from_db(type(obj), obj.pk) if change else None
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # Recorded after the many-to-many fields are saved, so "after" includes them.
+        obj = form.instance
+        before = getattr(obj, "_audit_before", None)
+        after = audit_snapshot(obj)
+        if not change:
+            self._audit(request, AuditEvent.CREATE, obj, None, after)
+        elif before != after:
+            self._audit(request, AuditEvent.UPDATE, obj, before, after)
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        model = formset.model
+        existing = [f.instance.pk for f in formset.initial_forms if f.instance.pk is not None]
+        before = {o.pk: audit_snapshot(o) for o in model._base_manager.filter(pk__in=existing)}
+        parent_municipality = municipality_of(form.instance)
+        for deleted_form in formset.deleted_forms:
+            instance = deleted_form.instance
+            if instance.pk in before:
+                self._audit(request, AuditEvent.DELETE, instance, before[instance.pk], None, parent_municipality)
+        super().save_formset(request, form, formset, change)
+        for obj in formset.new_objects:
+            self._audit(request, AuditEvent.CREATE, obj, None, audit_snapshot(obj), parent_municipality)
+        for obj, _changed in formset.changed_objects:
+            after = audit_snapshot(obj)
+            if before.get(obj.pk) != after:
+                self._audit(request, AuditEvent.UPDATE, obj, before.get(obj.pk), after, parent_municipality)
+
+    def delete_model(self, request: HttpRequest, obj: models.Model) -> None:
+        with transaction.atomic(using=router.db_for_write(type(obj))):
+            # Recorded first, while the object still has its id; a failed delete rolls both back.
+            self._audit(request, AuditEvent.DELETE, obj, audit_snapshot_from_db(type(obj), obj.pk), None)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: models.QuerySet) -> None:
+        with transaction.atomic(using=router.db_for_write(queryset.model)):
+            for obj in queryset:
+                self._audit(request, AuditEvent.DELETE, obj, audit_snapshot(obj), None)
+            super().delete_queryset(request, queryset)
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        return {
+            # delete_selected records through delete_queryset.
+            name: (func if name == "delete_selected" else _audited_action(func, name), name, description)
+            for name, (func, name, description) in actions.items()
+        }
+
+
+def _audited_action(func, name: str):
+    """Wrap a bulk action: one event per object it changed (or removed), in one transaction."""
+
+    @functools.wraps(func)
+    def audited(modeladmin, request: HttpRequest, queryset: models.QuerySet):
+        model = queryset.model
+        with transaction.atomic(using=router.db_for_write(model)):
+            objects_before = {o.pk: o for o in model._base_manager.filter(pk__in=queryset.values("pk"))}
+            before = {pk: audit_snapshot(o) for pk, o in objects_before.items()}
+            response = func(modeladmin, request, queryset)
+            objects_after = {o.pk: o for o in model._base_manager.filter(pk__in=list(before))}
+            for pk, old in before.items():
+                obj = objects_after.get(pk)
+                new = audit_snapshot(obj) if obj is not None else None
+                if new != old:
+                    modeladmin._audit(
+                        request, f"{AuditEvent.ACTION_PREFIX}{name}", obj or objects_before[pk], old, new
+                    )
+        return response
+
+    return audited
+
+
+class ScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):
     #: Django lookup from this model to its Municipality, e.g. "space__municipality".
     scope_path: str = "municipality"
     #: Auditors read; officials write. Override for read-only models.

@@ -88,12 +88,14 @@ INSTALLED_APPS = [
     "django_filters",
     "portal",
     "portal.accounts",
+    "portal.audit",
     "projects",
     "votes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

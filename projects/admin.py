@@ -19,6 +19,7 @@ from projects.models import (
     Space,
     SpacePhoto,
 )
+from projects.services import photo_store
 
 
 @admin.register(Region)
@@ -45,8 +46,19 @@ class MunicipalityAdmin(ScopedAdmin):
         return request.user.is_superuser
 
 
+class PhotoForm(forms.ModelForm):
+    """Checks an uploaded photo by its content and stores it re-encoded (no EXIF, no GPS)."""
+
+    def clean_image(self):
+        image = self.cleaned_data.get("image")
+        if image and not getattr(image, "_committed", False):
+            return photo_store(file=image)
+        return image
+
+
 class SpacePhotoInline(ScopedInline):
     model = SpacePhoto
+    form = PhotoForm
     fields = ["image", "caption"]
 
 
@@ -63,6 +75,7 @@ class SpaceAdmin(ScopedAdmin):
 
 class ProposalPhotoInline(ScopedInline):
     model = ProposalPhoto
+    form = PhotoForm
     fields = ["image", "caption", "kind"]
 
 

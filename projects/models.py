@@ -17,6 +17,8 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from projects.validators import validate_image_upload
+
 
 class Region(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
@@ -150,7 +152,12 @@ def _photo_path(instance: models.Model, filename: str) -> str:
 
 class SpacePhoto(models.Model):
     space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="photos")
-    image = models.ImageField(_("image"), upload_to=_photo_path)
+    image = models.ImageField(
+        _("image"),
+        upload_to=_photo_path,
+        validators=[validate_image_upload],
+        help_text=_("A JPEG, PNG or WebP photo; it is stored re-encoded, without its metadata."),
+    )
     caption = models.CharField(_("caption"), max_length=200, blank=True)
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
@@ -302,7 +309,12 @@ class ProposalPhoto(models.Model):
         AFTER = "after", _("after")
 
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="photos")
-    image = models.ImageField(_("image"), upload_to=_photo_path)
+    image = models.ImageField(
+        _("image"),
+        upload_to=_photo_path,
+        validators=[validate_image_upload],
+        help_text=_("A JPEG, PNG or WebP photo; it is stored re-encoded, without its metadata."),
+    )
     caption = models.CharField(_("caption"), max_length=200, blank=True)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.GENERAL)
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)

@@ -5,50 +5,18 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
-from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from projects.models import Space
-
-try:  # The shared upload validator (branch `sec`), when it is merged in.
-    from projects.validators import validate_image_upload
-except ImportError:  # pragma: no cover - depends on the merge order
-    validate_image_upload = None
-
-ALLOWED_IMAGE_FORMATS = {"JPEG", "PNG", "WEBP"}
-
-
-def _not_a_photo() -> str:  # read at call time, in the active language
-    return _("This file is not a photo we can read (use JPEG, PNG or WebP).")
+from projects.validators import validate_image_upload
 
 
 def validate_photo(upload: UploadedFile) -> None:
     """A photo is a real JPEG/PNG/WebP image of a sane size; anything else is refused."""
-    if validate_image_upload is not None:
-        validate_image_upload(upload)
-        return
-    from PIL import Image, UnidentifiedImageError
-
-    if upload.size is not None and upload.size > settings.MAX_UPLOAD_BYTES:
-        raise ValidationError(
-            _("The photo is too large (at most %(mb)d MB).") % {"mb": settings.MAX_UPLOAD_BYTES // (1024 * 1024)},
-            code="too_large",
-        )
-    try:
-        upload.seek(0)
-        with Image.open(upload) as image:
-            image_format = image.format
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise ValidationError(_not_a_photo(), code="invalid") from None
-    finally:
-        upload.seek(0)
-    if image_format not in ALLOWED_IMAGE_FORMATS:
-        raise ValidationError(_not_a_photo(), code="format")
+    validate_image_upload(upload)
 
 
 class MultiplePhotoInput(forms.ClearableFileInput):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from projects.models import Proposal, ProposalPhoto, Space
+from projects.services import photo_store
 from votes.models import Campaign, Entry, Idea
 
 # --- Ideas ----------------------------------------------------------------------
@@ -93,7 +94,9 @@ def idea_submit(
             proposal.save()
             idea = Idea.objects.create(campaign=campaign, proposal=proposal, submitted_at=now)
             for photo in photos:
-                ProposalPhoto.objects.create(proposal=proposal, image=photo, kind=ProposalPhoto.Kind.GENERAL)
+                ProposalPhoto.objects.create(
+                    proposal=proposal, image=photo_store(file=photo), kind=ProposalPhoto.Kind.GENERAL
+                )
     except IntegrityError:
         # The one constraint a resident can hit: a new space named like an existing one.
         raise ValidationError(

@@ -5,10 +5,11 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.forms import AdminUserChangeForm, AdminUserCreationForm
 from portal.accounts.models import User
+from portal.admin_scope import AuditedAdminMixin
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     """Only superusers manage accounts and assign officials to their scopes."""
 
     form = AdminUserChangeForm
