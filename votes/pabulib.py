@@ -7,8 +7,8 @@ ordinal ballots, with a parallel ``points`` list for cumulative ones. Real files
 with a UTF-8 BOM, Windows line endings and optional columns; all of that is accepted.
 
 :func:`parse` keeps every column as text; :func:`dump` writes a file that
-``pabutools.election.parse_pabulib`` reads back to the same election; :func:`to_rules_input`
-turns a parsed election into the plain inputs of :mod:`votes.rules`.
+``pabutools.election.parse_pabulib`` reads back to the same election;
+:func:`to_rules_input` turns a parsed election into the inputs of :mod:`votes.rules`.
 """
 
 from __future__ import annotations

@@ -36,10 +36,13 @@ Selection rules (values equal pabulib ``rule``)
 * ``greedy``: projects by score, each funded if it fits the budget still left;
   a project that does not fit is skipped and the next one is tried.
   Projects with score 0 are considered too (as pabutools does).
-* ``greedy-no-skip``: the same, but counting stops at the first project that does not fit.
+* ``greedy-no-skip``: the same, but counting stops at the first project that does
+  not fit.
 * ``greedy-threshold``: greedy among the projects whose score (pabulib
-  ``min_project_score_threshold``; ``threshold_on="votes"`` to use votes) is at least the
-  threshold; the rest are marked ``below_threshold``.
+  ``min_project_score_threshold``; ``threshold_on="votes"`` to use votes) is at least
+  the threshold; the rest are marked ``below_threshold``. Katowice 2023 Murcki (the
+  sample using it) matches with either reading: the only project whose votes and
+  score straddle 50 (L18/07/X, 42 votes, 54 points) does not fit the budget left.
 * ``equalshares``: the Method of Equal Shares (MES) exactly as pabutools'
   ``method_of_equal_shares``: the budget is split equally among all voters; each round
   funds the project whose cost its supporters can cover with the smallest maximal
@@ -244,7 +247,7 @@ def tally_scores(
     ordinal_max_length: int | None = None,
     projects: Iterable[str] = (),
 ) -> dict[str, ProjectScore]:
-    """Votes and score of every project named on a ballot (and of ``projects``, at 0)."""
+    """Votes and score of each project named on a ballot (and of ``projects``, at 0)."""
     if method == ORDINAL and ordinal_scoring not in ORDINAL_SCORINGS:
         raise RulesError(f"unknown ordinal scoring {ordinal_scoring!r}")
     max_len = ordinal_max_length or _max_ballot_length(ballots)
@@ -497,11 +500,16 @@ class _MesInstance:
 
     Exactness: pabutools computes MES with exact rationals (gmpy2 ``mpq``), and ties
     between projects with equal ``rho`` are common (equal costs, equal supporters), so
-    floats with an epsilon could pick a different winner. We therefore use
-    ``fractions.Fraction`` -- but only on *budget classes*: voters who have paid the same
-    amounts share a class, each project keeps a histogram ``(class, utility) -> weight``
-    of its supporters, and the per-round work is integer bookkeeping over the groups that
-    paid. The number of distinct budgets stays small, so the Fraction work is tiny.
+    floats with an epsilon alone could pick a different winner. Here:
+
+    * voters who have paid the same amounts share a *budget class* whose budget is an
+      exact rational (gmpy2 ``mpq`` when available, else ``fractions.Fraction``);
+    * each project keeps a histogram ``(class, utility) -> weight`` of its supporters,
+      so a round costs integer bookkeeping over the groups that paid, not over voters;
+    * floats screen the candidates each round (cheap), and exact rationals decide:
+      affordability when the float is within 1e-9 of the cost, and ``rho`` for every
+      project within 1e-9 of the best, ties then going to the smaller project id.
+      Float error here is around 1e-12, so the exact winner is always screened in.
     """
 
     def __init__(
