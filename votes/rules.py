@@ -35,7 +35,8 @@ Selection rules (values equal pabulib ``rule``)
 * ``top-k``: the k projects with the highest score; no budget.
 * ``greedy``: projects by score, each funded if it fits the budget still left;
   a project that does not fit is skipped and the next one is tried.
-  Projects with score 0 are considered too (as pabutools does).
+  Projects with score 0 are considered too, last (as pabutools does); so are free
+  projects, which always fit.
 * ``greedy-no-skip``: the same, but counting stops at the first project that does
   not fit.
 * ``greedy-threshold``: greedy among the projects whose score (pabulib
@@ -274,10 +275,19 @@ def _score_of(scores: Mapping[str, ProjectScore], pid: str) -> tuple[int, int]:
 
 
 def _ranked(
-    projects: Sequence[Project], scores: Mapping[str, ProjectScore]
+    projects: Sequence[Project],
+    scores: Mapping[str, ProjectScore],
+    *,
+    free_last: bool = False,
 ) -> list[Project]:
     # Higher score first, then project id ascending (pabutools' lexicographic default).
-    return sorted(projects, key=lambda p: (-_score_of(scores, p.id)[1], p.id))
+    # Greedy: a free project always fits, so where it goes changes no outcome; it goes
+    # with the score-0 projects because pabutools' cost satisfaction gives it 0.
+    def key(p: Project) -> tuple[int, str]:
+        score = _score_of(scores, p.id)[1]
+        return (0 if free_last and p.cost == 0 else -score, p.id)
+
+    return sorted(projects, key=key)
 
 
 def _check_projects(projects: Sequence[Project]) -> None:
@@ -397,7 +407,7 @@ def _greedy(
     stopped = False
     taken = set(chosen)
     position = 0
-    for p in _ranked(projects, scores):
+    for p in _ranked(projects, scores, free_last=True):
         if p.id in taken:
             continue
         position += 1
