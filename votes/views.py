@@ -90,14 +90,14 @@ def explain(explanation: dict, selected: bool, campaign) -> str:
 
 
 CHART_ROW_HEIGHT = 28
-CHART_LABEL_WIDTH = 60
-CHART_WIDTH = 640
+CHART_LABEL_WIDTH = 84
+CHART_WIDTH = 420
 
 
 def _chart(rows: list[dict], key: str) -> dict:
     """Coordinates of a horizontal bar chart, drawn as inline SVG by the template."""
     top = max((r[key] for r in rows), default=0) or 1
-    span = CHART_WIDTH - CHART_LABEL_WIDTH - 90
+    span = CHART_WIDTH - CHART_LABEL_WIDTH - 70
     bars = []
     for i, r in enumerate(rows):
         width = round(span * r[key] / top, 1)
