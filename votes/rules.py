@@ -544,19 +544,24 @@ class _MesInstance:
         costs: list[int],
         groups: list[tuple[int, list[tuple[int, int]]]],
         n_voters: int,
+        *,
+        cost_utility: bool = False,
     ) -> None:
         self.costs = costs
         self.groups = groups  # (weight, [(project index, utility > 0), ...])
         self.n_voters = n_voters
         m = len(costs)
         # Per project: (group, utility) of its supporters, and the starting histogram.
-        supporters: list[list[tuple[int, int]]] = [[] for _ in range(m)]
+        # With cost utility a supporter's utility is the project cost: keep bare group
+        # indices then (no tuple per ballot entry), else (group, utility) pairs.
+        supporters: list[list[Any]] = [[] for _ in range(m)]
         weight: dict[tuple[int, int], int] = {}  # (project, utility) -> voters
         get = weight.get
         for g, (w, items) in enumerate(groups):  # the hot loop of the setup
             for item in items:
-                supporters[item[0]].append((g, item[1]))
+                supporters[item[0]].append(g if cost_utility else (g, item[1]))
                 weight[item] = get(item, 0) + w
+        self.cost_utility = cost_utility
         self.supporters = supporters
         self.total_util = [0] * m
         self.start_hist: list[dict[tuple[int, int], int]] = [{} for _ in range(m)]
@@ -630,7 +635,10 @@ class _MesInstance:
             # (old class, utility), deduplicated by the resulting budget value.
             move: dict[tuple[int, int], int] = {}
             max_pay = _Q(0)
-            for g, u_s in self.supporters[s]:
+            sup = self.supporters[s]
+            if self.cost_utility:
+                sup = [(g, costs[s]) for g in sup]
+            for g, u_s in sup:
                 c = cls[g]
                 if c < 0:
                     continue
@@ -724,7 +732,7 @@ def _mes_groups(
         key = tuple(sorted(it for it in items if it[1] > 0))
         merged[key] = merged.get(key, 0) + count
     groups = fast_groups + [(w, list(items)) for items, w in merged.items() if items]
-    return _MesInstance(costs, groups, n_voters)
+    return _MesInstance(costs, groups, n_voters, cost_utility=cost_utility)
 
 
 def _equal_shares(
