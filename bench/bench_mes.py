@@ -134,7 +134,7 @@ def compare(label: str, ri: pabulib.RulesInput, rule: str) -> dict[str, Any]:
         "rule": rule,
         "voters": voters,
         "distinct_ballots": len(ri.ballots),
-        "ours_s": round(t_ours, 3),
+        "ours_s": round(t_ours, 4),
     }
     for multi in (False, True):
         key = "pabutools_multiprofile" if multi else "pabutools_profile"
