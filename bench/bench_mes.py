@@ -34,7 +34,7 @@ def _pabulib_dir() -> Path:
 
 def generate(voters: int, projects: int = 40, seed: int = 2024) -> pabulib.RulesInput:
     """Approval election with skewed popularity, so ballots repeat as in real votes."""
-    rng = random.Random(seed)  # noqa: S311 - a benchmark, not cryptography
+    rng = random.Random(seed)
     ids = [f"P{i:03d}" for i in range(projects)]
     costs = [rng.randrange(20, 400) * 1000 for _ in ids]
     weights = [1.0 / (i + 1) ** 0.8 for i in range(projects)]
