@@ -16,13 +16,15 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 
+from allauth.account.models import EmailAddress
 from django.db import transaction
 from django.utils import timezone
 
 from portal.accounts.models import User
 from portal.accounts.services import official_assign, user_mark_verified
 from projects.models import Municipality, Proposal, Region, Space
-from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry, Method, SelectionRule
+from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry, Method, SelectionRule, Tally
+from votes.services import results_publish, tally_compute
 
 REGION = {"name": "Свердловская область", "slug": "sverdlovskaya-oblast", "code": "RU-SVE"}
 
@@ -477,6 +479,7 @@ def seed_demo(*, today: datetime.date | None = None) -> DemoSummary:
         weights=[weight for _, weight in CLOSED_CAMPAIGN_ENTRIES],
         opens_at=days(-410),
     )
+    _seed_closed_results(campaign=closed_campaign)
 
     return DemoSummary(
         municipalities=len(municipalities),
@@ -512,8 +515,18 @@ def _seed_users(*, region: Region, ekaterinburg: Municipality, today: datetime.d
         user.save()
         official_assign(user=user, role=role, region=scope_region, municipalities=scope_municipalities)
         user_mark_verified(user=user)
+        # allauth's own record of a confirmed address, so the demo users log in on the web.
+        EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
         users[email] = user
     return users
+
+
+def _seed_closed_results(*, campaign: Campaign) -> None:
+    """The closed vote's final tally, counted by the same service as the Celery task,
+    and published. Counted once: a second run finds the tally done and leaves it."""
+    if not Tally.objects.filter(campaign=campaign, kind=Tally.Kind.FINAL, status=Tally.Status.DONE).exists():
+        tally_compute(campaign_id=campaign.pk, final=True)
+    results_publish(campaign=campaign)
 
 
 def _seed_closed_ballots(*, campaign: Campaign, entries: list[Entry], weights: list[int], opens_at) -> None:
