@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -29,14 +30,29 @@ PROFILE_CODES = frozenset({"birth_date_missing", "residence_missing"})
 
 
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    campaigns = Campaign.objects.select_related("municipality").order_by("-voting_opens_at")
-    return render(request, "votes/campaign_list.html", {"campaigns": campaigns})
+    """All votes, grouped by phase: open now, coming, and past ones with their results."""
+    campaigns = list(Campaign.objects.select_related("municipality").order_by("-voting_opens_at", "-pk"))
+    now = timezone.now()
+    groups: dict[str, list[Campaign]] = {"voting": [], "ideas": [], "upcoming": [], "closed": []}
+    for campaign in campaigns:
+        groups[campaign.phase(now)].append(campaign)
+    return render(request, "votes/campaign_list.html", {"groups": groups})
 
 
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign.objects.select_related("municipality__region"), pk=pk)
-    entries = campaign.entries.select_related("proposal__space")
-    return render(request, "votes/campaign_detail.html", {"campaign": campaign, "entries": entries})
+    entries = campaign.entries.select_related("proposal__space").order_by("position", "pk")
+    now = timezone.now()
+    context = {
+        "campaign": campaign,
+        "entries": entries,
+        "phase": campaign.phase(now),
+        "refusal": ballot_refusal(request.user, campaign, now=now) if request.user.is_authenticated else None,
+        "has_voted": request.user.is_authenticated
+        and Ballot.objects.filter(campaign=campaign, voter=request.user).exists(),
+        "results_public": public_tally(campaign, now=now) is not None,
+    }
+    return render(request, "votes/campaign_detail.html", context)
 
 
 def _campaign_with_entries(pk: int) -> tuple[Campaign, list[Entry]]:
