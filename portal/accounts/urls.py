@@ -7,4 +7,5 @@ app_name = "accounts"
 urlpatterns = [
     path("", views.profile, name="profile"),
     path("unsubscribe/<str:token>/", unsubscribe_views.unsubscribe, name="unsubscribe"),
+    path("votes/", views.my_votes, name="my_votes"),
 ]
