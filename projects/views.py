@@ -3,6 +3,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext_lazy as _
 
+from projects.extras import proposal_extras, space_extras
 from projects.filters import ProposalFilter
 from projects.models import Proposal, Space
 
@@ -34,7 +35,8 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .prefetch_related("photos", "progress_updates"),
         pk=pk,
     )
-    return render(request, "projects/proposal_detail.html", {"proposal": proposal, "timeline": _timeline(proposal)})
+    context = {"proposal": proposal, "timeline": _timeline(proposal), **proposal_extras(request, proposal)}
+    return render(request, "projects/proposal_detail.html", context)
 
 
 def _timeline(proposal: Proposal) -> list[tuple[str, object]]:
@@ -56,4 +58,5 @@ def space_detail(request: HttpRequest, pk: int) -> HttpResponse:
         Space.objects.select_related("municipality__region").prefetch_related("photos"), pk=pk
     )
     proposals = Proposal.objects.public().filter(space=space)
-    return render(request, "projects/space_detail.html", {"space": space, "proposals": proposals})
+    context = {"space": space, "proposals": proposals, **space_extras(request, space)}
+    return render(request, "projects/space_detail.html", context)
