@@ -32,7 +32,8 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 AXE_JS = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOT_DIR = Path(os.environ.get("BROWSER_SCREENSHOTS", "/tmp/portal-browser"))
+# Screenshots are for people to look at, outside the repository; never read back.
+SCREENSHOT_DIR = Path(os.environ.get("BROWSER_SCREENSHOTS", "/tmp/portal-browser"))  # noqa: S108
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 740}
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -165,7 +166,8 @@ def horizontal_overflow(page) -> dict | None:
                 .filter(el => el.getBoundingClientRect().right > window.innerWidth + 0.5)
                 .slice(0, 8)
                 .map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
-                     + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '')
+                     + (typeof el.className === 'string' && el.className
+                        ? '.' + el.className.trim().split(/\\s+/).join('.') : '')
                      + ' right=' + Math.round(el.getBoundingClientRect().right));
             return {scrollWidth: doc.scrollWidth, innerWidth: window.innerWidth, wide};
         }"""

@@ -65,6 +65,14 @@ def _idea_form(town, page):
     page.goto(f"/campaigns/{_ideas_campaign(town).pk}/ideas/new/")
 
 
+def _results_then(path):
+    def go(town, page):
+        published_campaign(town)
+        page.goto(path)
+
+    return go
+
+
 def _my_votes(town, page):
     published_campaign(town)
     page.goto("/me/votes/")
@@ -82,6 +90,7 @@ PAGES = {
     "idea_form": (True, _idea_form),
     "my_account": (True, _path(lambda town: "/me/")),
     "my_votes": (True, _my_votes),
+    "stats": (False, _results_then("/stats/")),
 }
 
 

@@ -11,7 +11,15 @@ from django.utils import timezone
 
 from portal.accounts.models import User
 from projects.models import Municipality, Proposal, Space
-from tests.builders import make_campaign, make_entry, make_municipality, make_proposal, make_region, make_space, make_user
+from tests.builders import (
+    make_campaign,
+    make_entry,
+    make_municipality,
+    make_proposal,
+    make_region,
+    make_space,
+    make_user,
+)
 from votes import services
 from votes.models import Campaign, Channel
 
