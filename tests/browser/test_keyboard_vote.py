@@ -18,7 +18,8 @@ FOCUSED = """() => {
     const style = getComputedStyle(el);
     return {
         tag: el.tagName.toLowerCase(), type: el.type || '', name: el.name || '', value: el.value || '',
-        text: (el.innerText || '').trim(), checked: !!el.checked, label: el.labels && el.labels[0] ? el.labels[0].innerText : '',
+        text: (el.innerText || '').trim(), checked: !!el.checked,
+        label: el.labels && el.labels[0] ? el.labels[0].innerText : '',
         outlineStyle: style.outlineStyle, outlineWidth: parseFloat(style.outlineWidth) || 0,
     };
 }"""
