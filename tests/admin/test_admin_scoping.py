@@ -154,6 +154,16 @@ def test_changelist_lists_exactly_the_scope(world: World, role: str, model: str)
     assert listed == {world.obj(model, place).pk for place in READS[role]}
 
 
+@pytest.mark.parametrize("model", MODELS)
+def test_changelist_filters_name_only_the_scope(world: World, model: str) -> None:
+    html = client_for(world, "municipal_official_a").get(f"/admin/{MODELS[model].replace('_', '/', 1)}/")
+    html = html.content.decode()
+    assert "Екатеринбург" in html
+    assert "Нижний Тагил" not in html
+    assert "Челябинск" not in html
+    assert "Голосование B" not in html
+
+
 AUTOCOMPLETE = {
     # (source model, field): model of the results
     "space-municipality": ("projects", "space", "municipality", "municipalities"),
