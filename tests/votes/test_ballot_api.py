@@ -146,7 +146,7 @@ def test_ballot_409_second_time(token_client, make_campaign, voter, ids):
 @pytest.mark.parametrize(
     ("body", "code"),
     [
-        ({"choices": []}, "too_few_choices"),
+        ({"choices": []}, "malformed_request"),
         ({"choices": "all"}, "malformed_request"),
         ({}, "malformed_request"),
         ({"choices": [{"entry": "x"}]}, "malformed_request"),
