@@ -91,6 +91,8 @@ PAGES = {
     "my_account": (True, _path(lambda town: "/me/")),
     "my_votes": (True, _my_votes),
     "stats": (False, _results_then("/stats/")),
+    "sign_up": (False, _path(lambda town: "/accounts/signup/")),
+    "log_in": (False, _path(lambda town: "/accounts/login/")),
 }
 
 
