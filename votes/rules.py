@@ -229,7 +229,7 @@ def ballot_points(
     if method in _APPROVAL_LIKE:
         return {pid: 1 for pid, _ in ballot}
     if method == CUMULATIVE:
-        return {pid: pts for pid, pts in ballot}
+        return dict(ballot)
     if method == ORDINAL:
         n = len(ballot)
         return {

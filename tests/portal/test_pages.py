@@ -82,7 +82,7 @@ def test_proposal_page_shows_status_timeline_cost_and_space(town) -> None:
         "Construction started", "Залит бетон", "/media/photos/proposalphoto/x.jpg", "До работ",
     ]:
         assert expected in html, expected
-    assert "Completed</span>" not in html  # not reached yet
+    assert "timeline__label\">Completed</span>" not in html  # not reached yet (the works stages list it as planned)
 
 
 def test_amounts_follow_the_language(town) -> None:

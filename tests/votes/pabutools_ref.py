@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("pabutools")
 
-from pabutools.election import (  # noqa: E402
+from pabutools.election import (
     AbstractApprovalProfile,
     Additive_Cardinal_Sat,
     ApprovalBallot,
@@ -19,14 +19,14 @@ from pabutools.election import (  # noqa: E402
     CumulativeProfile,
     Instance,
 )
-from pabutools.election import Project as PbProject  # noqa: E402
-from pabutools.election.satisfaction import AdditiveSatisfaction  # noqa: E402
-from pabutools.rules import (  # noqa: E402
+from pabutools.election import Project as PbProject
+from pabutools.election.satisfaction import AdditiveSatisfaction
+from pabutools.rules import (
     greedy_utilitarian_welfare,
     method_of_equal_shares,
 )
 
-from votes import rules  # noqa: E402
+from votes import rules
 
 
 def _points_times_cost(instance, profile, ballot, project, precomputed_values):  # type: ignore[no-untyped-def]

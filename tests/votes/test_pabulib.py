@@ -38,8 +38,8 @@ from tests.votes import pabutools_ref as ref
 from votes import pabulib, rules
 
 pytest.importorskip("pabutools")
-from pabutools.election import parse_pabulib  # noqa: E402
-from pabutools.election.pabulib import parse_pabulib_from_string  # noqa: E402
+from pabutools.election import parse_pabulib
+from pabutools.election.pabulib import parse_pabulib_from_string
 
 
 def _pabulib_dir() -> Path:
@@ -121,7 +121,7 @@ def test_parse_reads_what_pabutools_reads(path: Path) -> None:
         p.name for p in instance
     )
     assert len(election.votes) == len(profile)
-    assert election.meta == {k: v for k, v in instance.meta.items()}
+    assert election.meta == dict(instance.meta.items())
     mine = Counter()
     for ballot, count in ri.ballots.items():
         if ri.method == rules.ORDINAL:
