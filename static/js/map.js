@@ -33,7 +33,7 @@
     tiles.addTo(map);
     var bounds = [];
     points.forEach(function (point) {
-      L.marker([point.lat, point.lon], { title: point.label }).addTo(map).bindPopup(document.createTextNode(point.label));
+      L.marker([point.lat, point.lon], { title: point.label, alt: point.label }).addTo(map).bindPopup(document.createTextNode(point.label));
       bounds.push([point.lat, point.lon]);
     });
     if (bounds.length > 1) { map.fitBounds(bounds, { padding: [24, 24] }); }
