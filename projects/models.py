@@ -150,8 +150,9 @@ def _photo_path(instance: models.Model, filename: str) -> str:
     return f"photos/{instance._meta.model_name}/{uuid.uuid4().hex}.jpg"
 
 
-class SpacePhoto(models.Model):
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="photos")
+class Photo(models.Model):
+    """What every stored photo has: a validated, re-encoded image and a caption."""
+
     image = models.ImageField(
         _("image"),
         upload_to=_photo_path,
@@ -162,12 +163,19 @@ class SpacePhoto(models.Model):
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:
-        verbose_name = _("space photo")
-        verbose_name_plural = _("space photos")
+        abstract = True
         ordering = ["uploaded_at", "pk"]
 
     def __str__(self) -> str:
         return self.caption or f"#{self.pk}"
+
+
+class SpacePhoto(Photo):
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="photos")
+
+    class Meta(Photo.Meta):
+        verbose_name = _("space photo")
+        verbose_name_plural = _("space photos")
 
 
 class ProposalQuerySet(models.QuerySet["Proposal"]):
@@ -302,30 +310,18 @@ class Proposal(models.Model):
         return self.space.municipality
 
 
-class ProposalPhoto(models.Model):
+class ProposalPhoto(Photo):
     class Kind(models.TextChoices):
         GENERAL = "general", _("general")
         BEFORE = "before", _("before")
         AFTER = "after", _("after")
 
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="photos")
-    image = models.ImageField(
-        _("image"),
-        upload_to=_photo_path,
-        validators=[validate_image_upload],
-        help_text=_("A JPEG, PNG or WebP photo; it is stored re-encoded, without its metadata."),
-    )
-    caption = models.CharField(_("caption"), max_length=200, blank=True)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.GENERAL)
-    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
-    class Meta:
+    class Meta(Photo.Meta):
         verbose_name = _("proposal photo")
         verbose_name_plural = _("proposal photos")
-        ordering = ["uploaded_at", "pk"]
-
-    def __str__(self) -> str:
-        return self.caption or f"#{self.pk}"
 
 
 class ProgressUpdate(models.Model):
