@@ -362,6 +362,10 @@ class CommentQuerySet(models.QuerySet["Comment"]):
     def visible(self) -> CommentQuerySet:
         return self.filter(hidden_at__isnull=True)
 
+    def by_author(self, user) -> CommentQuerySet:
+        """A resident's own comments, newest first, with where they were written."""
+        return self.filter(author=user).select_related("proposal").order_by("-created_at", "-pk")
+
 
 class Comment(models.Model):
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="comments")

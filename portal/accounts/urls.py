@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.profile, name="profile"),
     path("unsubscribe/<str:token>/", unsubscribe_views.unsubscribe, name="unsubscribe"),
     path("votes/", views.my_votes, name="my_votes"),
+    path("comments/", views.my_comments, name="my_comments"),
 ]

@@ -63,3 +63,10 @@ def my_votes(request: HttpRequest) -> HttpResponse:
         .order_by("-cast_at", "-pk")
     )
     return render(request, "accounts/my_votes.html", {"ballots": ballots})
+
+
+@login_required
+def my_comments(request: HttpRequest) -> HttpResponse:
+    from projects.models import Comment
+
+    return render(request, "accounts/my_comments.html", {"comments": Comment.objects.by_author(request.user)})

@@ -135,3 +135,18 @@ def test_posting_is_rate_limited_with_a_clear_message(client, proposal, resident
     assert statuses[:3] == [302, 302, 302]
     assert statuses[3] == 429
     assert Comment.objects.count() == 3
+
+
+def test_my_comments_lists_only_my_own_with_their_moderation(client, proposal, resident, official, town):
+    other = make_user("vera@example.org", municipality=town)
+    mine = services.comment_post(proposal=proposal, author=resident, body="Мой комментарий <b>жирно</b>")
+    services.comment_post(proposal=proposal, author=other, body="Чужой комментарий")
+    services.comment_hide(comment=mine, moderator=official, reason="Не по теме")
+    client.force_login(resident)
+    html = client.get(reverse("accounts:my_comments")).content.decode()
+    assert "Мой комментарий &lt;b&gt;жирно&lt;/b&gt;" in html
+    assert "Чужой комментарий" not in html
+    assert "Не по теме" in html
+    assert f"{proposal.get_absolute_url()}#comment-{mine.pk}" in html
+    client.logout()
+    assert client.get(reverse("accounts:my_comments")).status_code == 302
