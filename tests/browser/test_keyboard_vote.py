@@ -58,8 +58,10 @@ def test_a_resident_votes_with_the_keyboard_alone(contexts):
 
     review = tab_until(page, lambda f: f["tag"] == "button" and f["value"] == "review", "the review button")
     assert_focus_is_visible(review)
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    # The review page answers the same URL: wait for the navigation itself, not a load state
+    # the current page already has.
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert page.get_by_role("heading", level=1).inner_text() == "Confirm your ballot"
     assert first_title in page.locator("#chosen-heading + ol").inner_text()
 

@@ -29,7 +29,8 @@ PRODUCTION_ENV = {
 
 
 def run_with_env(args: list[str], env_changes: dict[str, str]) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "FAST_PASSWORD_HASHER"}}
+    test_only = {"DATABASE_URL", "REDIS_URL", "FAST_PASSWORD_HASHER", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in test_only}
     env.update(env_changes, DJANGO_SETTINGS_MODULE="portal.settings", VAR_DIR=str(BASE_DIR / "var"))
     return subprocess.run(
         [sys.executable, *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120, check=False
