@@ -75,8 +75,8 @@ def test_a_resident_signs_up_proposes_an_idea_votes_and_finds_the_ballot(context
     page.locator("input[name=email]").fill(email)
     page.locator("input[name=password1]").fill(PASSWORD)
     page.locator("input[name=password2]").fill(PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("form button[type=submit]").last.click()
     screenshot(page, "journey-resident-01-verification-sent")
     assert "/accounts/confirm-email/" in page.url
     resident = User.objects.get(email=email)
@@ -86,24 +86,24 @@ def test_a_resident_signs_up_proposes_an_idea_votes_and_finds_the_ballot(context
     confirm_url = _link_in_last_mail(email, "/accounts/confirm-email/")
     page.goto(confirm_url)
     assert email in page.locator("main").inner_text()
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
     resident.refresh_from_db()
     assert resident.verified_at is not None
 
     if "/accounts/login/" in page.url:  # allauth logs in on confirmation only in the same session
         page.locator("input[name=login]").fill(email)
         page.locator("input[name=password]").fill(PASSWORD)
-        page.locator("main form button[type=submit]").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.locator("main form button[type=submit]").click()
 
     # Fill the profile: birth date and municipality are what eligibility reads.
     page.goto("/me/")
     page.get_by_label("Full name").fill("Ольга Петрова")
     page.get_by_label("Birth date").fill("1987-03-09")
     page.get_by_label("Municipality of residence").select_option(label=town.municipality.name)
-    page.get_by_role("button", name=re.compile("Save|Сохранить")).click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name=re.compile("Save|Сохранить")).click()
     assert "Your profile is saved." in page.locator(".messages").inner_text()
     resident.refresh_from_db()
     assert (resident.birth_date, resident.municipality_id) == (datetime.date(1987, 3, 9), town.municipality.pk)
@@ -111,8 +111,8 @@ def test_a_resident_signs_up_proposes_an_idea_votes_and_finds_the_ballot(context
     # Find the courtyard: the catalogue, filtered to the municipality, then the space.
     page.goto("/proposals/")
     page.get_by_label("Municipality").select_option(label=town.municipality.name)
-    page.get_by_role("button", name="Show").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Show").click()
     page.get_by_role("link", name=town.proposals[0].title).click()
     page.get_by_role("link", name=town.courtyard.name).first.click()
     page.wait_for_url(f"**{town.courtyard.get_absolute_url()}")
@@ -130,8 +130,8 @@ def test_a_resident_signs_up_proposes_an_idea_votes_and_finds_the_ballot(context
     page.get_by_label("Describe the idea").fill("Уличные тренажёры и турники для взрослых и подростков.")
     page.get_by_label("Rough cost, ₽").fill("2500000")
     screenshot(page, "journey-resident-03-idea-form")
-    page.get_by_role("button", name="Send the idea").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send the idea").click()
     assert "Thank you! Your idea is waiting for moderation." in page.locator(".messages").inner_text()
     assert idea_title in page.locator("main").inner_text()
     idea = Idea.objects.get(campaign=campaign, proposal__title=idea_title)
@@ -174,14 +174,14 @@ def test_a_resident_signs_up_proposes_an_idea_votes_and_finds_the_ballot(context
     assert page.get_by_role("heading", level=1).inner_text() == "Results"
     page.get_by_role("link", name="Find your ballot in the ledger").click()
     page.get_by_label("Your receipt code (or its hash)").fill(receipt)
-    page.get_by_role("button", name="Look it up").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Look it up").click()
     assert page.get_by_role("heading", name="Your ballot is in the ledger").is_visible()
     assert idea_title in page.locator("table").inner_text()
     screenshot(page, "journey-resident-05-ledger")
 
-    page.get_by_role("link", name=re.compile("^Results")).click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("link", name=re.compile("^Results")).click()
     row = page.locator("table.standings tbody tr", has_text=idea_title)
     assert row.count() == 1 and "selected" in row.inner_text()
     # The chart draws a bar for the project (coordinates must survive the Russian locale).
@@ -232,8 +232,8 @@ def test_an_official_builds_a_campaign_approves_ideas_opens_it_and_publishes_res
     page.locator("input[name=max_choices]").fill("2")
     page.locator("input[name=budget]").fill("9000000")
     page.locator("select[name=rule]").select_option("greedy")
-    page.locator("input[name=_save]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("input[name=_save]").click()
     screenshot(page, "journey-official-02-campaign-added")
     # The admin speaks Russian (Django's own catalogue): "... был успешно добавлен."
     assert "успешно добавлен" in page.locator(".messagelist").inner_text(), page.locator("#content").inner_text()
@@ -258,8 +258,8 @@ def test_an_official_builds_a_campaign_approves_ideas_opens_it_and_publishes_res
     for idea in ideas:
         page.locator(f"input[name=_selected_action][value='{idea.pk}']").check()
     page.locator("select[name=action]").select_option("approve_ideas")
-    page.locator("button[name=index]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("button[name=index]").click()
     screenshot(page, "journey-official-03-ideas-approved")
     assert page.locator(".messagelist").count() == 1, page.locator("#content").inner_text()
     entries = set(campaign.entries.values_list("proposal__title", flat=True))
@@ -287,8 +287,8 @@ def test_an_official_builds_a_campaign_approves_ideas_opens_it_and_publishes_res
     page.goto("/admin/votes/campaign/")
     page.locator(f"input[name=_selected_action][value='{campaign.pk}']").check()
     page.locator("select[name=action]").select_option("publish_results")
-    page.locator("button[name=index]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("button[name=index]").click()
     screenshot(page, "journey-official-04-published")
     campaign.refresh_from_db()
     assert campaign.results_published_at is not None, page.locator(".messagelist").inner_text()
@@ -308,8 +308,8 @@ def test_publishing_before_the_final_tally_is_refused_in_the_admin(contexts):
     page.goto("/admin/votes/campaign/")
     page.locator(f"input[name=_selected_action][value='{town.campaign.pk}']").check()
     page.locator("select[name=action]").select_option("publish_results")
-    page.locator("button[name=index]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("button[name=index]").click()
     assert "not closed" in page.locator(".messagelist").inner_text()
     town.campaign.refresh_from_db()
     assert town.campaign.results_published_at is None
