@@ -179,7 +179,8 @@ def test_the_language_switch_keeps_the_current_page(town) -> None:
     page = client.get(proposal.get_absolute_url() + "?tab=discussion").content.decode()
     # The switch in the header posts the page's own address as `next`.
     assert f'name="next" value="{proposal.get_absolute_url()}?tab=discussion"' in page
-    assert 'name="language" value="en"' in page
+    assert 'name="language" value="en" lang="en"' in page
+    assert 'title="English">EN</button>' in page and 'title="Русский">RU</button>' in page
 
     response = client.post("/i18n/setlang/", {"language": "en", "next": proposal.get_absolute_url()})
     assert response.status_code == 302
