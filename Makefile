@@ -28,7 +28,7 @@ messages: install
 # untranslated; tests/i18n fails until they are translated), then compile.
 messages-update: install
 	$(PY) manage.py makemessages -l ru $(MESSAGES_IGNORE) --ignore=tests --ignore=bench --no-obsolete
-	$(MAKE) messages
+	$(PY) manage.py compilemessages $(MESSAGES_IGNORE) -v 0
 
 run: install messages
 	$(PY) manage.py migrate --no-input -v 0
