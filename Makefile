@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := portal.settings
 
-.PHONY: run test lint install messages bench clean
+.PHONY: run test lint install messages messages-update bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,11 +15,20 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
-# compilemessages fails when there is no catalogue at all, so look for one first.
+# The Russian catalogue lives in locale/ru/LC_MESSAGES/django.po; the compiled .mo files
+# are not in git, so every run and test compiles them (compilemessages fails when there
+# is no catalogue at all, hence the look first).
+MESSAGES_IGNORE := --ignore=.venv --ignore=node_modules --ignore=staticfiles --ignore=var
 messages: install
-	@if [ -z "$$(find . -path ./.venv -prune -o -name '*.po' -print -quit)" ]; then :; \
-	elif command -v msgfmt >/dev/null; then $(PY) manage.py compilemessages --ignore=.venv -v 0; \
+	@if [ -z "$$(find . -path ./.venv -prune -o -path ./node_modules -prune -o -name '*.po' -print -quit)" ]; then :; \
+	elif command -v msgfmt >/dev/null; then $(PY) manage.py compilemessages $(MESSAGES_IGNORE) -v 0; \
 	else echo "gettext (msgfmt) is not installed: pages stay in English. apt-get install gettext"; fi
+
+# After adding or changing strings: collect them into the catalogue (new ones come in
+# untranslated; tests/i18n fails until they are translated), then compile.
+messages-update: install
+	$(PY) manage.py makemessages -l ru $(MESSAGES_IGNORE) --ignore=tests --ignore=bench --no-obsolete
+	$(PY) manage.py compilemessages $(MESSAGES_IGNORE) -v 0
 
 run: install messages
 	$(PY) manage.py migrate --no-input -v 0

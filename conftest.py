@@ -1,7 +1,27 @@
-"""Project-wide pytest setup: PostgreSQL-only tests are skipped on SQLite, by name."""
+"""Project-wide pytest setup: PostgreSQL-only tests are skipped on SQLite, by name, and the
+Russian catalogue is compiled when its .mo is missing or older than the .po (pages render
+in Russian by default, and many tests read them)."""
+
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 from django.conf import settings
+
+
+def pytest_configure(config):
+    compile_stale_catalogues()
+
+
+def compile_stale_catalogues() -> None:
+    if shutil.which("msgfmt") is None:
+        return  # tests/i18n fails with a clear message; `make messages` says what to install
+    for locale_path in settings.LOCALE_PATHS:
+        for po in Path(locale_path).glob("*/LC_MESSAGES/*.po"):
+            mo = po.with_suffix(".mo")
+            if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+                subprocess.run(["msgfmt", "--check-format", "-o", str(mo), str(po)], check=True)  # noqa: S603, S607
 
 
 def pytest_collection_modifyitems(config, items):

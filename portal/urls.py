@@ -2,12 +2,13 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView
 
 from portal import stats, views
 
-admin.site.site_header = "Портал: комфортная городская среда"
-admin.site.site_title = "Администрирование портала"
+admin.site.site_header = _("Portal: comfortable urban environment")
+admin.site.site_title = _("Portal administration")
 
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

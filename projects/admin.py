@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.admin_scope import ScopedAdmin, ScopedInline
@@ -193,7 +193,8 @@ class CommentAdmin(CommentScopedAdmin):
                     self.message_user(request, f"{comment}: {gettext('not hidden')}", messages.ERROR)
                 else:
                     hidden += 1
-            self.message_user(request, gettext("%(count)d comment(s) hidden.") % {"count": hidden}, messages.SUCCESS)
+            message = ngettext("%(count)d comment hidden.", "%(count)d comments hidden.", hidden)
+            self.message_user(request, message % {"count": hidden}, messages.SUCCESS)
             return None
         context = {
             **self.admin_site.each_context(request),

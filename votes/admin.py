@@ -5,7 +5,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.admin_scope import ScopedAdmin, ScopedInline
@@ -120,7 +120,11 @@ class CampaignAdmin(ScopedAdmin):
             raise PermissionDenied
         for campaign in queryset:
             services.tally_enqueue(campaign=campaign, final=campaign.closed_at is not None)
-        self.message_user(request, gettext("A recount was queued for %(n)d campaign(s).") % {"n": queryset.count()})
+        count = queryset.count()
+        message = ngettext(
+            "A recount was queued for %(n)d campaign.", "A recount was queued for %(n)d campaigns.", count
+        )
+        self.message_user(request, message % {"n": count})
 
     @admin.action(description=_("Publish results"))
     def publish_results(self, request: HttpRequest, queryset) -> None:
@@ -305,7 +309,8 @@ class IdeaAdmin(ScopedAdmin):
             else:
                 done += 1
         if done:
-            self.message_user(request, gettext("%(count)d idea(s) moderated.") % {"count": done}, messages.SUCCESS)
+            message = ngettext("%(count)d idea moderated.", "%(count)d ideas moderated.", done)
+            self.message_user(request, message % {"count": done}, messages.SUCCESS)
 
     @admin.action(description=_("Approve onto the campaign's ballot"), permissions=["moderate"])
     def approve_ideas(self, request: HttpRequest, queryset):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from portal.accounts.permissions import is_official_for, is_volunteer
 
@@ -46,7 +47,13 @@ PHASE_REFUSALS = frozenset({NOT_YET_OPEN.code, CLOSED.code})
 
 
 def _under_age(min_age: int) -> Refusal:
-    return Refusal("under_age", _("Residents aged %(age)s or older may vote in this campaign.") % {"age": min_age})
+    # Russian declines the age by the number ("с 21 года", "с 14 лет"), hence ngettext.
+    message = ngettext(
+        "Residents aged %(age)s or older may vote in this campaign.",
+        "Residents aged %(age)s or older may vote in this campaign.",
+        min_age,
+    )
+    return Refusal("under_age", message % {"age": min_age})
 
 
 def _not_resident(campaign: Campaign) -> Refusal:

@@ -729,10 +729,10 @@ def results_publish(*, campaign: Campaign) -> Campaign:
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.closed_at is None:
-            raise ResultsError("The campaign is not closed yet.")
+            raise ResultsError(_("The campaign is not closed yet."))
         final = Tally.objects.filter(campaign=campaign, kind=Tally.Kind.FINAL).first()
         if final is None or final.status != Tally.Status.DONE:
-            raise ResultsError("The final tally is not done yet: recount first.")
+            raise ResultsError(_("The final tally is not done yet: recount first."))
         if campaign.results_published_at is None:
             campaign.results_published_at = timezone.now()
             campaign.save(update_fields=["results_published_at"])

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from portal.templatetags.portal_tags import rub
 from votes import ledger as ledger_format
 from votes import pabulib, receipts
 from votes.forms import BallotForm, ResidentForm, ballot_token, ballot_token_choices
@@ -231,12 +232,10 @@ def volunteer_receipt(request: HttpRequest) -> HttpResponse:
 
 
 def money(value) -> str:
-    """12 345 678 ₽ (kopecks only when there are some); a narrow no-break space groups digits."""
+    """An amount in roubles for the active language (the `rub` filter): "12 345 678 ₽", "12,345,678 ₽"."""
     if value is None:
         return "—"
-    number = float(value)
-    text = f"{number:,.0f}" if number == int(number) else f"{number:,.2f}"
-    return text.replace(",", "\u202f") + "\u00a0₽"
+    return rub(value)
 
 
 def explain(explanation: dict, selected: bool, campaign) -> str:

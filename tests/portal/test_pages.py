@@ -61,7 +61,7 @@ def test_catalogue_lists_public_proposals_only(town) -> None:
     html = response.content.decode()
     assert response.status_code == 200
     assert shown.get_absolute_url() in html
-    assert "27\xa0000\xa0000 ₽" in html
+    assert "27\xa0000\xa0000\xa0₽" in html
     assert "Черновик идеи" not in html
 
 
@@ -78,11 +78,12 @@ def test_proposal_page_shows_status_timeline_cost_and_space(town) -> None:
     )
     html = ru().get(proposal.get_absolute_url()).content.decode()
     for expected in [
-        "Скейт-парк", "Чаша и уличный фитнес.", "27\xa0000\xa0000,50 ₽", "ул. Мичурина, 230", space.get_absolute_url(),
-        "Construction started", "Залит бетон", "/media/photos/proposalphoto/x.jpg", "До работ",
+        "Скейт-парк", "Чаша и уличный фитнес.", "27\xa0000\xa0000,50\xa0₽", "ул. Мичурина, 230",
+        space.get_absolute_url(),
+        "Начато строительство", "Залит бетон", "/media/photos/proposalphoto/x.jpg", "До работ",
     ]:
         assert expected in html, expected
-    assert 'timeline__label">Completed</span>' not in html  # not reached yet
+    assert 'timeline__label">Завершено</span>' not in html  # not reached yet
 
 
 def test_amounts_follow_the_language(town) -> None:
@@ -90,7 +91,7 @@ def test_amounts_follow_the_language(town) -> None:
     english = Client()
     english.cookies["django_language"] = "en"
     assert "1,500,000 ₽" in english.get(proposal.get_absolute_url()).content.decode()
-    assert "1\xa0500\xa0000 ₽" in ru().get(proposal.get_absolute_url()).content.decode()
+    assert "1\xa0500\xa0000\xa0₽" in ru().get(proposal.get_absolute_url()).content.decode()
 
 
 def test_space_page_shows_its_facts_and_public_proposals(town) -> None:

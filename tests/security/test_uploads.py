@@ -11,6 +11,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 from PIL import ExifTags, Image
 
 from portal.audit.models import AuditEvent
@@ -98,7 +99,8 @@ def test_transparent_png_is_flattened_onto_white():
     ids=["text", "html", "svg", "truncated-jpeg"],
 )
 def test_non_images_named_jpg_are_refused_with_a_clear_error(content):
-    with pytest.raises(ValidationError) as refused:
+    # The message is checked in English (the msgid); Russian is the default language.
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
         validate_image_upload(upload(content, "photo.jpg", "image/jpeg"))
 
     assert refused.value.code == "invalid_image_format"
@@ -214,6 +216,7 @@ def test_admin_refuses_a_non_image_named_jpg_and_stores_nothing(client, official
 def test_admin_refuses_an_oversize_photo(client, official_a, town_a, settings):
     space = make_space(town_a)
     client.force_login(official_a)
+    client.cookies["django_language"] = "en"  # the error is checked in English (the msgid)
     content = image_bytes("PNG", (300, 300))
     settings.MAX_UPLOAD_BYTES = len(content) - 1
 

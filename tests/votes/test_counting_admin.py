@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from portal.accounts.models import User
 from tests.votes.counting_fixtures import campaign, cast
@@ -34,6 +34,7 @@ def _action(client: Client, action: str, obj: Campaign):
     )
 
 
+@translation.override("en")  # the admin column is checked in English (the msgids)
 def test_tally_state_reads_never_run_done_and_failed() -> None:
     obj = campaign(costs={"a": 10})
     assert tally_state_text(obj) == "live: never run; final: never run"
@@ -41,6 +42,11 @@ def test_tally_state_reads_never_run_done_and_failed() -> None:
     assert "final: done at" in tally_state_text(Campaign.objects.get(pk=obj.pk))
     Tally.objects.filter(campaign=obj, kind="final").update(status="failed", error="ValueError: boom")
     assert "final: failed: ValueError: boom" in tally_state_text(Campaign.objects.get(pk=obj.pk))
+
+
+def test_tally_state_reads_in_russian_by_default() -> None:
+    obj = campaign(costs={"a": 10})
+    assert tally_state_text(obj) == "текущий: не выполнялся; окончательный: не выполнялся"
 
 
 def test_publish_action_refuses_before_the_final_tally_then_publishes(admin_client) -> None:

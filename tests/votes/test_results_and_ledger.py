@@ -57,7 +57,7 @@ def test_results_page_shows_chart_table_turnout_and_explanations(client) -> None
     assert html.count('class="bar-selected"') == 2 and html.count('class="bar"') == 2
     assert "<table" in html and "Project b" in html
     # 5 ballots among 1000 residents.
-    assert "0.5 %" in html and "1000" in html
+    assert "0.5 %" in html and "of 1,000 residents" in html
     assert "not selected because the budget left was 40" in html.lower()
     assert Tally.objects.get(campaign=obj, kind="final").ledger_head in html
 
