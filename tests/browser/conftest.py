@@ -92,11 +92,14 @@ def _only_the_live_server(context, base_url: str) -> None:
     context.route("**/*", handle)
 
 
-def new_context(browser, live, *, viewport=DESKTOP, user=None, **options):
-    """A browser context (locale ru-RU) bound to the live server, logged in as `user`."""
-    context = browser.new_context(viewport=viewport, locale="ru-RU", base_url=live.url, **options)
+def new_context(browser, live, *, viewport=DESKTOP, user=None, language="ru", **options):
+    """A browser context bound to the live server, logged in as `user`, in `language`
+    (Russian, the portal's default, unless a test reads the English texts)."""
+    locale = {"ru": "ru-RU", "en": "en-US"}[language]
+    context = browser.new_context(viewport=viewport, locale=locale, base_url=live.url, **options)
     context.set_default_timeout(ACTION_TIMEOUT_MS)
     _only_the_live_server(context, live.url)
+    context.add_cookies([{"name": "django_language", "value": language, "url": live.url}])
     if user is not None:
         log_in(context, live, user)
     return context

@@ -67,7 +67,7 @@ def test_a_resident_signs_up_proposes_an_idea_votes_and_finds_the_ballot(context
     campaign = _ideas_campaign(town.municipality)
     official = make_user(role=User.Role.MUNICIPAL_OFFICIAL)
     official.scope_municipalities.set([town.municipality])
-    page = contexts().new_page()
+    page = contexts(language="en").new_page()
     email = "olga.petrova@example.org"
 
     # Sign up.
@@ -209,7 +209,7 @@ def test_an_official_builds_a_campaign_approves_ideas_opens_it_and_publishes_res
         "official@berezovsky.example.org", PASSWORD, role=User.Role.MUNICIPAL_OFFICIAL, full_name="Ирина Чиновник"
     )
     official.scope_municipalities.set([town.municipality])
-    page = contexts().new_page()
+    page = contexts().new_page()  # Russian: the admin reads dates in the Russian format
     _admin_log_in(page, official)
     screenshot(page, "journey-official-01-admin")
 
@@ -294,7 +294,7 @@ def test_an_official_builds_a_campaign_approves_ideas_opens_it_and_publishes_res
     assert campaign.results_published_at is not None, page.locator(".messagelist").inner_text()
 
     page.goto(f"/campaigns/{campaign.pk}/results/")
-    assert "Final results, published" in page.locator("main").inner_text()
+    assert "Окончательные итоги, опубликованы" in page.locator("main").inner_text()
     assert page.locator("table.standings tbody tr").count() == 2
 
 
@@ -303,7 +303,7 @@ def test_publishing_before_the_final_tally_is_refused_in_the_admin(contexts):
     town = build_town()
     official = User.objects.create_user("official2@example.org", PASSWORD, role=User.Role.MUNICIPAL_OFFICIAL)
     official.scope_municipalities.set([town.municipality])
-    page = contexts().new_page()
+    page = contexts(language="en").new_page()
     _admin_log_in(page, official)
     page.goto("/admin/votes/campaign/")
     page.locator(f"input[name=_selected_action][value='{town.campaign.pk}']").check()

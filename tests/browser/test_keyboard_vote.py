@@ -46,7 +46,7 @@ def assert_focus_is_visible(focused: dict) -> None:
 def test_a_resident_votes_with_the_keyboard_alone(contexts):
     town = build_town()
     first_title = town.proposals[0].title
-    page = contexts(user=town.resident).new_page()
+    page = contexts(language="en", user=town.resident).new_page()
     page.goto(f"/campaigns/{town.campaign.pk}/ballot/")
 
     choice = tab_until(page, lambda f: f["type"] == "checkbox", "a choice on the ballot")
@@ -77,7 +77,8 @@ def test_a_resident_votes_with_the_keyboard_alone(contexts):
     assert list(ballot.choices.values_list("entry__proposal__title", flat=True)) == [first_title]
 
 
-def test_the_skip_link_is_the_first_stop_and_leads_to_the_content(page, live):
+def test_the_skip_link_is_the_first_stop_and_leads_to_the_content(contexts, live):
+    page = contexts(language="en").new_page()
     page.goto("/")
     page.keyboard.press("Tab")
     focused = page.evaluate(FOCUSED)

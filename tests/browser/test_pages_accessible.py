@@ -21,8 +21,8 @@ def _vote_in_browser(page, campaign) -> None:
     """Choose the first project on the ballot, review and confirm: lands on the receipt."""
     page.goto(f"/campaigns/{campaign.pk}/ballot/")
     page.locator(".ballot-entry input").first.check()
-    page.get_by_role("button", name="Review my ballot").click()
-    page.get_by_role("button", name="Confirm and cast my ballot").click()
+    page.locator("button[value=review]").click()
+    page.locator("button[value=confirm]").click()
     page.wait_for_url(f"**/campaigns/{campaign.pk}/ballot/receipt/")
 
 
