@@ -1,0 +1,115 @@
+"""Who may cast a ballot, as small named predicates.
+
+`ballot_refusal` answers *why not* (a stable code for programs, a translatable message
+for people); `can_vote` is its yes/no. The services ask the same question before they
+write, and the database (unique constraint, trigger) has the last word.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from portal.accounts.permissions import is_official_for, is_volunteer
+
+if TYPE_CHECKING:
+    from votes.models import Campaign
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    message: str | Promise
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+# Codes are part of the API (clients switch on them): never rename one.
+NOT_YET_OPEN = Refusal("campaign_not_yet_open", _("Voting in this campaign has not opened yet."))
+CLOSED = Refusal("campaign_closed", _("Voting in this campaign is closed."))
+NOT_AUTHENTICATED = Refusal("not_authenticated", _("Log in to vote."))
+INACTIVE = Refusal("account_inactive", _("This account is deactivated."))
+NOT_VERIFIED = Refusal(
+    "not_verified", _("Confirm your e-mail address (or verify your identity with a volunteer) before voting.")
+)
+BIRTH_DATE_MISSING = Refusal(
+    "birth_date_missing", _("Add your birth date to your profile: voting has a minimum age.")
+)
+RESIDENCE_MISSING = Refusal(
+    "residence_missing", _("Add your municipality of residence to your profile: residents vote on their own list.")
+)
+PHASE_REFUSALS = frozenset({NOT_YET_OPEN.code, CLOSED.code})
+
+
+def _under_age(min_age: int) -> Refusal:
+    return Refusal("under_age", _("Residents aged %(age)s or older may vote in this campaign.") % {"age": min_age})
+
+
+def _not_resident(campaign: Campaign) -> Refusal:
+    if campaign.residence_scope == campaign.ResidenceScope.REGION:
+        message = _("Only residents of %(place)s may vote in this campaign.") % {
+            "place": campaign.municipality.region.name
+        }
+    else:
+        message = _("Only residents of %(place)s may vote in this campaign.") % {"place": campaign.municipality.name}
+    return Refusal("not_resident", message)
+
+
+def campaign_refusal(campaign: Campaign, *, now: datetime.datetime | None = None) -> Refusal | None:
+    """Why the campaign takes no ballots right now (None: it is open)."""
+    phase = campaign.phase(now)
+    if phase == "closed":
+        return CLOSED
+    if phase != "voting":
+        return NOT_YET_OPEN
+    return None
+
+
+def voter_refusal(user, campaign: Campaign, *, now: datetime.datetime | None = None) -> Refusal | None:
+    """Why `user` may not vote in `campaign`, leaving the campaign's phase aside."""
+    if not getattr(user, "is_authenticated", False):
+        return NOT_AUTHENTICATED
+    if not user.is_active:
+        return INACTIVE
+    if user.verified_at is None:
+        return NOT_VERIFIED
+    if user.birth_date is None:
+        return BIRTH_DATE_MISSING
+    # Age is counted on the voting day, in the portal's time zone (a birthday at
+    # midnight in Yekaterinburg is not a birthday in UTC).
+    voting_day = timezone.localdate(now or timezone.now())
+    if user.age_on(voting_day) < campaign.min_age:
+        return _under_age(campaign.min_age)
+    if user.municipality_id is None:
+        return RESIDENCE_MISSING
+    if campaign.residence_scope == campaign.ResidenceScope.REGION:
+        if user.municipality.region_id != campaign.municipality.region_id:
+            return _not_resident(campaign)
+    elif user.municipality_id != campaign.municipality_id:
+        return _not_resident(campaign)
+    return None
+
+
+def ballot_refusal(user, campaign: Campaign, *, now: datetime.datetime | None = None) -> Refusal | None:
+    """The first reason `user` may not cast a ballot in `campaign` now, or None."""
+    return campaign_refusal(campaign, now=now) or voter_refusal(user, campaign, now=now)
+
+
+def can_vote(user, campaign: Campaign, *, now: datetime.datetime | None = None) -> bool:
+    return ballot_refusal(user, campaign, now=now) is None
+
+
+def can_assist(user) -> bool:
+    """Volunteers cast ballots on behalf of residents whose identity they checked."""
+    return is_volunteer(user) or bool(getattr(user, "is_authenticated", False) and user.is_superuser)
+
+
+def can_enter_paper(user, campaign: Campaign) -> bool:
+    """Officials of the campaign's municipality enter paper ballots."""
+    return is_official_for(user, campaign.municipality_id)

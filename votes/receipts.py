@@ -1,0 +1,29 @@
+"""Ballot receipts: a random code the voter keeps, and its hash the ledger publishes.
+
+The code is never stored; only sha256 of its canonical form is, so a voter can find
+their ballot on the public ledger and nobody else can tie a ballot to a person.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # RFC 4648 base32: no 0/1/8/9 to misread
+GROUPS = 4
+GROUP_LENGTH = 5  # 4 x 5 x 5 bits = 100 bits of randomness
+
+
+def receipt_code_new() -> str:
+    groups = ("".join(secrets.choice(ALPHABET) for _ in range(GROUP_LENGTH)) for _ in range(GROUPS))
+    return "-".join(groups)
+
+
+def receipt_code_canonical(code: str) -> str:
+    """Upper case, groups of five joined by '-', whatever the voter typed."""
+    compact = "".join(ch for ch in code.upper() if ch.isalnum())
+    return "-".join(compact[i : i + GROUP_LENGTH] for i in range(0, len(compact), GROUP_LENGTH))
+
+
+def receipt_hash(code: str) -> str:
+    return hashlib.sha256(receipt_code_canonical(code).encode("ascii", "ignore")).hexdigest()
