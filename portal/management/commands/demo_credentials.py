@@ -8,7 +8,7 @@ class Command(BaseCommand):
     help = "Print the demo log-ins that seed_demo creates."
 
     def handle(self, *args, **options) -> None:
-        from projects.demo import DEMO_USERS
+        from portal.demo import DEMO_USERS
 
         self.stdout.write(f"  Admin log-in: {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}")
         for email, password, label in DEMO_USERS:

@@ -1,0 +1,555 @@
+"""Demo data for `manage.py seed_demo`: the Sverdlovsk region, its towns, spaces,
+proposals, an open and a closed campaign, and one user of each role.
+
+Demo data is a fixture, not a workflow: it writes rows directly with get_or_create /
+update_or_create on natural keys (plus the account services for roles and
+verification), so that running it twice gives exactly the same rows. Everything that
+looks random comes from `random.Random` with a fixed seed; every date is an offset from
+the local day the seed runs on, so a second run on the same day changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from portal.accounts.models import User
+from portal.accounts.services import official_assign, user_mark_verified
+from projects.models import Municipality, Proposal, Region, Space
+from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry, Method, SelectionRule
+
+REGION = {"name": "Свердловская область", "slug": "sverdlovskaya-oblast", "code": "RU-SVE"}
+
+# The 30 largest municipalities of the Sverdlovsk region by population.
+# Populations: Rosstat estimates of the resident population on 1 January 2023
+# (Екатеринбург exact; the smaller towns rounded to the nearest hundred).
+# OKTMO codes: Екатеринбург 65701000 is the real code; the others follow the OKTMO
+# pattern of the region (657NN000, a municipality-level code of 8 digits) and should be
+# checked against the OKTMO classifier before the data is used for anything but a demo.
+# Coordinates are those of the town centre.
+# (name, slug, kind, population, oktmo, latitude, longitude)
+U, M = Municipality.Kind.URBAN_OKRUG, Municipality.Kind.MUNICIPAL_OKRUG
+MUNICIPALITIES: list[tuple[str, str, str, int, str, str, str]] = [
+    ("Екатеринбург", "ekaterinburg", U, 1539371, "65701000", "56.838011", "60.597474"),
+    ("Нижний Тагил", "nizhny-tagil", U, 338400, "65751000", "57.919400", "59.965000"),
+    ("Каменск-Уральский", "kamensk-uralsky", U, 161000, "65740000", "56.414900", "61.918900"),
+    ("Первоуральск", "pervouralsk", U, 137400, "65753000", "56.908000", "59.943000"),
+    ("Серовский городской округ", "serov", M, 103600, "65758000", "59.603000", "60.578000"),
+    ("Верхняя Пышма", "verkhnyaya-pyshma", M, 93900, "65732000", "56.976000", "60.565000"),
+    ("Новоуральский городской округ", "novouralsk", U, 80100, "65752000", "57.247000", "60.095000"),
+    ("Берёзовский", "berezovsky", M, 79900, "65734000", "56.910000", "60.800000"),
+    ("Полевской", "polevskoy", M, 69500, "65754000", "56.443000", "60.188000"),
+    ("Сысертский городской округ", "sysert", M, 64100, "65723000", "56.500000", "60.819000"),
+    ("Ревда", "revda", M, 62000, "65719000", "56.798000", "59.908000"),
+    ("Асбестовский городской округ", "asbest", M, 61800, "65730000", "57.005000", "61.458000"),
+    ("Краснотурьинск", "krasnoturinsk", U, 55100, "65745000", "59.763000", "60.193000"),
+    ("Артёмовский городской округ", "artyomovsky", M, 54300, "65703000", "57.338000", "61.890000"),
+    ("Лесной", "lesnoy", U, 48700, "65749000", "58.635000", "59.798000"),
+    ("Сухой Лог", "sukhoy-log", M, 46300, "65722000", "56.908000", "62.034000"),
+    ("Богданович", "bogdanovich", M, 44600, "65707000", "56.776000", "62.047000"),
+    ("Режевской городской округ", "rezh", M, 44100, "65720000", "57.372000", "61.398000"),
+    ("Талицкий городской округ", "talitsa", M, 41900, "65724000", "57.012000", "63.730000"),
+    ("Верхнесалдинский городской округ", "verkhnyaya-salda", M, 41100, "65708000", "58.046000", "60.556000"),
+    ("Невьянский городской округ", "nevyansk", M, 38300, "65715000", "57.491000", "60.218000"),
+    ("Тавдинский городской округ", "tavda", M, 38100, "65725000", "58.043000", "65.259000"),
+    ("Красноуфимск", "krasnoufimsk", U, 37900, "65747000", "56.612000", "57.764000"),
+    ("Кушвинский городской округ", "kushva", M, 37300, "65746000", "58.282000", "59.765000"),
+    ("Алапаевск", "alapaevsk", M, 37000, "65727000", "57.848000", "61.695000"),
+    ("Качканарский городской округ", "kachkanar", M, 36700, "65741000", "58.705000", "59.484000"),
+    ("Ирбит", "irbit", M, 36400, "65739000", "57.683000", "63.057000"),
+    ("Карпинск", "karpinsk", M, 30500, "65743000", "59.766000", "60.001000"),
+    ("Камышловский городской округ", "kamyshlov", M, 25900, "65742000", "56.846000", "62.711000"),
+    ("Кировградский городской округ", "kirovgrad", M, 25800, "65744000", "57.431000", "60.066000"),
+]
+
+PS, CY = Space.Kind.PUBLIC_SPACE, Space.Kind.COURTYARD
+
+# (municipality slug, kind, name, address, latitude, longitude, area m², description)
+SPACES: list[tuple[str, str, str, str, str, str, str, str]] = [
+    ("ekaterinburg", PS, "Сквер у Театра драмы", "Октябрьская площадь, 2", "56.842900", "60.598900", "8400",
+     "Сквер между Театром драмы и набережной Исети, место встреч и прогулок."),
+    ("ekaterinburg", PS, "Набережная Исети у Макаровского моста", "ул. Челюскинцев, 2", "56.852600", "60.603500",
+     "12600", "Участок набережной от Макаровского моста до Дворца молодёжи."),
+    ("ekaterinburg", PS, "Парк «Зелёная роща»", "ул. Шейнкмана, 102", "56.827100", "60.605900", "92000",
+     "Старый городской парк в центре с прогулочными аллеями."),
+    ("ekaterinburg", PS, "Исторический сквер", "пр. Ленина, 32", "56.838600", "60.604300", "31000",
+     "Плотинка и сквер вокруг неё — сердце города."),
+    ("ekaterinburg", PS, "Бульвар Культуры на Уралмаше", "ул. Культуры, 3", "56.888500", "60.611200", "15800",
+     "Бульвар у Дворца культуры Уралмашзавода."),
+    ("ekaterinburg", PS, "Сквер на Химмаше", "ул. Грибоедова, 13", "56.748900", "60.660500", "9700",
+     "Сквер в центре посёлка Химмаш у Дворца культуры."),
+    ("ekaterinburg", PS, "Лесопарк «Каменные палатки»", "ул. Гагарина, 80", "56.844300", "60.678900", "54000",
+     "Гранитные скалы у озера Шарташ, место прогулок и пикников."),
+    ("ekaterinburg", PS, "Сквер у КТ «Космос»", "ул. Дзержинского, 2", "56.845800", "60.594600", "6200",
+     "Площадь перед концертным театром у Городского пруда."),
+    ("ekaterinburg", PS, "Парк Маяковского, южная часть", "ул. Мичурина, 230", "56.828300", "60.638100", "48000",
+     "Южная часть Центрального парка культуры и отдыха."),
+    ("ekaterinburg", PS, "Сквер на улице Ткачей", "ул. Ткачей, 6", "56.827400", "60.620100", "5300",
+     "Небольшой сквер у жилых домов и офисов на Ткачей."),
+    ("ekaterinburg", CY, "Двор на Малышева, 101", "ул. Малышева, 101", "56.837100", "60.626300", "2600",
+     "Двор трёх пятиэтажек с детской площадкой 1980-х годов."),
+    ("ekaterinburg", CY, "Двор на Белинского, 86", "ул. Белинского, 86", "56.824600", "60.615500", "1900",
+     "Закрытый двор с парковкой и старыми тополями."),
+    ("ekaterinburg", CY, "Двор на Вильгельма де Геннина, 33", "ул. Вильгельма де Геннина, 33",
+     "56.786200", "60.519800", "3400", "Двор нового квартала в Академическом районе."),
+    ("ekaterinburg", CY, "Двор на Куйбышева, 48", "ул. Куйбышева, 48", "56.829900", "60.615200", "2100",
+     "Двор между домами сталинской постройки."),
+    ("ekaterinburg", CY, "Двор на Сыромолотова, 11", "ул. Сыромолотова, 11", "56.854100", "60.666300", "3000",
+     "Двор девятиэтажек на ЖБИ с двумя детскими площадками."),
+    ("ekaterinburg", CY, "Двор на проспекте Космонавтов, 43", "пр. Космонавтов, 43", "56.883200", "60.617100",
+     "2800", "Двор на Эльмаше рядом со школой."),
+    ("ekaterinburg", CY, "Двор на Бардина, 40", "ул. Бардина, 40", "56.796100", "60.541200", "2400",
+     "Двор на Юго-Западе с выходом к Зелёному бульвару."),
+    ("nizhny-tagil", PS, "Театральная площадь", "пр. Ленина, 33", "57.911300", "59.979200", "14200",
+     "Площадь перед драматическим театром."),
+    ("nizhny-tagil", PS, "Набережная Тагильского пруда", "ул. Карла Маркса, 3", "57.917100", "59.962400",
+     "21000", "Прогулочная набережная у Лисьей горы."),
+    ("nizhny-tagil", PS, "Парк имени Бондина", "ул. Пархоменко, 1а", "57.903000", "59.993000", "110000",
+     "Городской парк культуры и отдыха на Тагилстрое."),
+    ("nizhny-tagil", PS, "Сквер на Вагонке", "ул. Мира, 38", "57.972400", "60.082500", "7300",
+     "Сквер у Дворца культуры Уралвагонзавода."),
+    ("nizhny-tagil", CY, "Двор на Красноармейской, 62", "ул. Красноармейская, 62", "57.913400", "59.976900",
+     "2200", "Двор в центре с аркой на проспект."),
+    ("nizhny-tagil", CY, "Двор на Зари, 20", "ул. Зари, 20", "57.978600", "60.074300", "2700",
+     "Двор панельных домов на Вагонке."),
+    ("kamensk-uralsky", PS, "Набережная Исети в Старом городе", "ул. Ленина, 36", "56.413200", "61.921400",
+     "16400", "Набережная у Каменных ворот."),
+    ("kamensk-uralsky", PS, "Сквер Строителей", "ул. Кунавина, 1", "56.416900", "61.930200", "6800",
+     "Сквер у городского Дворца культуры."),
+    ("kamensk-uralsky", CY, "Двор на Суворова, 18", "ул. Суворова, 18", "56.353700", "61.949800", "2300",
+     "Двор в Синарском районе."),
+    ("pervouralsk", PS, "Площадь Победы", "пр. Ильича, 26", "56.906700", "59.940100", "11200",
+     "Главная площадь города с мемориалом."),
+    ("pervouralsk", CY, "Двор на Ватутина, 47", "ул. Ватутина, 47", "56.912600", "59.952300", "2500",
+     "Двор пятиэтажек у школы № 10."),
+    ("verkhnyaya-pyshma", PS, "Сквер на Успенском проспекте", "Успенский пр., 48", "56.974300", "60.579300",
+     "9100", "Сквер у фонтана в центре города."),
+    ("verkhnyaya-pyshma", CY, "Двор на Чистова, 4", "ул. Чистова, 4", "56.970100", "60.576200", "1800",
+     "Тихий двор с беседкой."),
+    ("serov", PS, "Набережная Каквы", "ул. Ленина, 125", "59.601400", "60.578500", "13500",
+     "Набережная реки Каквы у центрального моста."),
+    ("serov", CY, "Двор на Ленина, 136", "ул. Ленина, 136", "59.605800", "60.581300", "2000",
+     "Двор у городской библиотеки."),
+    ("asbest", PS, "Сквер на улице Ленина", "ул. Ленина, 16", "57.006100", "61.462900", "5600",
+     "Сквер у городской администрации."),
+    ("revda", PS, "Набережная Ревдинского пруда", "ул. Карла Либкнехта, 2", "56.797600", "59.911200", "18800",
+     "Набережная у заводской плотины."),
+    ("polevskoy", PS, "Сквер у Дворца культуры СТЗ", "ул. Коммунистическая, 2", "56.490300", "60.220900",
+     "7400", "Сквер в северной части города."),
+    ("berezovsky", PS, "Сквер на улице Гагарина", "ул. Гагарина, 6", "56.909300", "60.801400", "4900",
+     "Сквер первооткрывателей золота."),
+]
+
+S = Proposal.Status
+
+# (key, space name, title, description, cost ₽, status)
+# `key` is the proposal's stable demo name: it orders submission dates and names entries.
+PROPOSALS: list[tuple[str, str, str, str, int, str]] = [
+    # On the open Екатеринбург ballot (approved).
+    ("ekb-drama", "Сквер у Театра драмы", "Новые скамейки и тень в сквере у Театра драмы",
+     "Заменить бетонные лавки на деревянные скамейки со спинками, высадить 30 деревьев и поставить "
+     "навесы от солнца у фонтана.", 18500000, S.APPROVED),
+    ("ekb-embankment", "Набережная Исети у Макаровского моста", "Велодорожка и освещение набережной Исети",
+     "Проложить двустороннюю велодорожку вдоль воды, поставить 60 светодиодных опор и спуски к воде.",
+     42000000, S.APPROVED),
+    ("ekb-grove", "Парк «Зелёная роща»", "Инклюзивная детская площадка в «Зелёной роще»",
+     "Площадка для детей с разными возможностями: качели-гнёзда, сенсорные панели, резиновое покрытие.",
+     16000000, S.APPROVED),
+    ("ekb-uralmash", "Бульвар Культуры на Уралмаше", "Реконструкция бульвара Культуры",
+     "Новое мощение, сухой фонтан, амфитеатр для летних концертов и ремонт ограждений.", 38000000,
+     S.APPROVED),
+    ("ekb-himmash", "Сквер на Химмаше", "Спортивная площадка и воркаут в сквере на Химмаше",
+     "Площадка для уличных тренировок, тренажёры для старшего поколения и беговая дорожка по периметру.",
+     9500000, S.APPROVED),
+    ("ekb-palatki", "Лесопарк «Каменные палатки»", "Экотропа и смотровые площадки у Каменных палаток",
+     "Деревянный настил по экотропе длиной 1,2 км, две смотровые площадки, информационные стенды.",
+     21000000, S.APPROVED),
+    ("ekb-malysheva", "Двор на Малышева, 101", "Двор на Малышева, 101: площадка и парковка",
+     "Новая детская площадка, упорядоченная парковка на 24 места, освещение и контейнерная площадка.",
+     6400000, S.APPROVED),
+    ("ekb-syromolotova", "Двор на Сыромолотова, 11", "Двор на Сыромолотова: зона отдыха для всех возрастов",
+     "Разделить двор на зоны: детская, спортивная, тихий отдых со скамейками и цветниками.", 7200000,
+     S.APPROVED),
+    # Екатеринбург, submitted and waiting for moderation (not public).
+    ("ekb-tkachey", "Сквер на улице Ткачей", "Фонтан в сквере на Ткачей",
+     "Поставить небольшой фонтан и скамейки вокруг него.", 5400000, S.SUBMITTED),
+    ("ekb-belinskogo", "Двор на Белинского, 86", "Убрать парковку из двора на Белинского",
+     "Перенести машины за шлагбаум и сделать газон.", 3100000, S.SUBMITTED),
+    # Екатеринбург, rejected and merged.
+    ("ekb-cosmos-rink", "Сквер у КТ «Космос»", "Каток у «Космоса»",
+     "Заливать каток на площади перед концертным театром каждую зиму.", 2500000, S.REJECTED),
+    ("ekb-drama-dup", "Сквер у Театра драмы", "Больше деревьев у Драмтеатра",
+     "Посадить деревья в сквере у Театра драмы.", 3000000, S.MERGED),
+    # Екатеринбург, earlier years: completed and in works.
+    ("ekb-historic", "Исторический сквер", "Ремонт Плотинки и подсветка Исторического сквера",
+     "Восстановить гранитные парапеты, сделать архитектурную подсветку и новые туалеты.", 64000000,
+     S.COMPLETED),
+    ("ekb-genina", "Двор на Вильгельма де Геннина, 33", "Детский городок во дворе на де Геннина",
+     "Детский городок с горками, песочница под навесом, безопасное покрытие.", 5800000, S.COMPLETED),
+    ("ekb-kuibysheva", "Двор на Куйбышева, 48", "Благоустройство двора на Куйбышева, 48",
+     "Новый асфальт, бордюры, скамейки, урны и освещение во дворе.", 4300000, S.COMPLETED),
+    ("ekb-mayakovsky", "Парк Маяковского, южная часть", "Скейт-парк в южной части парка Маяковского",
+     "Бетонный скейт-парк с чашей и уличным фитнесом, освещение до 23:00.", 27000000, S.UNDER_CONSTRUCTION),
+    ("ekb-cosmonauts", "Двор на проспекте Космонавтов, 43", "Безопасный двор у школы на Космонавтов",
+     "Искусственные неровности, тротуар вдоль дома, ограждение площадки.", 3900000, S.IN_DESIGN),
+    ("ekb-bardina", "Двор на Бардина, 40", "Выход из двора на Бардина к Зелёному бульвару",
+     "Лестница с пандусом, освещённая дорожка и велопарковка.", 4700000, S.SELECTED),
+    ("ekb-cosmos-square", "Сквер у КТ «Космос»", "Обновление площади у «Космоса»",
+     "Новое покрытие площади, ступени к пруду и скамейки.", 24000000, S.COMPLETED),
+    # Нижний Тагил: the closed campaign's ballot.
+    ("nt-theatre", "Театральная площадь", "Обновление Театральной площади",
+     "Новое покрытие, светодинамический фонтан, скамейки и озеленение площади.", 52000000, S.COMPLETED),
+    ("nt-embankment", "Набережная Тагильского пруда", "Вторая очередь набережной Тагильского пруда",
+     "Продолжить набережную до Лисьей горы: дорожки, освещение, причал для лодок.", 61000000,
+     S.UNDER_CONSTRUCTION),
+    ("nt-bondin", "Парк имени Бондина", "Новые аллеи и площадки в парке Бондина",
+     "Отремонтировать главную аллею, поставить детский игровой комплекс и туалеты.", 34000000, S.APPROVED),
+    ("nt-vagonka", "Сквер на Вагонке", "Сквер на Вагонке: свет и скамейки",
+     "Освещение аллей, скамейки и цветники у ДК Уралвагонзавода.", 12500000, S.APPROVED),
+    ("nt-krasnoarmeyskaya", "Двор на Красноармейской, 62", "Двор на Красноармейской, 62",
+     "Ремонт проездов, детская площадка и новые клумбы.", 4800000, S.APPROVED),
+    # Нижний Тагил, other years.
+    ("nt-zari", "Двор на Зари, 20", "Спортивная площадка во дворе на Зари",
+     "Хоккейная коробка, летом — площадка для мини-футбола.", 6200000, S.COMPLETED),
+    # Other towns.
+    ("ku-embankment", "Набережная Исети в Старом городе", "Набережная у Каменных ворот",
+     "Смотровые площадки, спуск к воде, освещение и скамейки.", 29000000, S.COMPLETED),
+    ("ku-builders", "Сквер Строителей", "Сквер Строителей: новая сцена",
+     "Летняя сцена, зрительские скамьи, озеленение.", 14000000, S.IN_DESIGN),
+    ("ku-suvorova", "Двор на Суворова, 18", "Двор на Суворова, 18: площадка",
+     "Детская площадка и скамейки.", 3600000, S.APPROVED),
+    ("pv-victory", "Площадь Победы", "Реконструкция площади Победы в Первоуральске",
+     "Новое мощение, ремонт мемориала, освещение и цветники.", 33000000, S.SELECTED),
+    ("pv-vatutina", "Двор на Ватутина, 47", "Двор на Ватутина, 47",
+     "Парковка, детская площадка и освещение.", 4100000, S.COMPLETED),
+    ("vp-uspensky", "Сквер на Успенском проспекте", "Сквер на Успенском: фонтан и зелень",
+     "Ремонт фонтана, новые газоны и скамейки.", 11000000, S.COMPLETED),
+    ("vp-chistova", "Двор на Чистова, 4", "Двор на Чистова, 4: беседка и площадка",
+     "Новая беседка, детская площадка и дорожки.", 2900000, S.SUBMITTED),
+    ("serov-kakva", "Набережная Каквы", "Набережная Каквы в Серове",
+     "Прогулочная дорожка, освещение и смотровая площадка у моста.", 26000000, S.UNDER_CONSTRUCTION),
+    ("serov-lenina", "Двор на Ленина, 136", "Двор у библиотеки на Ленина, 136",
+     "Скамейки для чтения, освещение, цветники.", 2700000, S.APPROVED),
+    ("asbest-lenina", "Сквер на улице Ленина", "Сквер на улице Ленина в Асбесте",
+     "Новые дорожки, скамейки и детская площадка.", 8800000, S.COMPLETED),
+    ("revda-pond", "Набережная Ревдинского пруда", "Набережная Ревдинского пруда",
+     "Дорожки вдоль воды, велопрокат, освещение, пляжная зона.", 36000000, S.IN_DESIGN),
+    ("polevskoy-stz", "Сквер у Дворца культуры СТЗ", "Сквер у ДК СТЗ в Полевском",
+     "Ремонт фонтана и новая площадка для праздников.", 9300000, S.REJECTED),
+    ("berezovsky-gagarina", "Сквер на улице Гагарина", "Сквер первооткрывателей золота",
+     "Арт-объект о золотодобыче, скамейки, освещение и цветники.", 7600000, S.SELECTED),
+]
+
+# The proposal that MERGED ideas point to (listed earlier in PROPOSALS), and reasons for REJECTED ones.
+MERGED_INTO = {"ekb-drama-dup": "ekb-drama"}
+REJECTION_REASONS = {
+    "ekb-cosmos-rink": "Площадь не выдерживает нагрузки ледовой заливки; каток работает в ЦПКиО.",
+    "ekb-drama-dup": "Объединено с проектом «Новые скамейки и тень в сквере у Театра драмы».",
+    "polevskoy-stz": "Территория находится в частной собственности и не может быть включена в программу.",
+}
+# The resident of Екатеринбург authored these.
+RESIDENT_AUTHORED = {"ekb-malysheva", "ekb-syromolotova", "ekb-belinskogo"}
+
+OPEN_CAMPAIGN_ENTRIES = [
+    "ekb-drama",
+    "ekb-embankment",
+    "ekb-grove",
+    "ekb-uralmash",
+    "ekb-himmash",
+    "ekb-palatki",
+    "ekb-malysheva",
+    "ekb-syromolotova",
+]
+# Closed campaign: (proposal key, relative popularity on the ballot).
+CLOSED_CAMPAIGN_ENTRIES = [
+    ("nt-theatre", 34),
+    ("nt-embankment", 27),
+    ("nt-bondin", 18),
+    ("nt-vagonka", 13),
+    ("nt-krasnoarmeyskaya", 8),
+]
+CLOSED_CAMPAIGN_BALLOTS = 420
+BALLOT_SEED = 20250601
+
+DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105  (demo only; printed by `make run`)
+# (email, password, label): printed by `manage.py demo_credentials`.
+DEMO_USERS: list[tuple[str, str, str]] = [
+    ("region@example.org", DEMO_PASSWORD, "Regional official (Свердловская область)"),
+    ("ekb.official@example.org", DEMO_PASSWORD, "Municipal official (Екатеринбург)"),
+    ("moderator@example.org", DEMO_PASSWORD, "Moderator"),
+    ("volunteer@example.org", DEMO_PASSWORD, "Volunteer"),
+    ("auditor@example.org", DEMO_PASSWORD, "Auditor"),
+    ("resident@example.org", DEMO_PASSWORD, "Verified resident of Екатеринбург, 30"),
+]
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    municipalities: int
+    spaces: int
+    proposals: int
+    campaigns: int
+    ballots: int
+    users: int
+
+
+def _receipt_hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def _local_midnight(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
+
+
+@transaction.atomic
+def seed_demo(*, today: datetime.date | None = None) -> DemoSummary:
+    """Create or bring up to date the demo rows; safe to run any number of times."""
+    from portal.management.commands.demo_credentials import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
+
+    today = today or timezone.localdate()
+    anchor = _local_midnight(today)
+
+    def days(n: int) -> datetime.datetime:
+        return anchor + datetime.timedelta(days=n)
+
+    region, _ = Region.objects.update_or_create(code=REGION["code"], defaults=REGION)
+    municipalities: dict[str, Municipality] = {}
+    for name, slug, kind, population, oktmo, lat, lon in MUNICIPALITIES:
+        municipalities[slug], _ = Municipality.objects.update_or_create(
+            slug=slug,
+            defaults={
+                "region": region,
+                "name": name,
+                "kind": kind,
+                "population": population,
+                "oktmo": oktmo,
+                "latitude": Decimal(lat),
+                "longitude": Decimal(lon),
+            },
+        )
+
+    spaces: dict[str, Space] = {}
+    for slug, kind, name, address, lat, lon, area, description in SPACES:
+        spaces[name], _ = Space.objects.update_or_create(
+            municipality=municipalities[slug],
+            name=name,
+            defaults={
+                "kind": kind,
+                "address": address,
+                "latitude": Decimal(lat),
+                "longitude": Decimal(lon),
+                "area_m2": Decimal(area),
+                "description": description,
+            },
+        )
+
+    users = _seed_users(region=region, ekaterinburg=municipalities["ekaterinburg"], today=today)
+    admin = User.objects.filter(email=DEMO_ADMIN_EMAIL).first() or User.objects.create_superuser(
+        DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, full_name="Администратор портала"
+    )
+    if not admin.is_superuser or not admin.is_active or not admin.check_password(DEMO_ADMIN_PASSWORD):
+        # Someone changed the demo admin: put back the log-in that `make run` prints.
+        admin.is_superuser = admin.is_active = True
+        admin.set_password(DEMO_ADMIN_PASSWORD)
+        admin.save()
+
+    # Lifecycle dates, as offsets in days from today, for each status. Open-ballot
+    # ideas were approved just before the vote opened (10 days ago); works belong
+    # to last year's vote.
+    lifecycle = {
+        S.SUBMITTED: {},
+        S.APPROVED: {"approved_at": -12},
+        S.SELECTED: {"approved_at": -400, "selected_at": -335},
+        S.IN_DESIGN: {"approved_at": -400, "selected_at": -335, "design_at": -300},
+        S.UNDER_CONSTRUCTION: {"approved_at": -400, "selected_at": -335, "design_at": -300, "construction_at": -150},
+        S.COMPLETED: {
+            "approved_at": -400,
+            "selected_at": -335,
+            "design_at": -300,
+            "construction_at": -200,
+            "completed_at": -60,
+        },
+        S.REJECTED: {"rejected_at": -20},
+        S.MERGED: {"rejected_at": -20},
+    }
+    closed_keys = {key for key, _ in CLOSED_CAMPAIGN_ENTRIES}
+    proposals: dict[str, Proposal] = {}
+    for index, (key, space_name, title, description, cost, status) in enumerate(PROPOSALS):
+        stamps = dict(lifecycle[status])
+        if status == S.APPROVED and key in closed_keys:
+            stamps = {"approved_at": -400}  # on last year's ballot, not selected
+        earliest = min(stamps.values(), default=-15)
+        fields = {
+            "submitted_at": days(earliest - 30 + index % 7),
+            **dict.fromkeys(
+                ("approved_at", "selected_at", "design_at", "construction_at", "completed_at", "rejected_at")
+            ),
+            **{name: days(offset) for name, offset in stamps.items()},
+        }
+        spent = Decimal(0)
+        if status == S.COMPLETED:
+            spent = Decimal(cost) * Decimal("0.96")
+        elif status == S.UNDER_CONSTRUCTION:
+            spent = Decimal(cost) * Decimal("0.40")
+        proposals[key], _ = Proposal.objects.update_or_create(
+            space=spaces[space_name],
+            title=title,
+            defaults={
+                "description": description,
+                "estimated_cost": Decimal(cost),
+                "spent": spent.quantize(Decimal("0.01")),
+                "status": status,
+                "rejection_reason": REJECTION_REASONS.get(key, ""),
+                "author": users["resident@example.org"] if key in RESIDENT_AUTHORED else None,
+                # Targets come earlier in PROPOSALS, so they exist by now.
+                "merged_into": proposals[MERGED_INTO[key]] if key in MERGED_INTO else None,
+                **fields,
+            },
+        )
+    # The open vote of Екатеринбург: opened 10 days ago, closes in 30 days.
+    ekb = municipalities["ekaterinburg"]
+    open_campaign, _ = Campaign.objects.update_or_create(
+        municipality=ekb,
+        year=today.year + 1,
+        defaults={
+            "title": f"Выбираем общественные пространства на {today.year + 1} год",
+            "description": "Отметьте от одного до трёх объектов, которые город благоустроит в следующем году. "
+            "Проекты выбираются по числу голосов в пределах бюджета программы.",
+            "ideas_open_at": days(-70),
+            "ideas_close_at": days(-14),
+            "voting_opens_at": days(-10),
+            "voting_closes_at": days(30),
+            "method": Method.APPROVAL,
+            "min_choices": 1,
+            "max_choices": 3,
+            "budget": Decimal(120_000_000),
+            "rule": SelectionRule.GREEDY,
+            "show_live_standings": True,
+            "opened_at": days(-10),
+            "closed_at": None,
+        },
+    )
+    for position, key in enumerate(OPEN_CAMPAIGN_ENTRIES, start=1):
+        Entry.objects.update_or_create(
+            campaign=open_campaign,
+            proposal=proposals[key],
+            defaults={"external_id": str(position), "cost": proposals[key].estimated_cost, "position": position},
+        )
+
+    # Last year's vote of Нижний Тагил, closed, with imported ballots.
+    tagil = municipalities["nizhny-tagil"]
+    closed_campaign, _ = Campaign.objects.update_or_create(
+        municipality=tagil,
+        year=today.year,
+        defaults={
+            "title": f"Голосование за благоустройство {today.year} года",
+            "description": "Жители выбрали один объект из пяти; победители — по числу голосов в пределах бюджета.",
+            "ideas_open_at": days(-460),
+            "ideas_close_at": days(-412),
+            "voting_opens_at": days(-410),
+            "voting_closes_at": days(-370),
+            "method": Method.CHOOSE_ONE,
+            "min_choices": 1,
+            "max_choices": 1,
+            "budget": Decimal(115_000_000),
+            "rule": SelectionRule.GREEDY,
+            "opened_at": days(-410),
+            "closed_at": days(-370),
+        },
+    )
+    entries = []
+    for position, (key, _weight) in enumerate(CLOSED_CAMPAIGN_ENTRIES, start=1):
+        entry, _ = Entry.objects.update_or_create(
+            campaign=closed_campaign,
+            proposal=proposals[key],
+            defaults={"external_id": str(position), "cost": proposals[key].estimated_cost, "position": position},
+        )
+        entries.append(entry)
+    _seed_closed_ballots(
+        campaign=closed_campaign,
+        entries=entries,
+        weights=[weight for _, weight in CLOSED_CAMPAIGN_ENTRIES],
+        opens_at=days(-410),
+    )
+
+    return DemoSummary(
+        municipalities=len(municipalities),
+        spaces=len(spaces),
+        proposals=len(proposals),
+        campaigns=2,
+        ballots=Ballot.objects.filter(campaign=closed_campaign).count(),
+        users=len(users) + 1,
+    )
+
+
+def _seed_users(*, region: Region, ekaterinburg: Municipality, today: datetime.date) -> dict[str, User]:
+    R = User.Role
+    # email → (full name, role, region scope, municipality scope)
+    people = {
+        "region@example.org": ("Ольга Сергеевна Белова", R.REGIONAL_OFFICIAL, region, []),
+        "ekb.official@example.org": ("Андрей Викторович Гусев", R.MUNICIPAL_OFFICIAL, None, [ekaterinburg]),
+        "moderator@example.org": ("Марина Олеговна Ткач", R.MODERATOR, region, []),
+        "volunteer@example.org": ("Илья Денисович Орлов", R.VOLUNTEER, None, []),
+        "auditor@example.org": ("Павел Андреевич Зорин", R.AUDITOR, region, []),
+        "resident@example.org": ("Анна Михайловна Кузнецова", R.RESIDENT, None, []),
+    }
+    users: dict[str, User] = {}
+    for email, password, _label in DEMO_USERS:
+        full_name, role, scope_region, scope_municipalities = people[email]
+        user = User.objects.filter(email=email).first() or User.objects.create_user(email, password)
+        if not user.check_password(password):
+            user.set_password(password)
+        user.full_name = full_name
+        user.municipality = ekaterinburg
+        # Aged 30 for the whole of this year, so eligibility never flips between runs.
+        user.birth_date = datetime.date(today.year - 30, 1, 1)
+        user.save()
+        official_assign(user=user, role=role, region=scope_region, municipalities=scope_municipalities)
+        user_mark_verified(user=user)
+        users[email] = user
+    return users
+
+
+def _seed_closed_ballots(*, campaign: Campaign, entries: list[Entry], weights: list[int], opens_at) -> None:
+    """Imported ballots (channel 'import'): the database trigger accepts them after the
+    close, as it accepts a paper count entered later. Deterministic, and only the
+    missing ones are written, so a second run adds nothing."""
+    rng = random.Random(BALLOT_SEED)  # noqa: S311  (demo data, not a secret)
+    wanted = []
+    for number in range(1, CLOSED_CAMPAIGN_BALLOTS + 1):
+        entry = rng.choices(entries, weights=weights)[0]
+        cast_at = opens_at + datetime.timedelta(minutes=rng.randrange(0, 40 * 24 * 60))
+        wanted.append((f"nt-{campaign.year}-{number:04d}", entry, cast_at))
+    existing = set(Ballot.objects.filter(campaign=campaign).values_list("external_voter_id", flat=True))
+    missing = [row for row in wanted if row[0] not in existing]
+    if not missing:
+        return
+    Ballot.objects.bulk_create(
+        [
+            Ballot(
+                campaign=campaign,
+                external_voter_id=voter_id,
+                channel=Channel.IMPORT,
+                cast_at=cast_at,
+                receipt_hash=_receipt_hash(f"demo-receipt-{campaign.municipality.slug}-{voter_id}"),
+            )
+            for voter_id, _entry, cast_at in missing
+        ]
+    )
+    ballot_ids = dict(
+        Ballot.objects.filter(campaign=campaign, external_voter_id__in=[row[0] for row in missing]).values_list(
+            "external_voter_id", "pk"
+        )
+    )
+    BallotChoice.objects.bulk_create(
+        [
+            BallotChoice(ballot_id=ballot_ids[voter_id], campaign=campaign, entry=entry, points=1)
+            for voter_id, entry, _cast_at in missing
+        ]
+    )
