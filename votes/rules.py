@@ -1,15 +1,818 @@
-"""Placeholder constants; the full rules module lands from the `rules` branch."""
+"""Counting and selection rules for participatory-budgeting votes, over plain data.
 
+No Django here: the tally service streams ballots out of PostgreSQL, groups identical
+ballots and hands them to these functions, and the test suite checks every rule against
+the reference implementation (``pabutools``) and against official pabulib results.
+
+Inputs
+------
+* ``projects``: a sequence of :class:`Project` (id, integer cost, optional name).
+* ``ballots``: ``Mapping[tuple[tuple[str, int], ...], int]`` -- a ballot, written as the
+  sorted tuple of ``(project_id, value)``, mapped to how many voters cast exactly it.
+  ``value`` is 1 for choose-1 / approval / knapsack, the points for cumulative and the
+  rank (1 = first choice) for ordinal ballots.
+
+Ballot methods (values equal pabulib ``vote_type``)
+----------------------------------------------------
+``choose-1``, ``approval``, ``cumulative``, ``ordinal`` and ``knapsack`` (a basket that
+fits the budget; it is counted exactly like approval).
+
+Scores (:func:`tally_scores`)
+-----------------------------
+``votes`` is the number of ballots naming the project. ``score`` is the sum of points:
+equal to votes for choose-1/approval/knapsack, the points for cumulative, and for
+ordinal ballots the points of the chosen ``ordinal_scoring``:
+
+* ``"borda"`` (default): rank r on a ballot of maximum length L earns ``L - r + 1``
+  points (L is ``ordinal_max_length``, by default the longest ballot). This is what
+  Krakow publishes: on Poland_Krakow_2022_Biezanow-Prokocim.pb (L = 3, points 3,2,1)
+  it reproduces the official ``score`` column exactly (see tests/votes/test_pabulib.py).
+* ``"borda-ballot"``: ``len(ballot) - r`` points, pabutools' ``Additive_Borda_Sat``.
+* ``"first-choice"``: 1 point for a first choice, nothing else.
+
+Selection rules (values equal pabulib ``rule``)
+-----------------------------------------------
+* ``top-k``: the k projects with the highest score; no budget.
+* ``greedy``: projects by score, each funded if it fits the budget still left;
+  a project that does not fit is skipped and the next one is tried.
+  Projects with score 0 are considered too, last (as pabutools does); so are free
+  projects, which always fit.
+* ``greedy-no-skip``: the same, but counting stops at the first project that does
+  not fit.
+* ``greedy-threshold``: greedy among the projects whose score (pabulib
+  ``min_project_score_threshold``; ``threshold_on="votes"`` to use votes) is at least
+  the threshold; the rest are marked ``below_threshold``. Katowice 2023 Murcki (the
+  sample using it) matches with either reading: the only project whose votes and
+  score straddle 50 (L18/07/X, 42 votes, 54 points) does not fit the budget left.
+* ``equalshares``: the Method of Equal Shares (MES) exactly as pabutools'
+  ``method_of_equal_shares``: the budget is split equally among all voters; each round
+  funds the project whose cost its supporters can cover with the smallest maximal
+  payment per unit of utility (``rho``); every supporter pays ``min(money left,
+  rho * utility)``. Utilities are the project cost for approval-like ballots
+  (pabutools ``Cost_Sat``, which is what pabulib and equalshares.net use) and the
+  points for cumulative and ordinal ballots (pabutools ``Additive_Cardinal_Sat``);
+  ``mes_utility`` overrides that (``"cost"`` or ``"points"``).
+* ``equalshares/add1``: pabulib's "MES with Add1 completion": MES is rerun with the
+  per-voter budget increased by 1 currency unit (pabutools
+  ``method_of_equal_shares(..., voter_budget_increment=1)``) until its outcome is
+  exhaustive among the supported projects, or would overspend the real budget (then
+  the previous outcome is kept). That is all pabulib's label means: the official Assen
+  2024 result (the only ``equalshares/add1`` sample) leaves 23,300 EUR unspent although
+  project 7 (12,000 EUR) would fit. ``greedy_completion=True`` additionally fills what
+  is left greedily by score, as pabutools' ``completion_by_rule_combination`` with
+  ``greedy_utilitarian_welfare``/``Cost_Sat`` does (reason ``completion``).
+
+Tie-breaking (deterministic, identical to pabutools' default ``lexico_tie_breaking``)
+------------------------------------------------------------------------------------
+* greedy rules and top-k: higher score first, then the project id in ascending
+  lexicographic (Unicode code point) order -- so "10" comes before "9".
+* equal shares: smaller ``rho`` first, then the project id in the same order.
+pabutools breaks ties on ``Project.name``, which is the pabulib ``project_id`` when a
+file is read with ``parse_pabulib``; ids are therefore the stable key here, never the
+human-readable name.
+
+Outputs
+-------
+:func:`select` returns an :class:`Outcome`: the selected ids in selection order, budget
+used/left and, for every project, an :class:`Explanation` with a machine-readable
+``reason`` and the numbers a plain-language sentence needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from math import inf
+from typing import Any
+
+try:  # gmpy2's mpq is Fraction at C speed; it ships with pabutools. Optional.
+    from gmpy2 import mpq as _Q
+except ImportError:  # pragma: no cover - exercised by forcing _Q = Fraction in tests
+    _Q = Fraction
+from typing import Literal
+
+# Ballot methods (pabulib ``vote_type``).
 CHOOSE_ONE = "choose-1"
 APPROVAL = "approval"
 CUMULATIVE = "cumulative"
 ORDINAL = "ordinal"
 KNAPSACK = "knapsack"
+METHODS: tuple[str, ...] = (CHOOSE_ONE, APPROVAL, CUMULATIVE, ORDINAL, KNAPSACK)
+_APPROVAL_LIKE = frozenset({CHOOSE_ONE, APPROVAL, KNAPSACK})
+
+# Selection rules (pabulib ``rule``).
 TOP_K = "top-k"
 GREEDY = "greedy"
 GREEDY_NO_SKIP = "greedy-no-skip"
 GREEDY_THRESHOLD = "greedy-threshold"
 EQUAL_SHARES = "equalshares"
 EQUAL_SHARES_ADD1 = "equalshares/add1"
-ORDINAL_BORDA = "borda"
-ORDINAL_FIRST_CHOICE = "first-choice"
+RULES: tuple[str, ...] = (
+    TOP_K,
+    GREEDY,
+    GREEDY_NO_SKIP,
+    GREEDY_THRESHOLD,
+    EQUAL_SHARES,
+    EQUAL_SHARES_ADD1,
+)
+
+# Ordinal scorings.
+BORDA = "borda"
+BORDA_BALLOT = "borda-ballot"
+FIRST_CHOICE = "first-choice"
+ORDINAL_SCORINGS: tuple[str, ...] = (BORDA, BORDA_BALLOT, FIRST_CHOICE)
+DEFAULT_ORDINAL_SCORING = BORDA
+# Names the foundation's models use (merge shim; the rules branch may adopt them).
+ORDINAL_BORDA = BORDA
+ORDINAL_FIRST_CHOICE = FIRST_CHOICE
+
+# Reason codes used in explanations.
+FITS_BUDGET = "fits_budget"
+BUDGET_EXHAUSTED = "budget_exhausted"
+BELOW_THRESHOLD = "below_threshold"
+STOPPED_NO_SKIP = "stopped_no_skip"
+NOT_REACHED = "not_reached"
+IN_TOP_K = "top_k"
+NOT_IN_TOP_K = "not_in_top_k"
+EQUAL_SHARES_ROUND = "equal_shares_round"
+FREE_PROJECT = "free_project"
+COMPLETION = "completion"
+TOO_EXPENSIVE_FOR_SUPPORTERS = "too_expensive_for_supporters"
+NO_SUPPORTERS = "no_supporters"
+
+Ballot = tuple[tuple[str, int], ...]
+Ballots = Mapping[Ballot, int]
+MesUtility = Literal["cost", "points"]
+
+
+class RulesError(ValueError):
+    """Invalid input to a counting or selection rule."""
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: str
+    cost: int
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectScore:
+    project_id: str
+    votes: int
+    score: int
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a project was (not) selected. Fields not relevant to ``reason`` are None."""
+
+    project_id: str
+    selected: bool
+    reason: str
+    cost: int
+    votes: int
+    score: int
+    # 1-based position in the order the rule considered projects (greedy, top-k),
+    # or the MES round in which the project was funded.
+    position: int | None = None
+    round: int | None = None
+    # Budget left just before the project was considered.
+    budget_left: int | Fraction | None = None
+    threshold: int | None = None
+    # MES: rho (price per unit of utility) and the largest payment a supporter made.
+    rho: Fraction | None = None
+    max_payment: Fraction | None = None
+    supporters: int | None = None
+    # MES, unfunded: the money its supporters had left at the end.
+    supporters_budget: Fraction | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    rule: str
+    selected: tuple[str, ...]
+    explanations: dict[str, Explanation]
+    budget: int
+    budget_used: int
+    budget_left: int
+    # MES only: the per-voter budget of the run that was kept (add1 raises it).
+    per_voter_budget: Fraction | None = None
+    mes_runs: int = 0
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- scores
+
+
+def _ordinal_points(scoring: str, rank: int, length: int, max_length: int) -> int:
+    if scoring == BORDA:
+        return max(max_length - rank + 1, 0)
+    if scoring == BORDA_BALLOT:
+        return length - rank
+    if scoring == FIRST_CHOICE:
+        return 1 if rank == 1 else 0
+    raise RulesError(
+        f"unknown ordinal scoring {scoring!r}; use one of {ORDINAL_SCORINGS}"
+    )
+
+
+def ballot_points(
+    method: str,
+    ballot: Ballot,
+    *,
+    ordinal_scoring: str = DEFAULT_ORDINAL_SCORING,
+    ordinal_max_length: int = 0,
+) -> dict[str, int]:
+    """Points each project gets from one ballot under ``method``."""
+    if method in _APPROVAL_LIKE:
+        return {pid: 1 for pid, _ in ballot}
+    if method == CUMULATIVE:
+        return {pid: pts for pid, pts in ballot}
+    if method == ORDINAL:
+        n = len(ballot)
+        return {
+            pid: _ordinal_points(ordinal_scoring, rank, n, ordinal_max_length)
+            for pid, rank in ballot
+        }
+    raise RulesError(f"unknown ballot method {method!r}; use one of {METHODS}")
+
+
+def _max_ballot_length(ballots: Ballots) -> int:
+    return max((len(b) for b in ballots), default=0)
+
+
+def tally_scores(
+    method: str,
+    ballots: Ballots,
+    *,
+    ordinal_scoring: str = DEFAULT_ORDINAL_SCORING,
+    ordinal_max_length: int | None = None,
+    projects: Iterable[str] = (),
+) -> dict[str, ProjectScore]:
+    """Votes and score of each project named on a ballot (and of ``projects``, at 0)."""
+    if method == ORDINAL and ordinal_scoring not in ORDINAL_SCORINGS:
+        raise RulesError(f"unknown ordinal scoring {ordinal_scoring!r}")
+    max_len = ordinal_max_length or _max_ballot_length(ballots)
+    votes: dict[str, int] = dict.fromkeys(projects, 0)
+    score: dict[str, int] = dict.fromkeys(projects, 0)
+    for ballot, count in ballots.items():
+        if count < 0:
+            raise RulesError("a ballot count cannot be negative")
+        points = ballot_points(
+            method, ballot, ordinal_scoring=ordinal_scoring, ordinal_max_length=max_len
+        )
+        for pid, pts in points.items():
+            votes[pid] = votes.get(pid, 0) + count
+            score[pid] = score.get(pid, 0) + pts * count
+    return {pid: ProjectScore(pid, votes[pid], score[pid]) for pid in votes}
+
+
+# --------------------------------------------------------------------------- select
+
+
+def _score_of(scores: Mapping[str, ProjectScore], pid: str) -> tuple[int, int]:
+    s = scores.get(pid)
+    return (0, 0) if s is None else (s.votes, s.score)
+
+
+def _ranked(
+    projects: Sequence[Project],
+    scores: Mapping[str, ProjectScore],
+    *,
+    free_last: bool = False,
+) -> list[Project]:
+    # Higher score first, then project id ascending (pabutools' lexicographic default).
+    # Greedy: a free project always fits, so where it goes changes no outcome; it goes
+    # with the score-0 projects because pabutools' cost satisfaction gives it 0.
+    def key(p: Project) -> tuple[int, str]:
+        score = _score_of(scores, p.id)[1]
+        return (0 if free_last and p.cost == 0 else -score, p.id)
+
+    return sorted(projects, key=key)
+
+
+def _check_projects(projects: Sequence[Project]) -> None:
+    seen: set[str] = set()
+    for p in projects:
+        if p.id in seen:
+            raise RulesError(f"duplicate project id {p.id!r}")
+        if p.cost < 0:
+            raise RulesError(f"project {p.id!r} has a negative cost")
+        seen.add(p.id)
+
+
+def select(
+    rule: str,
+    projects: Sequence[Project],
+    scores: Mapping[str, ProjectScore],
+    *,
+    budget: int,
+    ballots: Ballots | None = None,
+    method: str = APPROVAL,
+    k: int | None = None,
+    threshold: int | None = None,
+    threshold_on: Literal["score", "votes"] = "score",
+    mes_utility: MesUtility | None = None,
+    ordinal_scoring: str = DEFAULT_ORDINAL_SCORING,
+    ordinal_max_length: int | None = None,
+    greedy_completion: bool = False,
+) -> Outcome:
+    """Run selection ``rule``; see the module docstring for the rules and ties.
+
+    ``ballots`` and ``method`` are needed for the equal-shares rules only; ``k`` for
+    top-k and ``threshold`` for greedy-threshold.
+    """
+    _check_projects(projects)
+    if budget < 0:
+        raise RulesError("the budget cannot be negative")
+    if rule == TOP_K:
+        if k is None or k < 0:
+            raise RulesError("top-k needs a non-negative k")
+        return _top_k(projects, scores, k, budget)
+    if rule in (GREEDY, GREEDY_NO_SKIP, GREEDY_THRESHOLD):
+        if rule == GREEDY_THRESHOLD and threshold is None:
+            raise RulesError("greedy-threshold needs a threshold")
+        return _greedy(
+            rule,
+            projects,
+            scores,
+            budget,
+            skip=rule != GREEDY_NO_SKIP,
+            threshold=threshold if rule == GREEDY_THRESHOLD else None,
+            threshold_on=threshold_on,
+        )
+    if rule in (EQUAL_SHARES, EQUAL_SHARES_ADD1):
+        if ballots is None:
+            raise RulesError(f"{rule} needs the ballots")
+        if method not in METHODS:
+            raise RulesError(f"unknown ballot method {method!r}")
+        utility = mes_utility or ("cost" if method in _APPROVAL_LIKE else "points")
+        return _equal_shares(
+            rule,
+            projects,
+            scores,
+            ballots,
+            budget,
+            method=method,
+            utility=utility,
+            ordinal_scoring=ordinal_scoring,
+            ordinal_max_length=ordinal_max_length,
+            greedy_completion=greedy_completion,
+        )
+    raise RulesError(f"unknown selection rule {rule!r}; use one of {RULES}")
+
+
+def _explain(
+    p: Project,
+    scores: Mapping[str, ProjectScore],
+    selected: bool,
+    reason: str,
+    **kw: object,
+) -> Explanation:
+    votes, score = _score_of(scores, p.id)
+    return Explanation(p.id, selected, reason, p.cost, votes, score, **kw)  # type: ignore[arg-type]
+
+
+def _top_k(
+    projects: Sequence[Project], scores: Mapping[str, ProjectScore], k: int, budget: int
+) -> Outcome:
+    ranked = _ranked(projects, scores)
+    chosen = ranked[:k]
+    expl = {
+        p.id: _explain(
+            p, scores, i < k, IN_TOP_K if i < k else NOT_IN_TOP_K, position=i + 1
+        )
+        for i, p in enumerate(ranked)
+    }
+    used = sum(p.cost for p in chosen)
+    return Outcome(
+        TOP_K, tuple(p.id for p in chosen), expl, budget, used, budget - used
+    )
+
+
+def _greedy(
+    rule: str,
+    projects: Sequence[Project],
+    scores: Mapping[str, ProjectScore],
+    budget: int,
+    *,
+    skip: bool,
+    threshold: int | None,
+    threshold_on: str,
+    initial: Sequence[Project] = (),
+    reason_selected: str = FITS_BUDGET,
+) -> Outcome:
+    expl: dict[str, Explanation] = {}
+    chosen = [p.id for p in initial]
+    left = budget - sum(p.cost for p in initial)
+    stopped = False
+    taken = set(chosen)
+    position = 0
+    for p in _ranked(projects, scores, free_last=True):
+        if p.id in taken:
+            continue
+        position += 1
+        votes, score = _score_of(scores, p.id)
+        if (
+            threshold is not None
+            and (votes if threshold_on == "votes" else score) < threshold
+        ):
+            expl[p.id] = _explain(
+                p,
+                scores,
+                False,
+                BELOW_THRESHOLD,
+                position=position,
+                threshold=threshold,
+            )
+            continue
+        if stopped:
+            expl[p.id] = _explain(
+                p, scores, False, NOT_REACHED, position=position, budget_left=left
+            )
+        elif p.cost <= left:
+            expl[p.id] = _explain(
+                p, scores, True, reason_selected, position=position, budget_left=left
+            )
+            chosen.append(p.id)
+            left -= p.cost
+        else:
+            reason = BUDGET_EXHAUSTED if skip else STOPPED_NO_SKIP
+            expl[p.id] = _explain(
+                p, scores, False, reason, position=position, budget_left=left
+            )
+            stopped = not skip
+    return Outcome(rule, tuple(chosen), expl, budget, budget - left, left)
+
+
+# ---------------------------------------------------------------- equal shares core
+
+
+@dataclass(slots=True)
+class _MesRound:
+    project: int
+    rho: Fraction
+    max_payment: Fraction
+
+
+@dataclass(slots=True)
+class _MesRun:
+    per_voter: Fraction
+    free: list[int]
+    rounds: list[_MesRound]
+    # Money left, per supported project not funded, among its supporters.
+    leftover: dict[int, Fraction]
+
+
+# Relative tolerance of the float screening in MES; float errors here are ~1e-12.
+_ONE_PLUS = 1 + 1e-9
+_ONE_MINUS = 1 - 1e-9
+
+
+def _frac(q: Any) -> Fraction:
+    return Fraction(int(q.numerator), int(q.denominator))
+
+
+def _available(h: dict[tuple[int, int], int], budgets: list[Any]) -> Any:
+    return sum((budgets[c] * w for (c, _), w in h.items()), _Q(0))
+
+
+def _rho_float(h: dict[tuple[int, int], int], fb: list[float], cost: int) -> float:
+    entries = sorted(((fb[c] / u, fb[c], u, w) for (c, u), w in h.items()))
+    contrib = 0.0
+    denom = sum(u * w for _, _, u, w in entries)
+    rho = inf
+    for _, b, u, w in entries:
+        rho = (cost - contrib) / denom
+        if rho * u <= b:
+            break
+        contrib += b * w
+        denom -= u * w
+    return rho
+
+
+def _rho_exact(h: dict[tuple[int, int], int], budgets: list[Any], cost: int) -> Any:
+    """pabutools' affordability: the smallest rho with sum min(b, rho*u) == cost."""
+    entries = sorted(((budgets[c] / u, budgets[c], u, w) for (c, u), w in h.items()))
+    contrib = _Q(0)
+    denom = sum(u * w for _, _, u, w in entries)
+    rho = _Q(0)
+    for _, b, u, w in entries:
+        rho = (cost - contrib) / denom
+        if rho * u <= b:
+            break
+        contrib += b * w
+        denom -= u * w
+    return rho
+
+
+class _MesInstance:
+    """Voter groups (identical ballots) as integer indices, built once per election.
+
+    Exactness: pabutools computes MES with exact rationals (gmpy2 ``mpq``), and ties
+    between projects with equal ``rho`` are common (equal costs, equal supporters), so
+    floats with an epsilon alone could pick a different winner. Here:
+
+    * voters who have paid the same amounts share a *budget class* whose budget is an
+      exact rational (gmpy2 ``mpq`` when available, else ``fractions.Fraction``);
+    * each project keeps a histogram ``(class, utility) -> weight`` of its supporters,
+      so a round costs integer bookkeeping over the groups that paid, not over voters;
+    * floats screen the candidates each round (cheap), and exact rationals decide:
+      affordability when the float is within 1e-9 of the cost, and ``rho`` for every
+      project within 1e-9 of the best, ties then going to the smaller project id.
+      Float error here is around 1e-12, so the exact winner is always screened in.
+    """
+
+    def __init__(
+        self,
+        costs: list[int],
+        groups: list[tuple[int, list[tuple[int, int]]]],
+        n_voters: int,
+    ) -> None:
+        self.costs = costs
+        self.groups = groups  # (weight, [(project index, utility > 0), ...])
+        self.n_voters = n_voters
+        m = len(costs)
+        # Per project: (group, utility) of its supporters, and the starting histogram.
+        self.supporters: list[list[tuple[int, int]]] = [[] for _ in range(m)]
+        self.total_util = [0] * m
+        self.start_hist: list[dict[tuple[int, int], int]] = [{} for _ in range(m)]
+        for g, (w, items) in enumerate(groups):
+            for j, u in items:
+                self.supporters[j].append((g, u))
+                self.total_util[j] += w * u
+                h = self.start_hist[j]
+                h[(0, u)] = h.get((0, u), 0) + w
+        # pabutools: a project without supporters is never part of MES; a supported
+        # project that costs nothing is taken before the first round.
+        self.candidates = [
+            j for j in range(m) if self.total_util[j] > 0 and costs[j] > 0
+        ]
+        self.free = [j for j in range(m) if self.total_util[j] > 0 and costs[j] == 0]
+
+    def run(self, per_voter: Fraction, order: list[str]) -> _MesRun:
+        """One MES run; ``order`` holds the project ids used to break ties."""
+        costs, groups = self.costs, self.groups
+        # Class 0 is the starting budget; broke voters leave the histograms entirely.
+        start = _Q(per_voter.numerator, per_voter.denominator)
+        cls_budget: list[Any] = [start]
+        cls_of_value: dict[Any, int] = {start: 0}
+        cls = [0] * len(groups)
+        hist = {j: dict(self.start_hist[j]) for j in self.candidates}
+        if per_voter <= 0:
+            return _MesRun(per_voter, list(self.free), [], {})
+        remaining = set(self.candidates)
+        funded: set[int] = set()
+        # rho can only grow as budgets shrink, so last round's value is a lower bound
+        # (pabutools prunes the same way). Floats screen, Fractions decide: see
+        # _MesInstance's docstring.
+        lower = {j: costs[j] / self.total_util[j] for j in remaining}
+        rounds: list[_MesRound] = []
+        while remaining:
+            fb = [float(b) for b in cls_budget]
+            best_f = inf
+            near: list[tuple[float, int]] = []
+            for j in sorted(remaining, key=lambda j: lower[j]):
+                if lower[j] > best_f * _ONE_PLUS:
+                    break
+                h = hist[j]
+                cost = costs[j]
+                available = sum(fb[c] * w for (c, _), w in h.items())
+                if available < cost * _ONE_PLUS and (
+                    available < cost * _ONE_MINUS or _available(h, cls_budget) < cost
+                ):
+                    remaining.discard(j)
+                    continue
+                rho_f = _rho_float(h, fb, cost)
+                lower[j] = rho_f
+                near.append((rho_f, j))
+                best_f = min(best_f, rho_f)
+            if not near:
+                break
+            # Exact rho for every project within float noise of the best; ties by id.
+            best: Any = None
+            best_j = -1
+            for rho_f, j in near:
+                if rho_f > best_f * _ONE_PLUS:
+                    continue
+                rho = _rho_exact(hist[j], cls_budget, costs[j])
+                if (
+                    best is None
+                    or rho < best
+                    or (rho == best and order[j] < order[best_j])
+                ):
+                    best, best_j = rho, j
+            assert best is not None  # noqa: S101 -- near is not empty
+            s = best_j
+            remaining.discard(s)
+            funded.add(s)
+            # Every supporter pays min(budget, rho * utility): one new class per
+            # (old class, utility), deduplicated by the resulting budget value.
+            move: dict[tuple[int, int], int] = {}
+            max_pay = _Q(0)
+            for g, u_s in self.supporters[s]:
+                c = cls[g]
+                if c < 0:
+                    continue
+                w, items = groups[g]
+                key = (c, u_s)
+                nc = move.get(key)
+                if nc is None:
+                    b = cls_budget[c]
+                    pay = min(b, best * u_s)
+                    max_pay = max(max_pay, pay)
+                    nb = b - pay
+                    if nb <= 0:
+                        nc = -1
+                    else:
+                        nc = cls_of_value.get(nb, -2)
+                        if nc == -2:
+                            nc = len(cls_budget)
+                            cls_budget.append(nb)
+                            cls_of_value[nb] = nc
+                    move[key] = nc
+                if nc == c:
+                    continue
+                cls[g] = nc
+                for jj, u in items:
+                    h = hist.get(jj)
+                    if h is None or jj in funded:
+                        continue
+                    k_old = (c, u)
+                    left = h[k_old] - w
+                    if left:
+                        h[k_old] = left
+                    else:
+                        del h[k_old]
+                    if nc >= 0:
+                        k_new = (nc, u)
+                        h[k_new] = h.get(k_new, 0) + w
+            rounds.append(_MesRound(s, _frac(best), _frac(max_pay)))
+        leftover = {
+            j: _frac(_available(hist[j], cls_budget))
+            for j in self.candidates
+            if j not in funded
+        }
+        return _MesRun(per_voter, list(self.free), rounds, leftover)
+
+
+def _mes_groups(
+    projects: Sequence[Project],
+    ballots: Ballots,
+    *,
+    method: str,
+    utility: str,
+    ordinal_scoring: str,
+    ordinal_max_length: int | None,
+) -> _MesInstance:
+    index = {p.id: i for i, p in enumerate(projects)}
+    costs = [p.cost for p in projects]
+    max_len = ordinal_max_length or _max_ballot_length(ballots)
+    merged: dict[tuple[tuple[int, int], ...], int] = {}
+    n_voters = 0
+    for ballot, count in ballots.items():
+        if count <= 0:
+            if count < 0:
+                raise RulesError("a ballot count cannot be negative")
+            continue
+        n_voters += count
+        points = ballot_points(
+            method, ballot, ordinal_scoring=ordinal_scoring, ordinal_max_length=max_len
+        )
+        items: list[tuple[int, int]] = []
+        for pid, pts in points.items():
+            j = index.get(pid)
+            if j is None:
+                raise RulesError(f"a ballot names unknown project {pid!r}")
+            # Cost utility counts every project named on the ballot (pabutools Cost_Sat
+            # is "project in ballot" * cost); points utility only positive points.
+            u = costs[j] if utility == "cost" else pts
+            if u > 0:
+                items.append((j, u))
+        key = tuple(sorted(items))
+        merged[key] = merged.get(key, 0) + count
+    groups = [(w, list(items)) for items, w in merged.items() if items]
+    return _MesInstance(costs, groups, n_voters)
+
+
+def _equal_shares(
+    rule: str,
+    projects: Sequence[Project],
+    scores: Mapping[str, ProjectScore],
+    ballots: Ballots,
+    budget: int,
+    *,
+    method: str,
+    utility: str,
+    ordinal_scoring: str,
+    ordinal_max_length: int | None,
+    greedy_completion: bool,
+) -> Outcome:
+    if utility not in ("cost", "points"):
+        raise RulesError(f"unknown MES utility {utility!r}; use 'cost' or 'points'")
+    inst = _mes_groups(
+        projects,
+        ballots,
+        method=method,
+        utility=utility,
+        ordinal_scoring=ordinal_scoring,
+        ordinal_max_length=ordinal_max_length,
+    )
+    order = [p.id for p in projects]
+    costs = inst.costs
+    runs = 0
+    if inst.n_voters == 0:
+        # pabutools returns the empty allocation without running MES.
+        run = _MesRun(Fraction(0), [], [], {})
+    else:
+        per_voter = Fraction(budget, inst.n_voters)
+        run = inst.run(per_voter, order)
+        runs = 1
+        if rule == EQUAL_SHARES_ADD1:
+            candidates = inst.candidates
+            while True:
+                chosen = {r.project for r in run.rounds}
+                spent = sum(costs[j] for j in chosen)
+                exhaustive = all(
+                    j in chosen or spent + costs[j] > budget for j in candidates
+                )
+                if exhaustive:
+                    break
+                nxt = inst.run(run.per_voter + 1, order)
+                runs += 1
+                if sum(costs[r.project] for r in nxt.rounds) > budget:
+                    break  # overspends: keep the previous outcome
+                run = nxt
+
+    expl: dict[str, Explanation] = {}
+    chosen_ids: list[str] = []
+    for j in run.free:
+        p = projects[j]
+        chosen_ids.append(p.id)
+        expl[p.id] = _explain(p, scores, True, FREE_PROJECT, round=0)
+    spent = 0
+    for i, r in enumerate(run.rounds, start=1):
+        p = projects[r.project]
+        chosen_ids.append(p.id)
+        expl[p.id] = _explain(
+            p,
+            scores,
+            True,
+            EQUAL_SHARES_ROUND,
+            round=i,
+            rho=r.rho,
+            max_payment=r.max_payment,
+            supporters=_score_of(scores, p.id)[0],
+            budget_left=budget - spent,
+        )
+        spent += p.cost
+    if greedy_completion:
+        # Fill what is left greedily by score, skipping what does not fit.
+        initial = [projects[j] for j in run.free] + [
+            projects[r.project] for r in run.rounds
+        ]
+        comp = _greedy(
+            rule,
+            projects,
+            scores,
+            budget,
+            skip=True,
+            threshold=None,
+            threshold_on="score",
+            initial=initial,
+            reason_selected=COMPLETION,
+        )
+        index = {pid: j for j, pid in enumerate(order)}
+        for pid, e in comp.explanations.items():
+            j = index[pid]
+            if not e.selected and j in run.leftover:
+                e = replace(e, supporters_budget=run.leftover[j])
+            expl[pid] = e
+        chosen_ids = list(comp.selected)
+    for j, p in enumerate(projects):
+        if p.id in expl:
+            continue
+        if j in run.leftover:
+            expl[p.id] = _explain(
+                p,
+                scores,
+                False,
+                TOO_EXPENSIVE_FOR_SUPPORTERS,
+                supporters_budget=run.leftover[j],
+            )
+        else:
+            expl[p.id] = _explain(p, scores, False, NO_SUPPORTERS)
+    cost_of = {p.id: p.cost for p in projects}
+    used = sum(cost_of[pid] for pid in chosen_ids)
+    return Outcome(
+        rule,
+        tuple(chosen_ids),
+        expl,
+        budget,
+        used,
+        budget - used,
+        per_voter_budget=run.per_voter,
+        mes_runs=runs,
+    )

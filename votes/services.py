@@ -11,19 +11,22 @@ with the database clock.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
 from decimal import Decimal
+from fractions import Fraction
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, Count, F, IntegerField, Sum, Value, When
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from portal.accounts.models import User
-from votes import rules
-from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry
+from votes import ledger, rules
+from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry, Tally, TallyRow
 from votes.permissions import (
     PHASE_REFUSALS,
     Refusal,
@@ -359,3 +362,556 @@ def campaign_close(*, campaign: Campaign) -> Campaign:
             locked.save(update_fields=["closed_at"])
     campaign.closed_at = locked.closed_at
     return locked
+
+
+logger = logging.getLogger(__name__)
+
+
+# --- Counting ---
+# Tallies are recomputed from the stored ballots, never incremented: running one twice,
+# or again after a worker died half-way, stores the same rows.
+
+
+class TallyError(Exception):
+    """A tally cannot be computed (bad campaign configuration); the message says why."""
+
+
+class ResultsError(Exception):
+    """Results cannot be published yet; the message says why."""
+
+
+def _money_scale(campaign: Campaign, entries: list[Entry]) -> int:
+    """The rules count whole currency units; use kopecks only when some amount has them.
+
+    Whole units keep MES add1's "+1 per voter" step equal to pabulib's (1 unit).
+    """
+    amounts = [e.cost for e in entries] + ([campaign.budget] if campaign.budget is not None else [])
+    return 1 if all(a == a.to_integral_value() for a in amounts) else 100
+
+
+def _project_id_of(entries: list[Entry]) -> dict[int, str]:
+    # The entry's external id is the rules' project id: ties go to the smaller id, as in
+    # pabutools reading the same election from a .pb file.
+    return {e.pk: e.external_id for e in entries}
+
+
+def _scores_from_sql(campaign: Campaign, entries: list[Entry]) -> dict[str, rules.ProjectScore]:
+    """Votes and score per entry in one GROUP BY over votes_ballotchoice."""
+    points = "points"
+    if campaign.method == rules.ORDINAL:
+        # points holds the rank; Borda gives L - rank + 1 with L = the ballot length limit.
+        length = campaign.max_choices
+        if campaign.ordinal_scoring == rules.ORDINAL_FIRST_CHOICE:
+            score = Sum(Case(When(points=1, then=Value(1)), default=Value(0), output_field=IntegerField()))
+        elif campaign.ordinal_scoring == rules.ORDINAL_BORDA:
+            score = Sum(
+                Case(
+                    When(points__lte=length, then=Value(length + 1) - F(points)),
+                    default=Value(0),
+                    output_field=IntegerField(),
+                )
+            )
+        else:
+            raise TallyError(f"unknown ordinal scoring {campaign.ordinal_scoring!r}")
+    elif campaign.method == rules.CUMULATIVE:
+        score = Sum(points)
+    else:
+        score = Count("id")
+    rows = (
+        BallotChoice.objects.filter(campaign_id=campaign.pk)
+        .order_by()
+        .values("entry_id")
+        .annotate(votes=Count("id"), score=score)
+    )
+    ids = _project_id_of(entries)
+    scores = {e.external_id: rules.ProjectScore(e.external_id, 0, 0) for e in entries}
+    for row in rows:
+        pid = ids[row["entry_id"]]
+        scores[pid] = rules.ProjectScore(pid, row["votes"], int(row["score"] or 0))
+    return scores
+
+
+def _grouped_ballots(campaign: Campaign, entries: list[Entry], *, chunk_size: int = 5000) -> dict[rules.Ballot, int]:
+    """Identical ballots grouped with their counts, streamed so memory stays flat.
+
+    PostgreSQL groups them itself (one row per distinct ballot); elsewhere choices are
+    read in ballot order through a server-side cursor and grouped here. Ballots with no
+    choice count too: equal shares splits the budget among every voter.
+    """
+    ids = _project_id_of(entries)
+    grouped: dict[rules.Ballot, int] = {}
+    with_choices = 0
+    if connection.vendor == "postgresql":
+        sql = """
+            SELECT choices, count(*) FROM (
+                SELECT array_agg(entry_id || ':' || points ORDER BY entry_id) AS choices
+                FROM votes_ballotchoice WHERE campaign_id = %s GROUP BY ballot_id
+            ) AS per_ballot GROUP BY choices
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [campaign.pk])
+            for choices, count in cursor.fetchall():  # one row per distinct ballot
+                ballot = []
+                for item in choices:
+                    entry_id, points = item.split(":")
+                    ballot.append((ids[int(entry_id)], int(points)))
+                key = tuple(sorted(ballot))
+                grouped[key] = grouped.get(key, 0) + count
+                with_choices += count
+    else:
+        current_ballot = None
+        ballot: list[tuple[str, int]] = []
+
+        def flush() -> None:
+            key = tuple(sorted(ballot))
+            grouped[key] = grouped.get(key, 0) + 1
+
+        choices = (
+            BallotChoice.objects.filter(campaign_id=campaign.pk)
+            .order_by("ballot_id")
+            .values_list("ballot_id", "entry_id", "points")
+            .iterator(chunk_size=chunk_size)
+        )
+        for ballot_id, entry_id, points in choices:
+            if ballot_id != current_ballot:
+                if current_ballot is not None:
+                    flush()
+                    with_choices += 1
+                current_ballot, ballot = ballot_id, []
+            ballot.append((ids[entry_id], points))
+        if current_ballot is not None:
+            flush()
+            with_choices += 1
+    empty = Ballot.objects.filter(campaign_id=campaign.pk).count() - with_choices
+    if empty:
+        grouped[()] = grouped.get((), 0) + empty
+    return grouped
+
+
+def _needs_ballots(campaign: Campaign) -> bool:
+    return campaign.rule in (rules.EQUAL_SHARES, rules.EQUAL_SHARES_ADD1)
+
+
+def _json_number(value, scale: int):
+    """Numbers of an Explanation for JSON: money back in currency units, rationals as floats."""
+    if value is None:
+        return None
+    if isinstance(value, Fraction):
+        value = float(value)
+    if scale != 1:
+        return float(Decimal(str(value)) / scale)
+    return value
+
+
+_MONEY_FIELDS = ("cost", "budget_left", "max_payment", "supporters_budget")
+
+
+def _explanation_json(explanation: rules.Explanation, scale: int) -> dict:
+    data = asdict(explanation)
+    data.pop("project_id", None)
+    data.pop("selected", None)
+    out = {}
+    for key, value in data.items():
+        if value is None:
+            continue
+        if key in _MONEY_FIELDS:
+            out[key] = _json_number(value, scale)
+        elif isinstance(value, Fraction):
+            out[key] = float(value)
+        else:
+            out[key] = value
+    return out
+
+
+def tally_outcome(campaign: Campaign, entries: list[Entry]) -> tuple[dict[str, rules.ProjectScore], rules.Outcome, int]:
+    """Scores and the rule's outcome over the stored ballots, plus the money scale."""
+    scale = _money_scale(campaign, entries)
+    projects = [rules.Project(e.external_id, int(e.cost * scale), str(e)) for e in entries]
+    scores = _scores_from_sql(campaign, entries)
+    ballots = _grouped_ballots(campaign, entries) if _needs_ballots(campaign) else None
+    budget = int((campaign.budget or 0) * scale)
+    try:
+        outcome = rules.select(
+            campaign.rule,
+            projects,
+            scores,
+            budget=budget,
+            ballots=ballots,
+            method=campaign.method,
+            k=campaign.winners,
+            threshold=campaign.score_threshold,
+            ordinal_scoring=campaign.ordinal_scoring,
+            ordinal_max_length=campaign.max_choices if campaign.method == rules.ORDINAL else None,
+        )
+    except rules.RulesError as exc:
+        raise TallyError(str(exc)) from exc
+    return scores, outcome, scale
+
+
+def _standings(entries: list[Entry], scores: dict[str, rules.ProjectScore]) -> list[Entry]:
+    # Rank by score, then by external id (the rules' tie-break), selected or not.
+    return sorted(entries, key=lambda e: (-scores[e.external_id].score, e.external_id))
+
+
+def _ledger_ballots(campaign_id: int, *, chunk_size: int = 5000) -> Iterator[tuple[str, list[tuple[str, int]]]]:
+    """Ballots in ledger order (receipt hash), with their choices; streamed."""
+    rows = (
+        Ballot.objects.filter(campaign_id=campaign_id)
+        .order_by("receipt_hash", "choices__entry__external_id")
+        .values_list("receipt_hash", "choices__entry__external_id", "choices__points")
+        .iterator(chunk_size=chunk_size)
+    )
+    current, choices = None, []
+    for receipt, external_id, points in rows:
+        if receipt != current:
+            if current is not None:
+                yield current, choices
+            current, choices = receipt, []
+        if external_id is not None:
+            choices.append((external_id, points))
+    if current is not None:
+        yield current, choices
+
+
+def ledger_rows(campaign_id: int) -> Iterator[tuple[int, str, list, str]]:
+    """``(position, receipt_hash, choices, chain hash)`` of the campaign's public ledger."""
+    return ledger.chain(campaign_id, _ledger_ballots(campaign_id))
+
+
+def _advisory_key(campaign_id: int, kind: str) -> int:
+    # One lock per campaign and kind; a bigint built from the two.
+    return campaign_id * 2 + (1 if kind == Tally.Kind.FINAL else 0)
+
+
+class _TallyLock:
+    """A PostgreSQL session advisory lock, so two workers never interleave one tally.
+
+    The second worker waits, then recomputes the same thing. A dead worker's connection
+    closes and PostgreSQL releases its lock. Other databases serialise writes anyway.
+    """
+
+    def __init__(self, campaign_id: int, kind: str) -> None:
+        self.key = _advisory_key(campaign_id, kind)
+        self.active = connection.vendor == "postgresql"
+
+    def __enter__(self) -> None:
+        if self.active:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_lock(%s)", [self.key])
+
+    def __exit__(self, *exc) -> None:
+        if self.active:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [self.key])
+
+
+def _mark_failed(tally_id: int, error: str) -> None:
+    with transaction.atomic():
+        Tally.objects.filter(pk=tally_id).update(status=Tally.Status.FAILED, error=error[:4000])
+
+
+def _write_rows(
+    tally: Tally, campaign: Campaign, entries: list[Entry], scores, outcome: rules.Outcome, scale: int
+) -> list[TallyRow]:
+    selected = set(outcome.selected)
+    rows = []
+    for rank, entry in enumerate(_standings(entries, scores), start=1):
+        score = scores[entry.external_id]
+        rows.append(
+            TallyRow(
+                tally=tally,
+                entry=entry,
+                votes=score.votes,
+                score=Decimal(score.score),
+                rank=rank,
+                selected=entry.external_id in selected,
+                explanation=_explanation_json(outcome.explanations[entry.external_id], scale),
+            )
+        )
+    TallyRow.objects.filter(tally=tally).delete()
+    return TallyRow.objects.bulk_create(rows)
+
+
+def tally_compute(*, campaign_id: int, final: bool) -> Tally:
+    """Count a campaign from its stored ballots and store the result (live or final).
+
+    Marks the Tally running, computes, then replaces its rows and marks it done in one
+    transaction; on error marks it failed with the message and re-raises.
+    """
+    kind = Tally.Kind.FINAL if final else Tally.Kind.LIVE
+    with _TallyLock(campaign_id, kind):
+        campaign = Campaign.objects.get(pk=campaign_id)
+        if final and campaign.closed_at is None:
+            raise TallyError(f"campaign {campaign_id} is not closed: only a closed campaign has a final tally")
+        with transaction.atomic():
+            tally, _ = Tally.objects.update_or_create(
+                campaign=campaign,
+                kind=kind,
+                defaults={"status": Tally.Status.RUNNING, "started_at": timezone.now(), "error": ""},
+            )
+        try:
+            entries = list(campaign.entries.select_related("proposal").order_by("pk"))
+            ballots_counted = Ballot.objects.filter(campaign_id=campaign_id).count()
+            scores, outcome, scale = tally_outcome(campaign, entries)
+            head = ledger.head_of(campaign_id, _ledger_ballots(campaign_id)) if final else ""
+            with transaction.atomic():
+                _write_rows(tally, campaign, entries, scores, outcome, scale)
+                tally.status = Tally.Status.DONE
+                tally.computed_at = timezone.now()
+                tally.ballots_counted = ballots_counted
+                tally.budget_used = (Decimal(outcome.budget_used) / scale).quantize(Decimal("0.01"))
+                tally.ledger_head = head
+                tally.error = ""
+                tally.save()
+        except Exception as exc:
+            _mark_failed(tally.pk, f"{type(exc).__name__}: {exc}")
+            raise
+    return tally
+
+
+def tally_enqueue(*, campaign: Campaign, final: bool) -> None:
+    """Ask a worker to (re)count the campaign once the current transaction commits."""
+    from votes import tasks
+
+    task = tasks.tally_final if final else tasks.tally_live
+    campaign_id = campaign.pk
+    transaction.on_commit(lambda: task.delay(campaign_id))
+
+
+def results_publish(*, campaign: Campaign) -> Campaign:
+    """Publish the final results; only after a final tally is done."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if campaign.closed_at is None:
+            raise ResultsError("The campaign is not closed yet.")
+        final = Tally.objects.filter(campaign=campaign, kind=Tally.Kind.FINAL).first()
+        if final is None or final.status != Tally.Status.DONE:
+            raise ResultsError("The final tally is not done yet: recount first.")
+        if campaign.results_published_at is None:
+            campaign.results_published_at = timezone.now()
+            campaign.save(update_fields=["results_published_at"])
+    return campaign
+
+
+def campaigns_clock_tick(*, now: datetime.datetime | None = None) -> tuple[list[int], list[int]]:
+    """Open the campaigns whose voting has started and close those whose voting ended.
+
+    Returns the ids (opened, closed). Safe with two beats at once: each campaign is
+    locked (SKIP LOCKED) and re-checked, so a second run finds nothing left to do; the
+    final tally is enqueued after the close commits.
+    """
+    now = now or timezone.now()
+    opened: list[int] = []
+    closed: list[int] = []
+    due_open = Campaign.objects.filter(
+        opened_at__isnull=True, closed_at__isnull=True, voting_opens_at__lte=now, voting_closes_at__gt=now
+    ).values_list("pk", flat=True)
+    for pk in list(due_open):
+        with transaction.atomic():
+            campaign = (
+                Campaign.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, opened_at__isnull=True, closed_at__isnull=True)
+                .first()
+            )
+            if campaign is not None:
+                campaign_open(campaign=campaign)
+                opened.append(pk)
+    due_close = Campaign.objects.filter(closed_at__isnull=True, voting_closes_at__lte=now).values_list(
+        "pk", flat=True
+    )
+    for pk in list(due_close):
+        with transaction.atomic():
+            campaign = (
+                Campaign.objects.select_for_update(skip_locked=True).filter(pk=pk, closed_at__isnull=True).first()
+            )
+            if campaign is not None:
+                campaign_close(campaign=campaign)
+                tally_enqueue(campaign=campaign, final=True)
+                closed.append(pk)
+    return opened, closed
+
+
+def live_tallies_enqueue(*, now: datetime.datetime | None = None) -> list[int]:
+    """Enqueue a live tally for every open campaign."""
+    ids = list(Campaign.objects.open(now).values_list("pk", flat=True))
+    for pk in ids:
+        tally_enqueue(campaign=Campaign(pk=pk), final=False)
+    return ids
+
+
+def _pb_date(text: str, *, end: bool) -> datetime.datetime:
+    """A pabulib date ("09.09.2019", "2019-09-09" or a bare year "2022") as an aware
+    datetime: the start of that day (or year), or, for the end date, the start of the next."""
+    from datetime import date, timedelta
+
+    text = (text or "").strip()
+    try:
+        if len(text) == 4 and text.isdigit():
+            day = date(int(text) + (1 if end else 0), 1, 1)
+            return timezone.make_aware(datetime.datetime(day.year, day.month, day.day))  # noqa: DTZ001
+        if "." in text:
+            d, m, y = (int(x) for x in text.split("."))
+            day = date(y, m, d)
+        else:
+            day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise TallyError(f"unreadable date {text!r} (expected DD.MM.YYYY, YYYY-MM-DD or YYYY)") from exc
+    if end:
+        day += timedelta(days=1)
+    return timezone.make_aware(datetime.datetime(day.year, day.month, day.day))  # noqa: DTZ001
+
+
+def _placeholder_oktmo(country: str, unit: str) -> str:
+    # pabulib files name foreign cities, which have no OKTMO code; the model requires 8
+    # digits, so this is a deterministic PLACEHOLDER derived from a hash, not a real code.
+    import hashlib
+
+    digest = hashlib.sha256(f"pabulib:{country}/{unit}".encode()).hexdigest()
+    return str(int(digest, 16) % 10**8).zfill(8)
+
+
+def campaign_import_pabulib(*, election, population: int | None = None, chunk_size: int = 5000) -> Campaign:
+    """Create a closed campaign, with its entries and every vote as an imported ballot,
+    from a parsed pabulib election (``votes.pabulib.PbElection``).
+
+    The municipality (and region, from the country) is created if missing; its
+    population defaults to the number of voters since .pb files do not record it.
+    """
+    import hashlib
+
+    from django.utils.text import slugify
+
+    from projects.models import Municipality, Proposal, Region, Space
+    from votes import pabulib
+
+    meta = election.meta
+    method = election.vote_type
+    rule = meta.get("rule", "")
+    if method not in rules.METHODS:
+        raise TallyError(f"unsupported vote_type {method!r}")
+    if rule not in rules.RULES:
+        raise TallyError(f"unsupported rule {rule!r}; the portal supports {', '.join(rules.RULES)}")
+    data = pabulib.to_rules_input(election)
+    if data.budget <= 0:
+        raise TallyError("the budget must be positive")
+    for project in data.projects:
+        if project.cost <= 0:
+            raise TallyError(f"project {project.id!r} costs {project.cost}: entries must cost more than 0")
+    country = meta.get("country") or "Unknown"
+    unit = meta.get("unit") or meta.get("description") or "Unknown"
+    opens = _pb_date(meta.get("date_begin") or meta.get("instance", ""), end=False)
+    closes = _pb_date(meta.get("date_end") or meta.get("date_begin") or meta.get("instance", ""), end=True)
+    if closes <= opens:
+        raise TallyError("date_end is before date_begin")
+    try:
+        year = int(meta.get("instance", ""))
+    except ValueError:
+        year = timezone.localtime(closes).year
+    if not 2000 <= year <= 2100:
+        year = timezone.localtime(closes).year
+    n_projects = len(data.projects)
+    if method == rules.CHOOSE_ONE:
+        min_choices = max_choices = 1
+    else:
+        min_choices = max(data.min_length or 1, 1)
+        max_choices = max(data.max_length or n_projects, min_choices)
+    points = None
+    if method == rules.CUMULATIVE:
+        points = int(meta.get("max_sum_points") or 0) or max(sum(p for _, p in b) for b in data.ballots) or 1
+    n_voters = len(election.votes)
+
+    with transaction.atomic():
+        region_slug = slugify(country) or "region"
+        region, _ = Region.objects.get_or_create(
+            slug=region_slug[:100],
+            defaults={"name": country, "code": "PB-" + hashlib.sha256(country.encode()).hexdigest()[:7].upper()},
+        )
+        municipality = Municipality.objects.filter(region=region, name=unit).first()
+        if municipality is None:
+            municipality = Municipality.objects.create(
+                region=region,
+                name=unit,
+                slug=slugify(f"{country} {unit}")[:100] or _placeholder_oktmo(country, unit),
+                population=population or max(n_voters, 1),
+                oktmo=_placeholder_oktmo(country, unit),
+            )
+        campaign = Campaign.objects.create(
+            municipality=municipality,
+            title=(meta.get("description") or f"{unit} {year}")[:200],
+            description=meta.get("comment", ""),
+            year=year,
+            voting_opens_at=opens,
+            voting_closes_at=closes,
+            method=method,
+            min_choices=min_choices,
+            max_choices=max_choices,
+            points=points,
+            budget=Decimal(data.budget),
+            rule=rule,
+            winners=n_projects if rule == rules.TOP_K else None,
+            score_threshold=data.threshold if rule == rules.GREEDY_THRESHOLD else None,
+        )
+        # The window lies in the past: the campaign is imported closed.
+        Campaign.objects.filter(pk=campaign.pk).update(opened_at=opens, closed_at=closes)
+        campaign.refresh_from_db()
+        tag = f"[pb {campaign.pk}]"
+        spaces = Space.objects.bulk_create(
+            Space(
+                municipality=municipality,
+                kind=Space.Kind.PUBLIC_SPACE,
+                # Unique per municipality: the campaign and project id make it so.
+                name=f"{(row.get('name') or row['project_id'])[:150]} {tag} {row['project_id']}"[:200],
+                address=row.get("address") or unit,
+                description=row.get("description", ""),
+                latitude=Decimal(row.get("latitude") or 0),
+                longitude=Decimal(row.get("longitude") or 0),
+                area_m2=Decimal(1),
+            )
+            for row in election.projects
+        )
+        proposals = Proposal.objects.bulk_create(
+            Proposal(
+                space=space,
+                title=(row.get("name") or row["project_id"])[:200],
+                description=row.get("description") or row.get("name") or row["project_id"],
+                estimated_cost=Decimal(project.cost),
+                status=Proposal.Status.APPROVED,
+                submitted_at=opens,
+                approved_at=opens,
+            )
+            for space, row, project in zip(spaces, election.projects, data.projects, strict=True)
+        )
+        entries = Entry.objects.bulk_create(
+            Entry(campaign=campaign, proposal=proposal, external_id=project.id, cost=Decimal(project.cost), position=i)
+            for i, (proposal, project) in enumerate(zip(proposals, data.projects, strict=True))
+        )
+        entry_of = {e.external_id: e for e in entries}
+        for start in range(0, n_voters, chunk_size):
+            chunk = election.votes[start : start + chunk_size]
+            ballots = Ballot.objects.bulk_create(
+                Ballot(
+                    campaign=campaign,
+                    external_voter_id=str(vote["voter_id"])[:64],
+                    channel="import",
+                    cast_at=closes,
+                    # No receipt was ever shown: a deterministic hash keeps the ledger stable.
+                    receipt_hash=hashlib.sha256(f"pabulib:{campaign.pk}:{vote['voter_id']}".encode()).hexdigest(),
+                )
+                for vote in chunk
+            )
+            choices = []
+            for ballot, vote in zip(ballots, chunk, strict=True):
+                ids = vote["vote_list"]
+                if method == rules.CUMULATIVE:
+                    values = vote.get("points_list") or []
+                elif method == rules.ORDINAL:
+                    values = range(1, len(ids) + 1)
+                else:
+                    values = [1] * len(ids)
+                choices.extend(
+                    BallotChoice(ballot=ballot, campaign=campaign, entry=entry_of[pid], points=int(v))
+                    for pid, v in zip(ids, values, strict=True)
+                    if int(v) > 0
+                )
+            BallotChoice.objects.bulk_create(choices, batch_size=chunk_size)
+    return campaign

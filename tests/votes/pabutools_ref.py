@@ -1,0 +1,106 @@
+"""Build pabutools instances from ``votes.rules`` inputs: the tests' reference."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pytest
+
+pytest.importorskip("pabutools")
+
+from pabutools.election import (  # noqa: E402
+    Additive_Cardinal_Sat,
+    ApprovalBallot,
+    ApprovalProfile,
+    Cost_Sat,
+    CumulativeBallot,
+    CumulativeProfile,
+    Instance,
+)
+from pabutools.election import Project as PbProject  # noqa: E402
+from pabutools.election.satisfaction import AdditiveSatisfaction  # noqa: E402
+from pabutools.rules import (  # noqa: E402
+    greedy_utilitarian_welfare,
+    method_of_equal_shares,
+)
+
+from votes import rules  # noqa: E402
+
+
+def _points_times_cost(instance, profile, ballot, project, precomputed_values):  # type: ignore[no-untyped-def]
+    # Greedy in pabutools ranks by total satisfaction / cost; points * cost makes that
+    # the sum of points, i.e. pabulib's "greedy by score" for cardinal ballots.
+    return ballot.get(project, 0) * project.cost
+
+
+class PointsCostSat(AdditiveSatisfaction):
+    def __init__(self, instance, profile, ballot):  # type: ignore[no-untyped-def]
+        AdditiveSatisfaction.__init__(
+            self, instance, profile, ballot, _points_times_cost
+        )
+
+
+def build(
+    projects: Sequence[rules.Project],
+    ballots: Mapping[rules.Ballot, int],
+    budget: int,
+    *,
+    method: str,
+    cost_override: int | None = None,
+    keep: set[str] | None = None,
+    ordinal_scoring: str = rules.DEFAULT_ORDINAL_SCORING,
+) -> tuple[Instance, Any, bool]:
+    """(instance, profile, cardinal?) with project name == our project id.
+
+    Ordinal ballots become cumulative ballots of their points under
+    ``ordinal_scoring`` (pabutools has no positional scoring with a fixed L).
+    """
+    pb = {
+        p.id: PbProject(p.id, cost_override if cost_override is not None else p.cost)
+        for p in projects
+        if keep is None or p.id in keep
+    }
+    instance = Instance(pb.values(), budget_limit=budget)
+    max_len = max((len(b) for b in ballots), default=0)
+    cardinal = method in (rules.CUMULATIVE, rules.ORDINAL)
+    out: list[Any] = []
+    for ballot, count in ballots.items():
+        points = rules.ballot_points(
+            method, ballot, ordinal_scoring=ordinal_scoring, ordinal_max_length=max_len
+        )
+        for _ in range(count):
+            if cardinal:
+                out.append(
+                    CumulativeBallot(
+                        {pb[pid]: pts for pid, pts in points.items() if pid in pb}
+                    )
+                )
+            else:
+                out.append(ApprovalBallot(pb[pid] for pid in points if pid in pb))
+    profile = CumulativeProfile(out) if cardinal else ApprovalProfile(out)
+    return instance, profile, cardinal
+
+
+def names(allocation: Any) -> list[str]:
+    return [p.name for p in allocation]
+
+
+def greedy(instance: Instance, profile: Any, cardinal: bool) -> list[str]:
+    sat = PointsCostSat if cardinal else Cost_Sat
+    return names(greedy_utilitarian_welfare(instance, profile, sat_class=sat))
+
+
+def mes(
+    instance: Instance, profile: Any, *, utility: str, add1: bool, completion: bool
+) -> list[str]:
+    sat = Cost_Sat if utility == "cost" else Additive_Cardinal_Sat
+    outcome = method_of_equal_shares(
+        instance, profile, sat_class=sat, voter_budget_increment=1 if add1 else None
+    )
+    if completion:
+        comp_sat = Cost_Sat if isinstance(profile, ApprovalProfile) else PointsCostSat
+        outcome = greedy_utilitarian_welfare(
+            instance, profile, sat_class=comp_sat, initial_budget_allocation=outcome
+        )
+    return names(outcome)

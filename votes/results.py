@@ -1,0 +1,179 @@
+"""Reads of stored tallies: what is public, staleness, the .pb form of a campaign.
+
+Nothing here counts: pages and downloads read the stored Tally rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from votes import pabulib
+from votes.models import Ballot, Campaign, Tally
+
+
+def public_tally(campaign: Campaign, *, now: datetime | None = None) -> Tally | None:
+    """The tally anyone may see: the final one once published, else the live one while
+    the campaign is open and shows live standings."""
+    if campaign.results_published_at is not None:
+        return Tally.objects.filter(campaign=campaign, kind=Tally.Kind.FINAL, status=Tally.Status.DONE).first()
+    if campaign.show_live_standings and campaign.is_open(now):
+        return (
+            Tally.objects.filter(campaign=campaign, kind=Tally.Kind.LIVE)
+            .exclude(computed_at__isnull=True)
+            .first()
+        )
+    return None
+
+
+def tally_rows(tally: Tally):
+    return tally.rows.select_related("entry__proposal").order_by("rank", "pk")
+
+
+def live_tally_is_stale(campaign: Campaign, *, now: datetime | None = None) -> bool:
+    """True when an open campaign's live tally is older than a few beat intervals:
+    the worker or beat may be down."""
+    now = now or timezone.now()
+    if not campaign.is_open(now):
+        return False
+    limit = settings.LIVE_TALLY_INTERVAL * settings.LIVE_TALLY_STALE_INTERVALS
+    live = Tally.objects.filter(campaign=campaign, kind=Tally.Kind.LIVE).first()
+    if live is not None:
+        reference = live.computed_at or live.started_at
+    else:
+        reference = campaign.opened_at or campaign.voting_opens_at
+    return (now - reference).total_seconds() > limit
+
+
+def _amount(value) -> str:
+    return str(int(value)) if value == value.to_integral_value() else str(value)
+
+
+def campaign_election(campaign: Campaign) -> pabulib.PbElection:
+    """The campaign as a pabulib election, with the stored final tally as votes/score/selected."""
+    municipality = campaign.municipality
+    meta = {
+        "description": campaign.title,
+        "country": municipality.region.name,
+        "unit": municipality.name,
+        "instance": str(campaign.year),
+        "budget": _amount(campaign.budget) if campaign.budget is not None else "0",
+        "vote_type": campaign.method,
+        "rule": campaign.rule,
+        "date_begin": timezone.localtime(campaign.voting_opens_at).strftime("%d.%m.%Y"),
+        "date_end": timezone.localtime(campaign.voting_closes_at).strftime("%d.%m.%Y"),
+        "min_length": str(campaign.min_choices),
+        "max_length": str(campaign.max_choices),
+        "currency": "RUB",
+    }
+    if campaign.points:
+        meta["max_sum_points"] = str(campaign.points)
+    if campaign.score_threshold is not None:
+        meta["min_project_score_threshold"] = str(campaign.score_threshold)
+    final = Tally.objects.filter(campaign=campaign, kind=Tally.Kind.FINAL, status=Tally.Status.DONE).first()
+    rows = {row.entry_id: row for row in final.rows.all()} if final else {}
+    projects = []
+    for entry in campaign.entries.select_related("proposal").order_by("position", "pk"):
+        project = {"project_id": entry.external_id, "cost": _amount(entry.cost), "name": entry.proposal.title}
+        row = rows.get(entry.pk)
+        if row is not None:
+            project |= {"votes": str(row.votes), "score": _amount(row.score), "selected": "1" if row.selected else "0"}
+        projects.append(project)
+    columns = ["project_id", "cost", "name"] + (["votes", "score", "selected"] if rows else [])
+    votes = []
+    ballots = (
+        Ballot.objects.filter(campaign=campaign)
+        .order_by("pk", "choices__points", "choices__entry__external_id")
+        .values_list("pk", "external_voter_id", "choices__entry__external_id", "choices__points")
+        .iterator(chunk_size=5000)
+    )
+    current = None
+    for pk, external_voter_id, external_id, points in ballots:
+        if current is None or current["_pk"] != pk:
+            current = {"_pk": pk, "voter_id": external_voter_id or f"v{pk}", "vote_list": [], "points_list": []}
+            votes.append(current)
+        if external_id is not None:
+            current["vote_list"].append(external_id)
+            current["points_list"].append(points)
+    for vote in votes:
+        del vote["_pk"]
+        if campaign.method != "cumulative":
+            # Ordinal ballots are listed in rank order (sorted by points = rank above).
+            del vote["points_list"]
+    vote_columns = ["voter_id", "vote"] + (["points"] if campaign.method == "cumulative" else [])
+    return pabulib.PbElection(
+        meta=meta, projects=projects, votes=votes, project_columns=columns, vote_columns=vote_columns
+    )
+
+
+def _number(value):
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def results_dict(campaign: Campaign, tally: Tally) -> dict:
+    """The stored tally as plain data: the API, the JSON download and the ledger header."""
+    return {
+        "campaign": campaign.pk,
+        "final": tally.kind == Tally.Kind.FINAL,
+        "computed_at": tally.computed_at.isoformat() if tally.computed_at else None,
+        "ballots": tally.ballots_counted,
+        "budget": _number(campaign.budget) if campaign.budget is not None else None,
+        "budget_used": _number(tally.budget_used),
+        "ledger_head": tally.ledger_head or None,
+        "entries": [
+            {
+                "entry": row.entry_id,
+                "external_id": row.entry.external_id,
+                "title": row.entry.proposal.title,
+                "cost": _number(row.entry.cost),
+                "votes": row.votes,
+                "score": _number(row.score),
+                "rank": row.rank,
+                "selected": row.selected,
+            }
+            for row in tally_rows(tally)
+        ],
+    }
+
+
+def ledger_header(campaign: Campaign, tally: Tally) -> dict:
+    return {
+        "type": "header",
+        "format": "portal-ballot-ledger/1",
+        "campaign": campaign.pk,
+        "title": campaign.title,
+        "method": campaign.method,
+        "rule": campaign.rule,
+        "budget": _number(campaign.budget) if campaign.budget is not None else None,
+        "winners": campaign.winners,
+        "threshold": campaign.score_threshold,
+        "ordinal_scoring": campaign.ordinal_scoring,
+        "max_choices": campaign.max_choices,
+        "entries": [
+            {"external_id": e.external_id, "title": e.proposal.title, "cost": _number(e.cost)}
+            for e in campaign.entries.select_related("proposal").order_by("position", "pk")
+        ],
+        "results": results_dict(campaign, tally),
+        "ballots": tally.ballots_counted,
+        "head": tally.ledger_head,
+    }
+
+
+def ledger_lines(campaign: Campaign, tally: Tally):
+    """The ledger download, line by line (JSON Lines; see votes/ledger.py)."""
+    import json
+
+    from votes.services import ledger_rows
+
+    yield json.dumps(ledger_header(campaign, tally), ensure_ascii=False) + "\n"
+    for position, receipt_hash, choices, chain_hash in ledger_rows(campaign.pk):
+        record = {
+            "type": "ballot",
+            "position": position,
+            "receipt_hash": receipt_hash,
+            "choices": [[e, p] for e, p in choices],
+            "chain": chain_hash,
+        }
+        yield json.dumps(record, ensure_ascii=False) + "\n"
