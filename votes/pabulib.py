@@ -112,6 +112,8 @@ def parse(source: str | bytes | Path | IO[str] | IO[bytes]) -> PbElection:
             if first in SECTIONS and len([c for c in row if c.strip()]) == 1:
                 if first in seen:
                     raise PabulibError(f"section {first.upper()} appears twice", line)
+                if section is None and first != "meta":
+                    raise PabulibError("the file must start with a META section", line)
                 seen.add(first)
                 section, header = first, None
                 continue
@@ -199,7 +201,7 @@ def _parse_vote(
 def _format_row(values: Iterable[object]) -> str:
     buf = io.StringIO()
     csv.writer(buf, delimiter=";", lineterminator="\n").writerow(
-        ["None" if v is None or v == "" else str(v) for v in values]
+        ["" if v is None else str(v) for v in values]
     )
     return buf.getvalue()
 

@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("pabutools")
 
 from pabutools.election import (  # noqa: E402
+    AbstractApprovalProfile,
     Additive_Cardinal_Sat,
     ApprovalBallot,
     ApprovalProfile,
@@ -99,7 +100,9 @@ def mes(
         instance, profile, sat_class=sat, voter_budget_increment=1 if add1 else None
     )
     if completion:
-        comp_sat = Cost_Sat if isinstance(profile, ApprovalProfile) else PointsCostSat
+        comp_sat = (
+            Cost_Sat if isinstance(profile, AbstractApprovalProfile) else PointsCostSat
+        )
         outcome = greedy_utilitarian_welfare(
             instance, profile, sat_class=comp_sat, initial_budget_allocation=outcome
         )
