@@ -120,7 +120,9 @@ async def run_ballots(args) -> dict:
                 break
             body = body_template.replace("ENTRY", str(args.entries[(n + i) % len(args.entries)])).encode()
             raw = _request(
-                "POST", path, host,
+                "POST",
+                path,
+                host,
                 {"Authorization": f"Token {token}", "Content-Type": "application/json", "Accept": "application/json"},
                 body,
             )
@@ -196,7 +198,9 @@ def main() -> None:
     parser.add_argument("--skip", type=int, default=0, help="voters at the top of the file already used")
     parser.add_argument("--campaign", type=int)
     parser.add_argument("--entries", type=lambda s: [int(x) for x in s.split(",")])
-    parser.add_argument("--body", default='{"choices": [ENTRY]}', help="JSON body; ENTRY is replaced by an entry id")
+    parser.add_argument(
+        "--body", default='{"choices": [{"entry": ENTRY}]}', help="JSON body; ENTRY is replaced by an entry id"
+    )
     args = parser.parse_args()
     runner = run_ballots if args.mode == "ballots" else run_get
     json.dump(asyncio.run(runner(args)), sys.stdout)

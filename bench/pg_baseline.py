@@ -28,7 +28,8 @@ CHOICE_SQL = "INSERT INTO votes_ballotchoice (ballot_id, campaign_id, entry_id, 
 
 
 async def main(args) -> dict:
-    voter_ids = [int(x) for x in open(args.voters, encoding="utf-8").read().split()]
+    with open(args.voters, encoding="utf-8") as handle:
+        voter_ids = [int(x) for x in handle.read().split()]
     queue = iter(voter_ids)
     latencies: list[float] = []
     deadline = time.perf_counter() + args.duration

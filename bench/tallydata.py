@@ -21,9 +21,9 @@ CHUNK = 1_000_000
 def campaign_ballots(conn: psycopg.Connection, campaign_id: int) -> tuple[int, int]:
     """(ballots, choices) stored for the campaign."""
     ballots = conn.execute("SELECT count(*) FROM votes_ballot WHERE campaign_id = %s", (campaign_id,)).fetchone()[0]
-    choices = conn.execute(
-        "SELECT count(*) FROM votes_ballotchoice WHERE campaign_id = %s", (campaign_id,)
-    ).fetchone()[0]
+    choices = conn.execute("SELECT count(*) FROM votes_ballotchoice WHERE campaign_id = %s", (campaign_id,)).fetchone()[
+        0
+    ]
     return ballots, choices
 
 
