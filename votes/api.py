@@ -1,11 +1,44 @@
-"""The JSON API (v1) of campaigns and ballots, for the volunteers' app and the press."""
+"""The JSON API (v1): campaigns, ballots, and volunteer-assisted ballots.
+
+Every write goes through votes.services (the same `ballot_cast` as the web page); a
+`BallotError` becomes {"code", "detail"} with its HTTP status (400 invalid, 403 not
+eligible or not open, 409 already voted).
+"""
 
 from __future__ import annotations
 
+from django.contrib.auth import authenticate
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from rest_framework import generics, serializers
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import generics, permissions, serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from votes.models import Campaign, Entry
+from portal.accounts.services import api_token_issue
+from projects.models import Municipality
+from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry
+from votes.permissions import can_assist
+from votes.services import BallotError, CastBallot, ballot_cast, volunteer_ballot_cast
+from votes.throttles import AuthAccountThrottle, AuthIPThrottle, BallotIPThrottle, BallotUserThrottle
+
+BIGINT_MAX = 2**63 - 1
+CAMPAIGN_STATUSES = ["open", "upcoming", "closed"]
+
+# --- Serializers ----------------------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What went wrong, for people.")
+    code = serializers.CharField(required=False, help_text="Stable machine-readable reason, e.g. already_voted.")
+    errors = serializers.DictField(
+        required=False, child=serializers.JSONField(), help_text="Field errors of a malformed request."
+    )
 
 
 class EntrySerializer(serializers.ModelSerializer):
@@ -26,8 +59,10 @@ class CampaignSerializer(serializers.ModelSerializer):
         fields = [
             "id", "title", "municipality", "year", "status", "voting_opens_at", "voting_closes_at",
             "method", "min_choices", "max_choices", "points", "budget", "rule", "winners", "min_age",
-        ]
+            "residence_scope",
+        ]  # fmt: skip
 
+    @extend_schema_field(serializers.ChoiceField(choices=CAMPAIGN_STATUSES))
     def get_status(self, campaign: Campaign) -> str:
         phase = campaign.phase()
         return {"voting": "open", "closed": "closed"}.get(phase, "upcoming")
@@ -40,6 +75,141 @@ class CampaignDetailSerializer(CampaignSerializer):
         fields = [*CampaignSerializer.Meta.fields, "entries"]
 
 
+class ChoiceInputSerializer(serializers.Serializer):
+    entry = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
+    points = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=32767,
+        help_text="Points (cumulative) or rank, 1 = first (ranking). Leave out for choose-1, approval, basket.",
+    )
+
+
+class BallotRequestSerializer(serializers.Serializer):
+    choices = ChoiceInputSerializer(many=True, max_length=500)
+
+
+class BallotReceiptSerializer(serializers.Serializer):
+    receipt = serializers.CharField(help_text="Shown once: keep it to find your ballot on the public ledger.")
+    receipt_hash = serializers.CharField(help_text="sha256 of the receipt, as listed on the ledger.")
+    cast_at = serializers.DateTimeField()
+
+
+class BallotChoiceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BallotChoice
+        fields = ["entry", "points"]
+
+
+class MyBallotSerializer(serializers.ModelSerializer):
+    choices = BallotChoiceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Ballot
+        fields = ["id", "campaign", "channel", "cast_at", "receipt_hash", "choices"]
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class VolunteerBallotRequestSerializer(serializers.Serializer):
+    campaign = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
+    phone = serializers.CharField(max_length=32, help_text="The resident's mobile number, e.g. +7 912 345-67-89.")
+    full_name = serializers.CharField(max_length=200)
+    birth_date = serializers.DateField()
+    municipality = serializers.SlugRelatedField(slug_field="slug", queryset=Municipality.objects.all())
+    choices = ChoiceInputSerializer(many=True, max_length=500)
+
+    def validate_birth_date(self, value):
+        if value > timezone.localdate() or value.year < 1900:
+            raise ValidationError(_("Enter the birth date from the document."))
+        return value
+
+
+ERROR_RESPONSES = {
+    400: OpenApiResponse(ErrorSerializer, description="Malformed request or invalid ballot."),
+    401: OpenApiResponse(ErrorSerializer, description="Not logged in."),
+    403: OpenApiResponse(ErrorSerializer, description="Not eligible, or the campaign is not open."),
+    404: OpenApiResponse(ErrorSerializer, description="No such campaign."),
+    409: OpenApiResponse(ErrorSerializer, description="Already voted in this campaign."),
+    429: OpenApiResponse(ErrorSerializer, description="Too many requests; retry after the Retry-After header."),
+}
+
+
+def _error(error: BallotError) -> Response:
+    body = {"code": error.code, "detail": str(error.message)}
+    if error.http_status == status.HTTP_400_BAD_REQUEST:
+        body["errors"] = {"choices": [str(error.message)]}
+    return Response(body, status=error.http_status)
+
+
+def _malformed(serializer: serializers.Serializer) -> Response:
+    return Response(
+        {"code": "malformed_request", "detail": str(_("The request is malformed.")), "errors": serializer.errors},
+        status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+def _receipt(cast: CastBallot) -> Response:
+    body = {"receipt": cast.receipt, "receipt_hash": cast.ballot.receipt_hash, "cast_at": cast.cast_at}
+    return Response(BallotReceiptSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+def _choices(validated: list[dict]) -> list[tuple[int, int | None]]:
+    return [(choice["entry"], choice.get("points")) for choice in validated]
+
+
+# --- Views ------------------------------------------------------------------------------
+
+
+class TokenView(APIView):
+    """Exchange e-mail and password for an API token (`Authorization: Token <token>`)."""
+
+    authentication_classes: list = []
+    parser_classes = [JSONParser]
+    permission_classes = [permissions.AllowAny]
+    throttle_classes = [AuthIPThrottle, AuthAccountThrottle]
+
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={
+            200: TokenSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="Wrong e-mail or password."),
+            429: ERROR_RESPONSES[429],
+        },
+        auth=[],
+    )
+    def post(self, request):
+        serializer = TokenRequestSerializer(data=request.data)
+        if not serializer.is_valid():
+            return _malformed(serializer)
+        user = authenticate(
+            request._request,
+            username=serializer.validated_data["email"],
+            password=serializer.validated_data["password"],
+        )
+        if user is None:
+            return Response(
+                {"code": "invalid_credentials", "detail": str(_("Wrong e-mail or password."))},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response({"token": api_token_issue(user=user)})
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("municipality", OpenApiTypes.STR, description="Municipality slug, e.g. ekaterinburg."),
+        OpenApiParameter("status", OpenApiTypes.STR, enum=CAMPAIGN_STATUSES),
+    ],
+    responses={200: CampaignSerializer(many=True), 400: ERROR_RESPONSES[400]},
+)
 class CampaignListView(generics.ListAPIView):
     serializer_class = CampaignSerializer
 
@@ -48,19 +218,105 @@ class CampaignListView(generics.ListAPIView):
         municipality = self.request.query_params.get("municipality")
         if municipality:
             queryset = queryset.filter(municipality__slug=municipality)
-        status = self.request.query_params.get("status")
+        wanted = self.request.query_params.get("status")
         now = timezone.now()
-        if status == "open":
+        if wanted == "open":
             queryset = queryset.open(now)
-        elif status == "upcoming":
+        elif wanted == "upcoming":
             queryset = queryset.upcoming(now)
-        elif status == "closed":
+        elif wanted == "closed":
             queryset = queryset.closed(now)
+        elif wanted:
+            raise ValidationError({"status": [_("Use open, upcoming or closed.")]})
         return queryset.order_by("-voting_opens_at", "-pk")
 
 
+@extend_schema(responses={200: CampaignDetailSerializer, 404: ERROR_RESPONSES[404]})
 class CampaignDetailView(generics.RetrieveAPIView):
     serializer_class = CampaignDetailSerializer
     queryset = Campaign.objects.select_related("municipality").prefetch_related(
-        "entries__proposal__space"
+        Prefetch("entries", Entry.objects.select_related("proposal__space").order_by("position", "pk"))
     )
+
+
+class BallotCreateView(APIView):
+    """Cast the caller's ballot in a campaign."""
+
+    parser_classes = [JSONParser]
+    permission_classes = [permissions.IsAuthenticated]
+    throttle_classes = [BallotIPThrottle, BallotUserThrottle]
+
+    @extend_schema(
+        operation_id="campaigns_ballots_create",
+        request=BallotRequestSerializer,
+        responses={201: BallotReceiptSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request, pk: int):
+        campaign = get_object_or_404(Campaign.objects.select_related("municipality__region"), pk=pk)
+        serializer = BallotRequestSerializer(data=request.data)
+        if not serializer.is_valid():
+            return _malformed(serializer)
+        try:
+            cast = ballot_cast(
+                campaign=campaign,
+                voter=request.user,
+                choices=_choices(serializer.validated_data["choices"]),
+                channel=Channel.API,
+            )
+        except BallotError as error:
+            return _error(error)
+        return _receipt(cast)
+
+
+@extend_schema(responses={200: MyBallotSerializer(many=True), 401: ERROR_RESPONSES[401]})
+class MyBallotsView(generics.ListAPIView):
+    """The caller's ballots, newest first."""
+
+    serializer_class = MyBallotSerializer
+    permission_classes = [permissions.IsAuthenticated]
+
+    def get_queryset(self):
+        return (
+            Ballot.objects.filter(voter=self.request.user)
+            .prefetch_related(Prefetch("choices", BallotChoice.objects.order_by("points", "entry_id")))
+            .order_by("-cast_at", "-pk")
+        )
+
+
+class IsVolunteer(permissions.BasePermission):
+    message = _("Only volunteers enter ballots for residents.")
+
+    def has_permission(self, request, view) -> bool:
+        return can_assist(request.user)
+
+
+class VolunteerBallotView(APIView):
+    """A volunteer casts the ballot of the resident in front of them (identified by phone)."""
+
+    parser_classes = [JSONParser]
+    permission_classes = [permissions.IsAuthenticated, IsVolunteer]
+    throttle_classes = [BallotIPThrottle, BallotUserThrottle]
+
+    @extend_schema(
+        request=VolunteerBallotRequestSerializer,
+        responses={201: BallotReceiptSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request):
+        serializer = VolunteerBallotRequestSerializer(data=request.data)
+        if not serializer.is_valid():
+            return _malformed(serializer)
+        data = serializer.validated_data
+        campaign = get_object_or_404(Campaign.objects.select_related("municipality__region"), pk=data["campaign"])
+        try:
+            cast = volunteer_ballot_cast(
+                volunteer=request.user,
+                campaign=campaign,
+                phone=data["phone"],
+                full_name=data["full_name"],
+                birth_date=data["birth_date"],
+                municipality=data["municipality"],
+                choices=_choices(data["choices"]),
+            )
+        except BallotError as error:
+            return _error(error)
+        return _receipt(cast)

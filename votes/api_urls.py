@@ -3,6 +3,10 @@ from django.urls import path
 from votes import api
 
 urlpatterns = [
+    path("auth/token/", api.TokenView.as_view(), name="auth-token"),
     path("campaigns/", api.CampaignListView.as_view(), name="campaign-list"),
     path("campaigns/<int:pk>/", api.CampaignDetailView.as_view(), name="campaign-detail"),
+    path("campaigns/<int:pk>/ballots/", api.BallotCreateView.as_view(), name="campaign-ballots"),
+    path("ballots/mine/", api.MyBallotsView.as_view(), name="my-ballots"),
+    path("volunteer/ballots/", api.VolunteerBallotView.as_view(), name="volunteer-ballots"),
 ]

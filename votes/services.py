@@ -169,16 +169,12 @@ def _parse_choices(choices: Iterable[ChoiceInput]) -> list[tuple[int, int | None
 def _count_limits(campaign: Campaign, n: int) -> None:
     if n < campaign.min_choices:
         raise TooFewChoices(
-            ngettext(
-                "Choose at least %(count)d project.", "Choose at least %(count)d projects.", campaign.min_choices
-            )
+            ngettext("Choose at least %(count)d project.", "Choose at least %(count)d projects.", campaign.min_choices)
             % {"count": campaign.min_choices}
         )
     if n > campaign.max_choices:
         raise TooManyChoices(
-            ngettext(
-                "Choose at most %(count)d project.", "Choose at most %(count)d projects.", campaign.max_choices
-            )
+            ngettext("Choose at most %(count)d project.", "Choose at most %(count)d projects.", campaign.max_choices)
             % {"count": campaign.max_choices}
         )
 
@@ -362,6 +358,48 @@ def campaign_close(*, campaign: Campaign) -> Campaign:
             locked.save(update_fields=["closed_at"])
     campaign.closed_at = locked.closed_at
     return locked
+
+
+class ResidentDetailsMismatch(BallotError):
+    code = "resident_mismatch"
+    default_message = _(
+        "This phone number belongs to a resident with another name or birth date. Check the number and the document."
+    )
+
+
+def volunteer_ballot_cast(
+    *,
+    volunteer: User,
+    campaign: Campaign,
+    phone: str,
+    full_name: str,
+    birth_date: datetime.date,
+    municipality,
+    choices: Iterable[ChoiceInput],
+) -> CastBallot:
+    """A ballot entered by a volunteer for the resident in front of them.
+
+    The resident is found by phone or created, and verified by the volunteer (who checked
+    the passport); all in one transaction with the ballot, so a refused ballot creates
+    no account.
+    """
+    from portal.accounts.phones import InvalidPhone
+    from portal.accounts.services import ResidentMismatch, resident_verify_in_person
+
+    if not can_assist(volunteer):
+        raise NotAllowedToAssist()
+    try:
+        with transaction.atomic():
+            resident = resident_verify_in_person(
+                volunteer=volunteer, phone=phone, full_name=full_name, birth_date=birth_date, municipality=municipality
+            )
+            return ballot_cast(
+                campaign=campaign, voter=resident, choices=choices, channel=Channel.VOLUNTEER, volunteer=volunteer
+            )
+    except InvalidPhone:
+        raise InvalidBallot(_("Enter a Russian mobile number, e.g. +7 912 345-67-89."), code="invalid_phone") from None
+    except ResidentMismatch:
+        raise ResidentDetailsMismatch() from None
 
 
 logger = logging.getLogger(__name__)

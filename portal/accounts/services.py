@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from portal.accounts.models import User
@@ -24,3 +24,77 @@ def official_assign(*, user: User, role: str, region=None, municipalities=()) ->
     user.save()
     user.scope_municipalities.set(municipalities)
     return user
+
+
+class ResidentMismatch(ValueError):
+    """The phone belongs to an account whose name or birth date differ from the document."""
+
+
+PHONE_ONLY_EMAIL_DOMAIN = "phone.invalid"  # RFC 2606: never delivered
+
+
+def user_profile_update(*, user: User, full_name: str, birth_date, municipality, phone: str | None = None) -> User:
+    """The resident's own profile: who they are and where they live (what eligibility reads)."""
+    user.full_name = full_name.strip()
+    user.birth_date = birth_date
+    user.municipality = municipality
+    user.phone = phone or None
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=["full_name", "birth_date", "municipality", "phone"])
+    return user
+
+
+def resident_verify_in_person(*, volunteer: User, phone: str, full_name: str, birth_date, municipality) -> User:
+    """The resident a volunteer has in front of them, found by phone or created.
+
+    The volunteer has checked the resident's passport: that verifies the account. An
+    existing account whose birth date or name differ is refused rather than edited, so a
+    phone number typed wrong cannot hand someone else's vote to the person present.
+    Callers run this inside their transaction (with the ballot), so a refused ballot
+    leaves no new account behind.
+    """
+    from portal.accounts.phones import phone_normalise
+
+    phone = phone_normalise(phone)
+    full_name = " ".join(full_name.split())
+    user = User.objects.select_for_update().filter(phone=phone).first()
+    if user is None:
+        user = User(
+            email=f"{phone[1:]}@{PHONE_ONLY_EMAIL_DOMAIN}",
+            phone=phone,
+            full_name=full_name,
+            birth_date=birth_date,
+            municipality=municipality,
+        )
+        user.set_unusable_password()
+        user.full_clean(exclude=["password"], validate_unique=False)
+        try:
+            with transaction.atomic():  # a savepoint: another volunteer may create them first
+                user.save()
+        except IntegrityError:
+            if not User.objects.filter(phone=phone).exists():
+                raise
+            return resident_verify_in_person(
+                volunteer=volunteer, phone=phone, full_name=full_name, birth_date=birth_date, municipality=municipality
+            )
+    else:
+        if (user.birth_date and user.birth_date != birth_date) or (
+            user.full_name and user.full_name.casefold() != full_name.casefold()
+        ):
+            raise ResidentMismatch(phone)
+        user.full_name = user.full_name or full_name
+        user.birth_date = birth_date
+        user.municipality = municipality
+        user.save(update_fields=["full_name", "birth_date", "municipality"])
+    if user.verified_at is None:
+        user.verified_at = timezone.now()
+        user.save(update_fields=["verified_at"])
+    return user
+
+
+def api_token_issue(*, user: User) -> str:
+    """The user's API token (one per user; the same one on every log-in)."""
+    from rest_framework.authtoken.models import Token
+
+    token, _created = Token.objects.get_or_create(user=user)
+    return token.key

@@ -171,3 +171,41 @@ def entry_ids(campaign) -> list[int]:
 @pytest.fixture
 def ids():
     return entry_ids
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """Throttle counters live in the cache; each test starts from zero."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def token_client(db):
+    """An APIClient authenticated with `user`'s token, as a real client would be."""
+    from rest_framework.test import APIClient
+
+    from portal.accounts.services import api_token_issue
+
+    def make(user):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_issue(user=user)}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def password():
+    """The password make_user gives everybody."""
+    return PASSWORD

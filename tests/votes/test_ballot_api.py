@@ -1,0 +1,384 @@
+"""The JSON API: token, campaigns, ballots, my ballots, volunteer ballots; status codes."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.test import override_settings
+from rest_framework.settings import api_settings
+
+from portal.accounts.models import User
+from votes.models import Ballot, BallotChoice
+from votes.receipts import receipt_hash
+
+pytestmark = pytest.mark.django_db
+
+
+def ballot_url(campaign_id) -> str:
+    return f"/api/v1/campaigns/{campaign_id}/ballots/"
+
+
+def counts():
+    return Ballot.objects.count(), BallotChoice.objects.count()
+
+
+# --- Token -------------------------------------------------------------------------
+
+
+def test_token_for_email_and_password(api_client, voter, password):
+    response = api_client.post(
+        "/api/v1/auth/token/", {"email": voter.email.upper(), "password": password}, format="json"
+    )
+    assert response.status_code == 200
+    again = api_client.post("/api/v1/auth/token/", {"email": voter.email, "password": password}, format="json")
+    assert response.json()["token"] == again.json()["token"] and len(response.json()["token"]) == 40
+
+
+@pytest.mark.parametrize("body", [{"email": "x@example.org", "password": "x"}, {"email": "", "password": ""}, {}])
+def test_token_refused_with_bad_credentials(api_client, voter, body):
+    if body.get("email") == "x@example.org":
+        body = {"email": voter.email, "password": "wrong password"}
+    response = api_client.post("/api/v1/auth/token/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["detail"]
+
+
+# --- Campaigns ---------------------------------------------------------------------
+
+
+def test_campaign_list_filters_by_municipality_and_status(api_client, make_campaign, neighbour_town):
+    open_here = make_campaign()
+    upcoming_here = make_campaign(phase="upcoming")
+    closed_here = make_campaign(phase="closed")
+    open_there = make_campaign(municipality=neighbour_town)
+
+    def ids(query):
+        response = api_client.get("/api/v1/campaigns/" + query)
+        assert response.status_code == 200
+        return {row["id"] for row in response.json()["results"]}
+
+    assert ids("") == {open_here.pk, upcoming_here.pk, closed_here.pk, open_there.pk}
+    assert ids("?municipality=ekaterinburg") == {open_here.pk, upcoming_here.pk, closed_here.pk}
+    assert ids("?municipality=ekaterinburg&status=open") == {open_here.pk}
+    assert ids("?status=upcoming") == {upcoming_here.pk}
+    assert ids("?status=closed") == {closed_here.pk}
+    assert api_client.get("/api/v1/campaigns/?status=someday").status_code == 400
+
+
+def test_campaign_detail_lists_entries_with_limits(api_client, make_campaign):
+    campaign = make_campaign(method="cumulative", points=7, max_choices=3)
+    body = api_client.get(f"/api/v1/campaigns/{campaign.pk}/").json()
+    assert (body["method"], body["points"], body["min_choices"], body["max_choices"]) == ("cumulative", 7, 1, 3)
+    assert body["status"] == "open"
+    assert [entry["id"] for entry in body["entries"]] == list(campaign.entries.values_list("pk", flat=True))
+    assert {"id", "proposal", "title", "cost"} <= set(body["entries"][0])
+    assert api_client.get("/api/v1/campaigns/999999/").status_code == 404
+
+
+# --- Ballots -----------------------------------------------------------------------
+
+
+def test_ballot_201_with_receipt(token_client, make_campaign, voter, ids):
+    campaign = make_campaign(method="ordinal", max_choices=3)
+    e = ids(campaign)
+    body = {"choices": [{"entry": e[2], "points": 1}, {"entry": e[0], "points": 2}]}
+    response = token_client(voter).post(ballot_url(campaign.pk), body, format="json")
+    assert response.status_code == 201, response.json()
+    answer = response.json()
+    ballot = Ballot.objects.get(voter=voter)
+    assert ballot.channel == "api"
+    assert receipt_hash(answer["receipt"]) == ballot.receipt_hash == answer["receipt_hash"]
+    assert datetime.datetime.fromisoformat(answer["cast_at"]) == ballot.cast_at
+    assert dict(ballot.choices.values_list("entry_id", "points")) == {e[2]: 1, e[0]: 2}
+
+
+def test_ballot_401_without_login(api_client, make_campaign, ids):
+    campaign = make_campaign()
+    response = api_client.post(ballot_url(campaign.pk), {"choices": [{"entry": ids(campaign)[0]}]}, format="json")
+    assert response.status_code == 401
+    assert counts() == (0, 0)
+
+
+def test_ballot_404_no_such_campaign(token_client, voter):
+    assert token_client(voter).post(ballot_url(999999), {"choices": []}, format="json").status_code == 404
+    assert token_client(voter).post(ballot_url(2**70), {"choices": []}, format="json").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("who", "phase", "code"),
+    [
+        ("unverified", "voting", "not_verified"),
+        ("child", "voting", "under_age"),
+        ("elsewhere", "voting", "not_resident"),
+        ("eligible", "upcoming", "campaign_not_yet_open"),
+        ("eligible", "closed", "campaign_closed"),
+    ],
+)
+def test_ballot_403_with_the_reason(token_client, make_campaign, make_user, neighbour_town, ids, who, phase, code):
+    user = {
+        "unverified": lambda: make_user(verified=False),
+        "child": lambda: make_user(age=10),
+        "elsewhere": lambda: make_user(municipality=neighbour_town),
+        "eligible": lambda: make_user(),
+    }[who]()
+    campaign = make_campaign(phase=phase)
+    response = token_client(user).post(
+        ballot_url(campaign.pk), {"choices": [{"entry": ids(campaign)[0]}]}, format="json"
+    )
+    assert response.status_code == 403
+    assert response.json()["code"] == code and response.json()["detail"]
+    assert counts() == (0, 0)
+
+
+def test_ballot_409_second_time(token_client, make_campaign, voter, ids):
+    campaign = make_campaign()
+    client = token_client(voter)
+    assert (
+        client.post(ballot_url(campaign.pk), {"choices": [{"entry": ids(campaign)[0]}]}, format="json").status_code
+        == 201
+    )
+    response = client.post(ballot_url(campaign.pk), {"choices": [{"entry": ids(campaign)[1]}]}, format="json")
+    assert response.status_code == 409 and response.json()["code"] == "already_voted"
+    assert counts() == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"choices": []}, "too_few_choices"),
+        ({"choices": "all"}, "malformed_request"),
+        ({}, "malformed_request"),
+        ({"choices": [{"entry": "x"}]}, "malformed_request"),
+        ({"choices": [{"entry": 1, "points": 0}]}, "malformed_request"),
+        ({"choices": [{"points": 1}]}, "malformed_request"),
+        ("dup", "duplicate_entry"),
+        ("many", "too_many_choices"),
+        ("other", "unknown_entry"),
+    ],
+)
+def test_ballot_400_with_field_errors(token_client, make_campaign, voter, ids, body, code):
+    campaign = make_campaign(method="approval", max_choices=2)
+    other = make_campaign()
+    e = ids(campaign)
+    body = {
+        "dup": {"choices": [{"entry": e[0]}, {"entry": e[0]}]},
+        "many": {"choices": [{"entry": x} for x in e[:3]]},
+        "other": {"choices": [{"entry": ids(other)[0]}]},
+    }.get(body, body) if isinstance(body, str) else body
+    response = token_client(voter).post(ballot_url(campaign.pk), body, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == code
+    assert response.json()["errors"]
+    assert counts() == (0, 0)
+
+
+def test_ballot_400_on_a_body_that_is_not_json(token_client, make_campaign, voter):
+    campaign = make_campaign()
+    response = token_client(voter).post(ballot_url(campaign.pk), "{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert counts() == (0, 0)
+
+
+def throttled(rates: dict):
+    merged = {**api_settings.DEFAULT_THROTTLE_RATES, **rates}
+    from django.conf import settings
+
+    return override_settings(
+        THROTTLE=True, REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": merged}
+    )
+
+
+def test_ballot_429_per_account(token_client, make_campaign, voter, ids):
+    campaign = make_campaign()
+    with throttled({"ballot_user": "2/min"}):
+        client = token_client(voter)
+        statuses = [
+            client.post(ballot_url(campaign.pk), {"choices": [{"entry": ids(campaign)[0]}]}, format="json").status_code
+            for _ in range(3)
+        ]
+    assert statuses == [201, 409, 429]
+
+
+def test_ballot_429_per_address_across_accounts(token_client, make_campaign, make_user, ids):
+    campaign = make_campaign()
+    with throttled({"ballot_ip": "2/min", "ballot_user": "100/min"}):
+        statuses = [
+            token_client(make_user())
+            .post(ballot_url(campaign.pk), {"choices": [{"entry": ids(campaign)[0]}]}, format="json")
+            .status_code
+            for _ in range(3)
+        ]
+    assert statuses == [201, 201, 429]
+    assert Ballot.objects.count() == 2
+
+
+def test_token_429_per_account_and_per_address(api_client, voter, make_user, password):
+    with throttled({"auth_user": "2/min", "auth_ip": "100/min"}):
+        bad = {"email": voter.email, "password": "guess"}
+        assert [api_client.post("/api/v1/auth/token/", bad, format="json").status_code for _ in range(3)] == [
+            400,
+            400,
+            429,
+        ]
+        other = make_user()
+        assert (
+            api_client.post(
+                "/api/v1/auth/token/", {"email": other.email, "password": password}, format="json"
+            ).status_code
+            == 200
+        )
+    with throttled({"auth_user": "100/min", "auth_ip": "1/min"}):
+        from django.core.cache import cache
+
+        cache.clear()
+        assert api_client.post("/api/v1/auth/token/", bad, format="json").status_code == 400
+        response = api_client.post("/api/v1/auth/token/", {"email": "a@b.c", "password": "x"}, format="json")
+        assert response.status_code == 429 and "Retry-After" in response
+
+
+def test_throttle_off_lets_load_tests_through(token_client, make_campaign, make_user, ids):
+    campaign = make_campaign()
+    with throttled({"ballot_ip": "1/min"}), override_settings(THROTTLE=False):
+        statuses = {
+            token_client(make_user())
+            .post(ballot_url(campaign.pk), {"choices": [{"entry": ids(campaign)[0]}]}, format="json")
+            .status_code
+            for _ in range(4)
+        }
+    assert statuses == {201}
+
+
+# --- My ballots --------------------------------------------------------------------
+
+
+def test_my_ballots_lists_only_mine(token_client, make_campaign, voter, make_user, ids):
+    first, second = make_campaign(), make_campaign(method="cumulative", points=5)
+    client = token_client(voter)
+    client.post(ballot_url(first.pk), {"choices": [{"entry": ids(first)[1]}]}, format="json")
+    client.post(ballot_url(second.pk), {"choices": [{"entry": ids(second)[0], "points": 5}]}, format="json")
+    token_client(make_user()).post(ballot_url(first.pk), {"choices": [{"entry": ids(first)[0]}]}, format="json")
+    rows = client.get("/api/v1/ballots/mine/").json()["results"]
+    assert {(row["campaign"], row["channel"]) for row in rows} == {(first.pk, "api"), (second.pk, "api")}
+    by_campaign = {row["campaign"]: row["choices"] for row in rows}
+    assert by_campaign[second.pk] == [{"entry": ids(second)[0], "points": 5}]
+    assert all(row["cast_at"] for row in rows)
+
+
+def test_my_ballots_401_without_login(api_client):
+    assert api_client.get("/api/v1/ballots/mine/").status_code == 401
+
+
+# --- Volunteer ---------------------------------------------------------------------
+
+
+def volunteer_body(campaign, entry_id, **over):
+    return {
+        "campaign": campaign.pk,
+        "phone": "8 (912) 345-67-89",
+        "full_name": "Иванова Мария Петровна",
+        "birth_date": "1960-05-17",
+        "municipality": "ekaterinburg",
+        "choices": [{"entry": entry_id}],
+        **over,
+    }
+
+
+def test_volunteer_casts_for_a_new_resident(token_client, make_campaign, volunteer, ids):
+    campaign = make_campaign()
+    response = token_client(volunteer).post(
+        "/api/v1/volunteer/ballots/", volunteer_body(campaign, ids(campaign)[0]), format="json"
+    )
+    assert response.status_code == 201, response.json()
+    resident = User.objects.get(phone="+79123456789")
+    assert resident.is_verified and resident.full_name == "Иванова Мария Петровна"
+    assert resident.birth_date == datetime.date(1960, 5, 17) and resident.municipality.slug == "ekaterinburg"
+    assert not resident.has_usable_password()
+    ballot = Ballot.objects.get()
+    assert (ballot.voter, ballot.volunteer, ballot.channel) == (resident, volunteer, "volunteer")
+
+
+def test_volunteer_finds_the_resident_by_phone_once_per_campaign(
+    token_client, make_campaign, volunteer, make_user, ids
+):
+    campaign = make_campaign()
+    resident = make_user(phone="+79123456789", full_name="Иванова Мария Петровна", verified=False)
+    resident.birth_date = datetime.date(1960, 5, 17)
+    resident.save()
+    client = token_client(volunteer)
+    assert (
+        client.post(
+            "/api/v1/volunteer/ballots/",
+            volunteer_body(campaign, ids(campaign)[0], phone="+7 912 345 67 89"),
+            format="json",
+        ).status_code
+        == 201
+    )
+    resident.refresh_from_db()
+    assert resident.is_verified and Ballot.objects.get().voter == resident
+    # The resident then tries on the web API themselves: one ballot per resident.
+    response = token_client(resident).post(
+        ballot_url(campaign.pk), {"choices": [{"entry": ids(campaign)[1]}]}, format="json"
+    )
+    assert response.status_code == 409
+    assert User.objects.filter(phone="+79123456789").count() == 1
+
+
+def test_volunteer_refused_when_details_do_not_match(token_client, make_campaign, volunteer, make_user, ids):
+    campaign = make_campaign()
+    make_user(phone="+79123456789", full_name="Петров Пётр")
+    response = token_client(volunteer).post(
+        "/api/v1/volunteer/ballots/", volunteer_body(campaign, ids(campaign)[0]), format="json"
+    )
+    assert response.status_code == 400 and response.json()["code"] == "resident_mismatch"
+    assert counts() == (0, 0)
+
+
+def test_refused_volunteer_ballot_creates_no_resident(token_client, make_campaign, volunteer, ids):
+    campaign = make_campaign()
+    response = token_client(volunteer).post(
+        "/api/v1/volunteer/ballots/", volunteer_body(campaign, ids(campaign)[0], birth_date="2020-01-01"), format="json"
+    )
+    assert response.status_code == 403 and response.json()["code"] == "under_age"
+    assert not User.objects.filter(phone="+79123456789").exists()
+    assert counts() == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "over",
+    [{"phone": "12"}, {"phone": "+7 (912) 345-67-8x"}, {"municipality": "atlantis"}, {"birth_date": "3000-01-01"}],
+)
+def test_volunteer_400_on_bad_resident_details(token_client, make_campaign, volunteer, ids, over):
+    campaign = make_campaign()
+    response = token_client(volunteer).post(
+        "/api/v1/volunteer/ballots/", volunteer_body(campaign, ids(campaign)[0], **over), format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] in {"malformed_request", "invalid_phone"}
+    assert counts() == (0, 0) and User.objects.filter(role="resident").count() == 0
+
+
+def test_residents_are_not_volunteers(token_client, make_campaign, voter, ids):
+    campaign = make_campaign()
+    response = token_client(voter).post(
+        "/api/v1/volunteer/ballots/", volunteer_body(campaign, ids(campaign)[0]), format="json"
+    )
+    assert response.status_code == 403
+    assert counts() == (0, 0)
+
+
+# --- Schema ------------------------------------------------------------------------
+
+
+def test_schema_is_valid_openapi(api_client):
+    from drf_spectacular.validation import validate_schema
+
+    response = api_client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    schema = response.json()
+    validate_schema(schema)
+    ballots = schema["paths"]["/api/v1/campaigns/{id}/ballots/"]["post"]
+    assert {"201", "400", "401", "403", "404", "409", "429"} <= set(ballots["responses"])
+    assert ballots["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/BallotRequest")
+    assert "choices" in schema["components"]["schemas"]["BallotRequest"]["required"]
+    assert "/api/v1/volunteer/ballots/" in schema["paths"] and "/api/v1/auth/token/" in schema["paths"]
