@@ -45,6 +45,10 @@ class ScopedAdmin(admin.ModelAdmin):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
+        if not self._can_read(request):
+            # Staff without this module (moderators here) get 404 on every object,
+            # like an out-of-scope official, rather than 403 that confirms it exists.
+            return queryset.none()
         lookup = "pk__in" if self.scope_path == "pk" else f"{self.scope_path}__in"
         return queryset.filter(**{lookup: municipalities_in_scope(request.user)})
 

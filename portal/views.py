@@ -6,14 +6,23 @@ from votes.models import Campaign
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    open_campaigns = list(Campaign.objects.open().select_related("municipality").order_by("voting_closes_at"))
     figures = {
         "municipalities": Municipality.objects.count(),
         "spaces": Space.objects.count(),
         "proposals": Proposal.objects.public().count(),
-        "open_campaigns": Campaign.objects.open().count(),
+        "open_campaigns": len(open_campaigns),
         "spaces_improved": Space.objects.improved().count(),
     }
-    return render(request, "portal/home.html", {"figures": figures})
+    return render(
+        request,
+        "portal/home.html",
+        {
+            "figures": figures,
+            "open_campaigns": open_campaigns,
+            "municipalities": Municipality.objects.only("name", "slug"),
+        },
+    )
 
 
 def about(request: HttpRequest) -> HttpResponse:

@@ -163,7 +163,9 @@ class Campaign(models.Model):
                 name="campaign_choose_one_is_one",
             ),
             models.CheckConstraint(
-                condition=~Q(method=rules.CUMULATIVE) | Q(points__gte=1), name="campaign_cumulative_has_points"
+                # isnull=False: a NULL comparison is unknown, which a CHECK would let through.
+                condition=~Q(method=rules.CUMULATIVE) | Q(points__isnull=False, points__gte=1),
+                name="campaign_cumulative_has_points",
             ),
             models.CheckConstraint(
                 condition=Q(budget__isnull=True) | Q(budget__gt=0), name="campaign_budget_positive"
@@ -176,7 +178,8 @@ class Campaign(models.Model):
                 name="campaign_budget_rule_has_budget",
             ),
             models.CheckConstraint(
-                condition=~Q(rule=rules.TOP_K) | Q(winners__gte=1), name="campaign_top_k_has_winners"
+                condition=~Q(rule=rules.TOP_K) | Q(winners__isnull=False, winners__gte=1),
+                name="campaign_top_k_has_winners",
             ),
             models.CheckConstraint(
                 condition=~Q(rule=rules.GREEDY_THRESHOLD) | Q(score_threshold__isnull=False),
