@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from django.db.models import Prefetch
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -320,3 +321,51 @@ class VolunteerBallotView(APIView):
         except BallotError as error:
             return _error(error)
         return _receipt(cast)
+
+
+# --- Results (counting) ---
+
+
+class ResultEntrySerializer(serializers.Serializer):
+    entry = serializers.IntegerField()
+    external_id = serializers.CharField()
+    votes = serializers.IntegerField()
+    score = serializers.FloatField()
+    rank = serializers.IntegerField()
+    selected = serializers.BooleanField()
+
+
+class ResultsSerializer(serializers.Serializer):
+    campaign = serializers.IntegerField()
+    final = serializers.BooleanField()
+    computed_at = serializers.DateTimeField()
+    ballots = serializers.IntegerField()
+    entries = ResultEntrySerializer(many=True)
+
+
+class CampaignResultsView(generics.GenericAPIView):
+    """The stored tally anyone may see: the published final results, or the live
+    standings of an open campaign that shows them. 404 when nothing is public."""
+
+    serializer_class = ResultsSerializer
+    queryset = Campaign.objects.select_related("municipality")
+
+    @extend_schema(responses={200: ResultsSerializer, 404: None})
+    def get(self, request, pk: int):
+        from votes.results import public_tally, results_dict
+
+        campaign = get_object_or_404(Campaign, pk=pk)
+        tally = public_tally(campaign)
+        if tally is None:
+            raise Http404
+        data = results_dict(campaign, tally)
+        fields = ("entry", "external_id", "votes", "score", "rank", "selected")
+        return Response(
+            {
+                "campaign": data["campaign"],
+                "final": data["final"],
+                "computed_at": data["computed_at"],
+                "ballots": data["ballots"],
+                "entries": [{k: e[k] for k in fields} for e in data["entries"]],
+            }
+        )

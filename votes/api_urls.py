@@ -9,4 +9,5 @@ urlpatterns = [
     path("campaigns/<int:pk>/ballots/", api.BallotCreateView.as_view(), name="campaign-ballots"),
     path("ballots/mine/", api.MyBallotsView.as_view(), name="my-ballots"),
     path("volunteer/ballots/", api.VolunteerBallotView.as_view(), name="volunteer-ballots"),
+    path("campaigns/<int:pk>/results/", api.CampaignResultsView.as_view(), name="campaign-results"),
 ]

@@ -20,11 +20,7 @@ def public_tally(campaign: Campaign, *, now: datetime | None = None) -> Tally | 
     if campaign.results_published_at is not None:
         return Tally.objects.filter(campaign=campaign, kind=Tally.Kind.FINAL, status=Tally.Status.DONE).first()
     if campaign.show_live_standings and campaign.is_open(now):
-        return (
-            Tally.objects.filter(campaign=campaign, kind=Tally.Kind.LIVE)
-            .exclude(computed_at__isnull=True)
-            .first()
-        )
+        return Tally.objects.filter(campaign=campaign, kind=Tally.Kind.LIVE).exclude(computed_at__isnull=True).first()
     return None
 
 

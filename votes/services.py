@@ -754,9 +754,7 @@ def campaigns_clock_tick(*, now: datetime.datetime | None = None) -> tuple[list[
             if campaign is not None:
                 campaign_open(campaign=campaign)
                 opened.append(pk)
-    due_close = Campaign.objects.filter(closed_at__isnull=True, voting_closes_at__lte=now).values_list(
-        "pk", flat=True
-    )
+    due_close = Campaign.objects.filter(closed_at__isnull=True, voting_closes_at__lte=now).values_list("pk", flat=True)
     for pk in list(due_close):
         with transaction.atomic():
             campaign = (

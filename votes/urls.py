@@ -7,4 +7,11 @@ app_name = "votes"
 urlpatterns = [
     path("campaigns/", views.campaign_list, name="campaign_list"),
     path("campaigns/<int:pk>/", views.campaign_detail, name="campaign_detail"),
+    path("campaigns/<int:pk>/results/", views.campaign_results, name="campaign_results"),
+    path("campaigns/<int:pk>/results.csv", views.results_csv, name="results_csv"),
+    path("campaigns/<int:pk>/results.xlsx", views.results_xlsx, name="results_xlsx"),
+    path("campaigns/<int:pk>/results.json", views.results_json, name="results_json"),
+    path("campaigns/<int:pk>/results.pb", views.results_pb, name="results_pb"),
+    path("campaigns/<int:pk>/ledger.jsonl", views.ledger_download, name="ledger_download"),
+    path("campaigns/<int:pk>/ledger/", views.ledger_lookup, name="ledger_lookup"),
 ]

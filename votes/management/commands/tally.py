@@ -24,7 +24,9 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         rows = tally.rows.select_related("entry__proposal").filter(selected=True).order_by("rank")
         for row in rows:
-            self.stdout.write(f"{row.entry.external_id}\t{row.entry.cost}\t{row.votes}\t{_plain(row.score)}\t{row.entry}")
+            self.stdout.write(
+                f"{row.entry.external_id}\t{row.entry.cost}\t{row.votes}\t{_plain(row.score)}\t{row.entry}"
+            )
         self.stdout.write(
             f"{tally.kind} tally of campaign {campaign}: {tally.ballots_counted} ballots, "
             f"{rows.count()} selected, budget used {tally.budget_used}"

@@ -1,0 +1,81 @@
+"""The campaign admin's counting side: tally state, recount, publish, stale warning."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.accounts.models import User
+from tests.votes.counting_fixtures import campaign, cast
+from votes import services, tasks
+from votes.admin import tally_state_text
+from votes.models import Campaign, Tally
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client() -> Client:
+    user = User.objects.create_superuser("root@example.org", "pw")
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    return client
+
+
+def _action(client: Client, action: str, obj: Campaign):
+    return client.post(
+        reverse("admin:votes_campaign_changelist"),
+        {"action": action, "_selected_action": [obj.pk]},
+        follow=True,
+    )
+
+
+def test_tally_state_reads_never_run_done_and_failed() -> None:
+    obj = campaign(costs={"a": 10})
+    assert tally_state_text(obj) == "live: never run; final: never run"
+    services.tally_compute(campaign_id=obj.pk, final=True)
+    assert "final: done at" in tally_state_text(Campaign.objects.get(pk=obj.pk))
+    Tally.objects.filter(campaign=obj, kind="final").update(status="failed", error="ValueError: boom")
+    assert "final: failed: ValueError: boom" in tally_state_text(Campaign.objects.get(pk=obj.pk))
+
+
+def test_publish_action_refuses_before_the_final_tally_then_publishes(admin_client) -> None:
+    obj = campaign(costs={"a": 10})
+    cast(obj, "v1", {"a": 1})
+    page = _action(admin_client, "publish_results", obj).content.decode()
+    assert "final tally is not done" in page
+    assert Campaign.objects.get(pk=obj.pk).results_published_at is None
+    services.tally_compute(campaign_id=obj.pk, final=True)
+    page = _action(admin_client, "publish_results", obj).content.decode()
+    assert "results published" in page
+    assert Campaign.objects.get(pk=obj.pk).results_published_at is not None
+
+
+def test_recount_action_enqueues_the_final_tally_of_a_closed_campaign(
+    admin_client, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    enqueued = []
+    monkeypatch.setattr(tasks.tally_final, "delay", lambda pk: enqueued.append(("final", pk)))
+    monkeypatch.setattr(tasks.tally_live, "delay", lambda pk: enqueued.append(("live", pk)))
+    obj = campaign(costs={"a": 10})
+    with django_capture_on_commit_callbacks(execute=True):
+        _action(admin_client, "recount_now", obj)
+    assert enqueued == [("final", obj.pk)]
+
+
+def test_change_page_shows_state_and_warns_when_live_tallies_are_stale(admin_client, settings) -> None:
+    settings.LIVE_TALLY_INTERVAL = 60
+    settings.LIVE_TALLY_STALE_INTERVALS = 3
+    obj = campaign(costs={"a": 10}, closed=False)
+    services.tally_compute(campaign_id=obj.pk, final=False)
+    url = reverse("admin:votes_campaign_change", args=[obj.pk])
+    page = admin_client.get(url).content.decode()
+    assert "live: done at" in page
+    assert "worker or beat may be down" not in page
+    Tally.objects.filter(campaign=obj, kind="live").update(computed_at=timezone.now() - timedelta(minutes=4))
+    page = admin_client.get(url).content.decode()
+    assert "worker or beat may be down" in page
