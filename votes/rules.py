@@ -257,15 +257,22 @@ def tally_scores(
     max_len = ordinal_max_length or _max_ballot_length(ballots)
     votes: dict[str, int] = dict.fromkeys(projects, 0)
     score: dict[str, int] = dict.fromkeys(projects, 0)
+    approval_like = method in _APPROVAL_LIKE
     for ballot, count in ballots.items():
         if count < 0:
             raise RulesError("a ballot count cannot be negative")
+        if approval_like:  # fast path: one point each, no per-ballot dict
+            for pid, _ in ballot:
+                votes[pid] = votes.get(pid, 0) + count
+            continue
         points = ballot_points(
             method, ballot, ordinal_scoring=ordinal_scoring, ordinal_max_length=max_len
         )
         for pid, pts in points.items():
             votes[pid] = votes.get(pid, 0) + count
             score[pid] = score.get(pid, 0) + pts * count
+    if approval_like:
+        score = votes
     return {pid: ProjectScore(pid, votes[pid], score[pid]) for pid in votes}
 
 
@@ -453,8 +460,8 @@ def _greedy(
 @dataclass(slots=True)
 class _MesRound:
     project: int
-    rho: Fraction
-    max_payment: Fraction
+    rho: Any  # exact rational (mpq or Fraction)
+    max_payment: Any
 
 
 @dataclass(slots=True)
@@ -462,8 +469,18 @@ class _MesRun:
     per_voter: Fraction
     free: list[int]
     rounds: list[_MesRound]
-    # Money left, per supported project not funded, among its supporters.
-    leftover: dict[int, Fraction]
+    # Final state, kept so that leftovers are computed only for the run that is kept.
+    hist: dict[int, dict[tuple[int, int], int]] = field(default_factory=dict)
+    budgets: list[Any] = field(default_factory=list)
+
+    def leftover(self) -> dict[int, Fraction]:
+        """Money left among the supporters of each supported project not funded."""
+        funded = {r.project for r in self.rounds}
+        return {
+            j: _frac(_available(h, self.budgets))
+            for j, h in self.hist.items()
+            if j not in funded
+        }
 
 
 # Relative tolerance of the float screening in MES; float errors here are ~1e-12.
@@ -536,15 +553,19 @@ class _MesInstance:
         self.n_voters = n_voters
         m = len(costs)
         # Per project: (group, utility) of its supporters, and the starting histogram.
-        self.supporters: list[list[tuple[int, int]]] = [[] for _ in range(m)]
+        supporters: list[list[tuple[int, int]]] = [[] for _ in range(m)]
+        weight: dict[tuple[int, int], int] = {}  # (project, utility) -> voters
+        get = weight.get
+        for g, (w, items) in enumerate(groups):  # the hot loop of the setup
+            for item in items:
+                supporters[item[0]].append((g, item[1]))
+                weight[item] = get(item, 0) + w
+        self.supporters = supporters
         self.total_util = [0] * m
         self.start_hist: list[dict[tuple[int, int], int]] = [{} for _ in range(m)]
-        for g, (w, items) in enumerate(groups):
-            for j, u in items:
-                self.supporters[j].append((g, u))
-                self.total_util[j] += w * u
-                h = self.start_hist[j]
-                h[(0, u)] = h.get((0, u), 0) + w
+        for (j, u), w in weight.items():
+            self.total_util[j] += w * u
+            self.start_hist[j][(0, u)] = w
         # pabutools: a project without supporters is never part of MES; a supported
         # project that costs nothing is taken before the first round.
         self.candidates = [
@@ -559,10 +580,11 @@ class _MesInstance:
         start = _Q(per_voter.numerator, per_voter.denominator)
         cls_budget: list[Any] = [start]
         cls_of_value: dict[Any, int] = {start: 0}
+        fb: list[float] = [float(start)]
         cls = [0] * len(groups)
         hist = {j: dict(self.start_hist[j]) for j in self.candidates}
         if per_voter <= 0:
-            return _MesRun(per_voter, list(self.free), [], {})
+            return _MesRun(per_voter, list(self.free), [], hist, cls_budget)
         remaining = set(self.candidates)
         funded: set[int] = set()
         # rho can only grow as budgets shrink, so last round's value is a lower bound
@@ -571,7 +593,6 @@ class _MesInstance:
         lower = {j: costs[j] / self.total_util[j] for j in remaining}
         rounds: list[_MesRound] = []
         while remaining:
-            fb = [float(b) for b in cls_budget]
             best_f = inf
             near: list[tuple[float, int]] = []
             for j in sorted(remaining, key=lambda j: lower[j]):
@@ -631,6 +652,7 @@ class _MesInstance:
                         if nc == -2:
                             nc = len(cls_budget)
                             cls_budget.append(nb)
+                            fb.append(float(nb))
                             cls_of_value[nb] = nc
                     move[key] = nc
                 if nc == c:
@@ -649,13 +671,8 @@ class _MesInstance:
                     if nc >= 0:
                         k_new = (nc, u)
                         h[k_new] = h.get(k_new, 0) + w
-            rounds.append(_MesRound(s, _frac(best), _frac(max_pay)))
-        leftover = {
-            j: _frac(_available(hist[j], cls_budget))
-            for j in self.candidates
-            if j not in funded
-        }
-        return _MesRun(per_voter, list(self.free), rounds, leftover)
+            rounds.append(_MesRound(s, best, max_pay))
+        return _MesRun(per_voter, list(self.free), rounds, hist, cls_budget)
 
 
 def _mes_groups(
@@ -672,28 +689,44 @@ def _mes_groups(
     max_len = ordinal_max_length or _max_ballot_length(ballots)
     merged: dict[tuple[tuple[int, int], ...], int] = {}
     n_voters = 0
+    cost_utility = utility == "cost"
+    approval_like = method in _APPROVAL_LIKE
+    fast_groups: list[tuple[int, list[tuple[int, int]]]] = []
+    # Shared (index, cost) tuples: no tuple is built per ballot on the fast path.
+    cost_item = {p.id: (j, p.cost) for j, p in enumerate(projects)}
     for ballot, count in ballots.items():
         if count <= 0:
             if count < 0:
                 raise RulesError("a ballot count cannot be negative")
             continue
         n_voters += count
-        points = ballot_points(
-            method, ballot, ordinal_scoring=ordinal_scoring, ordinal_max_length=max_len
-        )
-        items: list[tuple[int, int]] = []
-        for pid, pts in points.items():
-            j = index.get(pid)
-            if j is None:
-                raise RulesError(f"a ballot names unknown project {pid!r}")
-            # Cost utility counts every project named on the ballot (pabutools Cost_Sat
-            # is "project in ballot" * cost); points utility only positive points.
-            u = costs[j] if utility == "cost" else pts
-            if u > 0:
-                items.append((j, u))
-        key = tuple(sorted(items))
+        try:
+            if approval_like and cost_utility:  # fast path for the common case
+                items = [cost_item[pid] for pid, _ in ballot]
+            else:
+                points = ballot_points(
+                    method,
+                    ballot,
+                    ordinal_scoring=ordinal_scoring,
+                    ordinal_max_length=max_len,
+                )
+                # Cost utility counts every project named on the ballot (pabutools
+                # Cost_Sat is "project in ballot" * cost); points only positive ones.
+                items = [
+                    (index[pid], costs[index[pid]] if cost_utility else pts)
+                    for pid, pts in points.items()
+                ]
+        except KeyError as exc:
+            raise RulesError(
+                f"a ballot names unknown project {exc.args[0]!r}"
+            ) from None
+        if approval_like and cost_utility:
+            # Distinct ballots stay distinct here: no need to merge them again.
+            fast_groups.append((count, items))
+            continue
+        key = tuple(sorted(it for it in items if it[1] > 0))
         merged[key] = merged.get(key, 0) + count
-    groups = [(w, list(items)) for items, w in merged.items() if items]
+    groups = fast_groups + [(w, list(items)) for items, w in merged.items() if items]
     return _MesInstance(costs, groups, n_voters)
 
 
@@ -725,7 +758,7 @@ def _equal_shares(
     runs = 0
     if inst.n_voters == 0:
         # pabutools returns the empty allocation without running MES.
-        run = _MesRun(Fraction(0), [], [], {})
+        run = _MesRun(Fraction(0), [], [])
     else:
         per_voter = Fraction(budget, inst.n_voters)
         run = inst.run(per_voter, order)
@@ -746,6 +779,7 @@ def _equal_shares(
                     break  # overspends: keep the previous outcome
                 run = nxt
 
+    leftover = run.leftover()
     expl: dict[str, Explanation] = {}
     chosen_ids: list[str] = []
     for j in run.free:
@@ -762,8 +796,8 @@ def _equal_shares(
             True,
             EQUAL_SHARES_ROUND,
             round=i,
-            rho=r.rho,
-            max_payment=r.max_payment,
+            rho=_frac(r.rho),
+            max_payment=_frac(r.max_payment),
             supporters=_score_of(scores, p.id)[0],
             budget_left=budget - spent,
         )
@@ -787,20 +821,20 @@ def _equal_shares(
         index = {pid: j for j, pid in enumerate(order)}
         for pid, e in comp.explanations.items():
             j = index[pid]
-            if not e.selected and j in run.leftover:
-                e = replace(e, supporters_budget=run.leftover[j])
+            if not e.selected and j in leftover:
+                e = replace(e, supporters_budget=leftover[j])
             expl[pid] = e
         chosen_ids = list(comp.selected)
     for j, p in enumerate(projects):
         if p.id in expl:
             continue
-        if j in run.leftover:
+        if j in leftover:
             expl[p.id] = _explain(
                 p,
                 scores,
                 False,
                 TOO_EXPENSIVE_FOR_SUPPORTERS,
-                supporters_budget=run.leftover[j],
+                supporters_budget=leftover[j],
             )
         else:
             expl[p.id] = _explain(p, scores, False, NO_SUPPORTERS)

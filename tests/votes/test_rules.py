@@ -17,7 +17,7 @@ from tests.votes import pabutools_ref as ref
 from votes import rules
 
 SETTINGS = settings(
-    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
 
@@ -68,6 +68,15 @@ def _scores(e: Mapping[str, Any], **kw: Any) -> dict[str, rules.ProjectScore]:
     )
 
 
+def _check_explanations(out: rules.Outcome, projects: list[rules.Project]) -> None:
+    """Every project is explained, consistently with the selection."""
+    assert set(out.explanations) == {p.id for p in projects}
+    for pid, ex in out.explanations.items():
+        assert ex.selected == (pid in out.selected), ex
+        assert ex.reason
+    assert out.budget_used == sum(p.cost for p in projects if p.id in out.selected)
+
+
 APPROVAL_LIKE = [rules.CHOOSE_ONE, rules.APPROVAL, rules.KNAPSACK]
 ALL_METHODS = [*APPROVAL_LIKE, rules.CUMULATIVE, rules.ORDINAL]
 
@@ -82,6 +91,7 @@ def test_greedy_equals_pabutools(method: str, data: st.DataObject) -> None:
         e["projects"], e["ballots"], e["budget"], method=method
     )
     assert list(ours.selected) == ref.greedy(inst, prof, cardinal)
+    _check_explanations(ours, e["projects"])
     assert ours.budget_used + ours.budget_left == e["budget"]
     assert ours.budget_used == sum(
         p.cost for p in e["projects"] if p.id in ours.selected
@@ -208,6 +218,7 @@ def test_equal_shares_add1_equals_pabutools(
     inst, prof, _ = ref.build(e["projects"], e["ballots"], e["budget"], method=method)
     expected = ref.mes(inst, prof, utility=utility, add1=True, completion=completion)
     assert list(ours.selected) == expected
+    _check_explanations(ours, e["projects"])
     assert ours.budget_used <= e["budget"]
 
 
@@ -272,6 +283,24 @@ def test_borda_ballot_scoring_equals_pabutools_borda(data: st.DataObject) -> Non
     sats = profile.as_sat_profile(Additive_Borda_Sat)
     for pid, project in pb.items():
         assert ours[pid].score == sum(s.sat([project]) for s in sats), inst
+
+
+@pytest.mark.parametrize("method", [rules.APPROVAL, rules.CUMULATIVE])
+@SETTINGS
+@given(data=st.data())
+def test_tally_equals_pabutools_scores(method: str, data: st.DataObject) -> None:
+    e = data.draw(elections(method))
+    ours = _scores(e)
+    inst, prof, cardinal = ref.build(
+        e["projects"], e["ballots"], e["budget"], method=method
+    )
+    for project in inst:
+        if cardinal:
+            assert ours[project.name].score == prof.total_score(project)
+            assert ours[project.name].votes == sum(1 for b in prof if project in b)
+        else:
+            assert ours[project.name].votes == prof.approval_score(project)
+            assert ours[project.name].score == ours[project.name].votes
 
 
 def test_ordinal_scorings_on_one_ballot() -> None:
