@@ -389,6 +389,7 @@ for size in {sizes_json}:
         campaign = Campaign.objects.get(pk=template.pk)
         campaign.pk = None
         campaign.title = title
+        campaign.year = 2000 + len(result)  # seed_demo finds its own campaigns by municipality and year
         campaign.results_published_at = None
         campaign.save()
         for entry in template.entries.order_by('position'):
