@@ -191,6 +191,7 @@ def prepare_portal() -> dict:
     database_recreate(DB)
     manage(DB, "migrate", "--no-input", "-v", "0")
     manage(DB, "collectstatic", "--no-input", "-v", "0")
+    VAR.mkdir(parents=True, exist_ok=True)
     tokens = VAR / "tokens.csv"
     log(f"seed_demo --voters {VOTERS} --tokens {tokens.relative_to(ROOT)}")
     began = time.perf_counter()
