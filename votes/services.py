@@ -11,7 +11,6 @@ with the database clock.
 from __future__ import annotations
 
 import datetime
-import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -402,10 +401,9 @@ def volunteer_ballot_cast(
         raise ResidentDetailsMismatch() from None
 
 
-logger = logging.getLogger(__name__)
-
-
 # --- Counting ---
+
+
 # Tallies are recomputed from the stored ballots, never incremented: running one twice,
 # or again after a worker died half-way, stores the same rows.
 

@@ -1,14 +1,31 @@
+"""Web pages of votes: campaigns, the ballot (form → review → receipt), the volunteer's desk."""
+
+from __future__ import annotations
+
 import csv
 import io
 
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.utils.translation import gettext as _
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
 
 from votes import ledger as ledger_format
-from votes import pabulib
-from votes.models import Ballot, Campaign, Tally
+from votes import pabulib, receipts
+from votes.forms import BallotForm, ResidentForm, ballot_token, ballot_token_choices
+from votes.models import Ballot, Campaign, Channel, Entry, Tally
+from votes.permissions import ballot_refusal, can_assist
 from votes.results import campaign_election, ledger_lines, public_tally, results_dict
+from votes.services import AlreadyVoted, BallotError, CastBallot, ballot_cast, volunteer_ballot_cast
+
+RECEIPT_SESSION_KEY = "votes.receipt"
+VOLUNTEER_RECEIPT_SESSION_KEY = "votes.volunteer_receipt"
+PROFILE_CODES = frozenset({"birth_date_missing", "residence_missing"})
 
 
 def campaign_list(request: HttpRequest) -> HttpResponse:
@@ -20,6 +37,176 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign.objects.select_related("municipality__region"), pk=pk)
     entries = campaign.entries.select_related("proposal__space")
     return render(request, "votes/campaign_detail.html", {"campaign": campaign, "entries": entries})
+
+
+def _campaign_with_entries(pk: int) -> tuple[Campaign, list[Entry]]:
+    campaign = get_object_or_404(
+        Campaign.objects.select_related("municipality__region").prefetch_related(
+            Prefetch("entries", Entry.objects.select_related("proposal__space").order_by("position", "pk"))
+        ),
+        pk=pk,
+    )
+    return campaign, list(campaign.entries.all())
+
+
+def _chosen(entries: list[Entry], choices: list[tuple[int, int | None]]) -> list[tuple[Entry, int | None]]:
+    """The chosen entries in ballot order (by rank for rankings), with their points."""
+    by_id = {entry.pk: entry for entry in entries}
+    rows = [(by_id[entry_id], points) for entry_id, points in choices if entry_id in by_id]
+    return sorted(rows, key=lambda row: (row[1] or 0, row[0].position))
+
+
+def _refused(request: HttpRequest, campaign: Campaign, *, code: str, message, status: int) -> HttpResponse:
+    ballot = None
+    if code == AlreadyVoted.code:
+        ballot = Ballot.objects.filter(campaign=campaign, voter=request.user).first()
+    context = {
+        "campaign": campaign,
+        "code": code,
+        "message": message,
+        "ballot": ballot,
+        "fix_in_profile": code in PROFILE_CODES,
+    }
+    return render(request, "votes/ballot_refused.html", context, status=status)
+
+
+def _ballot_page(request: HttpRequest, campaign: Campaign, form: BallotForm, *, status: int = 200) -> HttpResponse:
+    context = {"campaign": campaign, "form": form, "rows": form.rows(), "method": campaign.method}
+    return render(request, "votes/ballot.html", context, status=status)
+
+
+def _receipt_for_session(cast: CastBallot) -> dict:
+    return {
+        "campaign": cast.ballot.campaign_id,
+        "receipt": cast.receipt,
+        "receipt_hash": cast.ballot.receipt_hash,
+        "cast_at": cast.cast_at.isoformat(),
+    }
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def ballot(request: HttpRequest, pk: int) -> HttpResponse:
+    """The ballot: GET the form, POST step=review to see it, step=confirm to cast it."""
+    campaign, entries = _campaign_with_entries(pk)
+    if Ballot.objects.filter(campaign=campaign, voter=request.user).exists():
+        return _refused(request, campaign, code=AlreadyVoted.code, message=AlreadyVoted.default_message, status=409)
+    refusal = ballot_refusal(request.user, campaign)
+    if refusal is not None:
+        return _refused(request, campaign, code=refusal.code, message=refusal.message, status=403)
+
+    step = request.POST.get("step", "") if request.method == "POST" else ""
+    if step in ("confirm", "edit"):
+        choices = ballot_token_choices(request.POST.get("token", ""), campaign=campaign, user_id=request.user.pk)
+        if choices is None:  # tampered with or expired: start again
+            form = BallotForm(campaign=campaign, entries=entries)
+            form.add_error(None, _("Your review expired or was changed. Please fill in the ballot again."))
+            return _ballot_page(request, campaign, form, status=400)
+        if step == "edit":
+            form = BallotForm(campaign=campaign, entries=entries, initial=BallotForm.initial_for(campaign, choices))
+            return _ballot_page(request, campaign, form)
+        try:
+            cast = ballot_cast(campaign=campaign, voter=request.user, choices=choices, channel=Channel.WEB)
+        except BallotError as error:
+            if error.http_status == 400:
+                form = BallotForm(campaign=campaign, entries=entries, initial=BallotForm.initial_for(campaign, choices))
+                form.add_error(None, error.message)
+                return _ballot_page(request, campaign, form, status=400)
+            return _refused(request, campaign, code=error.code, message=error.message, status=error.http_status)
+        request.session[RECEIPT_SESSION_KEY] = _receipt_for_session(cast)
+        return redirect("votes:ballot_receipt", pk=campaign.pk)
+
+    if step == "review":
+        form = BallotForm(request.POST, campaign=campaign, entries=entries)
+        if form.is_valid():
+            choices = form.ballot_choices()
+            chosen = _chosen(entries, choices)
+            context = {
+                "campaign": campaign,
+                "chosen": chosen,
+                "token": ballot_token(campaign=campaign, user_id=request.user.pk, choices=choices),
+                "total_cost": sum(entry.cost for entry, _points in chosen),
+            }
+            return render(request, "votes/ballot_confirm.html", context)
+        return _ballot_page(request, campaign, form, status=400)
+    return _ballot_page(request, campaign, BallotForm(campaign=campaign, entries=entries))
+
+
+@never_cache
+@login_required
+def ballot_receipt(request: HttpRequest, pk: int) -> HttpResponse:
+    """The receipt code, shown once: it leaves the session as it is shown."""
+    campaign = get_object_or_404(Campaign.objects.select_related("municipality"), pk=pk)
+    shown = request.session.get(RECEIPT_SESSION_KEY)
+    receipt = None
+    if shown and shown.get("campaign") == campaign.pk:
+        receipt = request.session.pop(RECEIPT_SESSION_KEY)
+    ballot = Ballot.objects.filter(campaign=campaign, voter=request.user).first()
+    return render(request, "votes/ballot_receipt.html", {"campaign": campaign, "receipt": receipt, "ballot": ballot})
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def volunteer_desk(request: HttpRequest) -> HttpResponse:
+    """A volunteer enters the ballot of the resident in front of them."""
+    if not can_assist(request.user):
+        raise PermissionDenied
+    campaigns = list(Campaign.objects.open().select_related("municipality").order_by("municipality__name", "pk"))
+    campaign_id = request.POST.get("campaign") or request.GET.get("campaign")
+    if not campaign_id or not str(campaign_id).isdigit():
+        return render(request, "votes/volunteer_desk.html", {"campaigns": campaigns})
+    campaign, entries = _campaign_with_entries(int(campaign_id))
+    status = 200
+    error = None
+    if request.method == "POST":
+        resident_form = ResidentForm(request.POST, prefix="resident")
+        ballot_form = BallotForm(request.POST, campaign=campaign, entries=entries, prefix="ballot")
+        if resident_form.is_valid() and ballot_form.is_valid():
+            data = resident_form.cleaned_data
+            try:
+                cast = volunteer_ballot_cast(
+                    volunteer=request.user,
+                    campaign=campaign,
+                    phone=data["phone"],
+                    full_name=data["full_name"],
+                    birth_date=data["birth_date"],
+                    municipality=data["municipality"],
+                    choices=ballot_form.ballot_choices(),
+                )
+            except BallotError as failure:
+                error, status = failure, failure.http_status
+            else:
+                request.session[VOLUNTEER_RECEIPT_SESSION_KEY] = _receipt_for_session(cast)
+                return redirect("votes:volunteer_receipt")
+        else:
+            status = 400
+    else:
+        resident_form = ResidentForm(prefix="resident", initial={"municipality": campaign.municipality_id})
+        ballot_form = BallotForm(campaign=campaign, entries=entries, prefix="ballot")
+    context = {
+        "campaigns": campaigns,
+        "campaign": campaign,
+        "resident_form": resident_form,
+        "form": ballot_form,
+        "rows": ballot_form.rows(),
+        "method": campaign.method,
+        "error": error,
+    }
+    return render(request, "votes/volunteer_desk.html", context, status=status)
+
+
+@never_cache
+@login_required
+def volunteer_receipt(request: HttpRequest) -> HttpResponse:
+    if not can_assist(request.user):
+        raise PermissionDenied
+    receipt = request.session.pop(VOLUNTEER_RECEIPT_SESSION_KEY, None)
+    campaign = (
+        Campaign.objects.select_related("municipality").filter(pk=receipt["campaign"]).first() if receipt else None
+    )
+    return render(request, "votes/volunteer_receipt.html", {"receipt": receipt, "campaign": campaign})
 
 
 # --- Results and the ballot ledger (counting) ---
@@ -52,52 +239,54 @@ def explain(explanation: dict, selected: bool, campaign) -> str:
         "winners": campaign.winners,
     }
     sentences = {
-        "fits_budget": _(
+        "fits_budget": gettext(
             "Selected because it was number %(position)s by score and its cost, %(cost)s, fitted in the "
             "budget left, %(left)s."
         ),
-        "budget_exhausted": _(
+        "budget_exhausted": gettext(
             "Not selected because the budget left was %(left)s and it costs %(cost)s; counting went on to "
             "cheaper projects."
         ),
-        "stopped_no_skip": _(
+        "stopped_no_skip": gettext(
             "Not selected because the budget left was %(left)s and it costs %(cost)s; under this rule counting "
             "stops at the first project that does not fit."
         ),
-        "not_reached": _(
+        "not_reached": gettext(
             "Not selected because counting had stopped at a higher-ranked project that did not fit the budget "
             "(%(left)s left)."
         ),
-        "below_threshold": _("Not selected because its score, %(score)s, is below the minimum of %(threshold)s."),
-        "top_k": _("Selected because it is among the %(winners)s projects with the most votes."),
-        "not_in_top_k": _("Not selected because it is not among the %(winners)s projects with the most votes."),
-        "equal_shares_round": _(
+        "below_threshold": gettext("Not selected because its score, %(score)s, is below the minimum of %(threshold)s."),
+        "top_k": gettext("Selected because it is among the %(winners)s projects with the most votes."),
+        "not_in_top_k": gettext("Not selected because it is not among the %(winners)s projects with the most votes."),
+        "equal_shares_round": gettext(
             "Selected in round %(round)s of the Method of Equal Shares: its %(supporters)s supporters could pay "
             "its cost, %(cost)s, from their equal shares of the budget."
         ),
-        "too_expensive_for_supporters": _(
+        "too_expensive_for_supporters": gettext(
             "Not selected because its supporters had %(supporters_budget)s left of their equal shares, less than "
             "its cost, %(cost)s."
         ),
-        "no_supporters": _("Not selected because nobody voted for it."),
-        "free_project": _("Selected because it costs nothing and has supporters."),
-        "completion": _("Selected when the budget left, %(left)s, was filled by score: its cost, %(cost)s, fitted."),
+        "no_supporters": gettext("Not selected because nobody voted for it."),
+        "free_project": gettext("Selected because it costs nothing and has supporters."),
+        "completion": gettext(
+            "Selected when the budget left, %(left)s, was filled by score: its cost, %(cost)s, fitted."
+        ),
     }
     template = sentences.get(reason)
     if template is None:
-        return _("Selected.") if selected else _("Not selected.")
+        return gettext("Selected.") if selected else gettext("Not selected.")
     return template % values
 
 
 CHART_ROW_HEIGHT = 28
-CHART_LABEL_WIDTH = 60
-CHART_WIDTH = 640
+CHART_LABEL_WIDTH = 84
+CHART_WIDTH = 420
 
 
 def _chart(rows: list[dict], key: str) -> dict:
     """Coordinates of a horizontal bar chart, drawn as inline SVG by the template."""
     top = max((r[key] for r in rows), default=0) or 1
-    span = CHART_WIDTH - CHART_LABEL_WIDTH - 90
+    span = CHART_WIDTH - CHART_LABEL_WIDTH - 70
     bars = []
     for i, r in enumerate(rows):
         width = round(span * r[key] / top, 1)
@@ -232,7 +421,9 @@ def _receipt_candidates(text: str) -> list[str]:
     raw = text.strip()
     variants = {raw, raw.upper(), raw.replace(" ", ""), raw.replace(" ", "").upper()}
     variants |= {v.replace("-", "") for v in variants}
-    return sorted({ledger_format.receipt_hash(v) for v in variants if v})
+    hashes = {ledger_format.receipt_hash(v) for v in variants if v}
+    hashes.add(receipts.receipt_hash(raw))  # the canonical form receipts are issued in
+    return sorted(hashes)
 
 
 def ledger_lookup(request: HttpRequest, pk: int) -> HttpResponse:

@@ -1,8 +1,65 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+
+from portal.accounts.forms import ProfileForm
+from portal.accounts.services import user_profile_update
+
+
+def profile_is_complete(user) -> bool:
+    return bool(user.full_name and user.birth_date and user.municipality_id)
+
+
+def _safe_next(request: HttpRequest) -> str | None:
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return None
 
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/profile.html", {"profile_user": request.user})
+    user = request.user
+    if request.method == "POST":
+        form = ProfileForm(request.POST)
+        if form.is_valid():
+            try:
+                user_profile_update(user=user, **form.cleaned_data)
+            except ValidationError as error:
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, _("Your profile is saved."))
+                return redirect(_safe_next(request) or "accounts:profile")
+    else:
+        form = ProfileForm(
+            initial={
+                "full_name": user.full_name,
+                "birth_date": user.birth_date,
+                "municipality": user.municipality_id,
+                "phone": user.phone or "",
+            }
+        )
+    context = {
+        "form": form,
+        "profile_user": user,
+        "complete": profile_is_complete(user),
+        "next": _safe_next(request) or "",
+    }
+    return render(request, "accounts/profile.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def my_votes(request: HttpRequest) -> HttpResponse:
+    from votes.models import Ballot
+
+    ballots = (
+        Ballot.objects.filter(voter=request.user)
+        .select_related("campaign__municipality", "volunteer")
+        .order_by("-cast_at", "-pk")
+    )
+    return render(request, "accounts/my_votes.html", {"ballots": ballots})

@@ -34,7 +34,8 @@ def test_a_real_worker_runs_the_final_tally() -> None:
         "CELERY_TASK_ALWAYS_EAGER": "0",
     }
     celery = Path(sys.executable).with_name("celery")
-    worker = subprocess.Popen(  # noqa: S603 -- fixed argv, our own virtualenv
+    # A fixed argv from our own virtualenv.
+    worker = subprocess.Popen(
         [str(celery), "-A", "portal", "worker", "--pool=solo", "--loglevel=WARNING", "--without-heartbeat"],
         cwd=settings.BASE_DIR,
         env=env,

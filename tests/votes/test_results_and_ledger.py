@@ -43,7 +43,9 @@ def _counted(*, publish: bool = True) -> Campaign:
 
 def _stored(obj: Campaign) -> list[tuple]:
     tally = Tally.objects.get(campaign=obj, kind="final")
-    return [(r.entry.external_id, r.votes, int(r.score), r.rank, r.selected) for r in tally.rows.select_related("entry")]
+    return [
+        (r.entry.external_id, r.votes, int(r.score), r.rank, r.selected) for r in tally.rows.select_related("entry")
+    ]
 
 
 def test_results_page_shows_chart_table_turnout_and_explanations(client) -> None:
@@ -51,7 +53,7 @@ def test_results_page_shows_chart_table_turnout_and_explanations(client) -> None
     response = client.get(reverse("votes:campaign_results", args=[obj.pk]))
     assert response.status_code == 200
     html = response.content.decode()
-    assert '<svg role="img"' in html and "<title id=\"chart-title\">" in html and "<desc" in html
+    assert '<svg role="img"' in html and '<title id="chart-title">' in html and "<desc" in html
     assert html.count('class="bar-selected"') == 2 and html.count('class="bar"') == 2
     assert "<table" in html and "Project b" in html
     # 5 ballots among 1000 residents.
@@ -99,9 +101,9 @@ def test_csv_xlsx_json_downloads_equal_the_stored_tally(client) -> None:
     stored = _stored(obj)
     text = client.get(reverse("votes:results_csv", args=[obj.pk])).content.decode()
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert [(r["external_id"], int(r["votes"]), int(r["score"]), int(r["rank"]), r["selected"] == "1") for r in rows] == [
-        (s[0], s[1], s[2], s[3], s[4]) for s in stored
-    ]
+    assert [
+        (r["external_id"], int(r["votes"]), int(r["score"]), int(r["rank"]), r["selected"] == "1") for r in rows
+    ] == [(s[0], s[1], s[2], s[3], s[4]) for s in stored]
     book = load_workbook(io.BytesIO(client.get(reverse("votes:results_xlsx", args=[obj.pk])).content))
     sheet = list(book.active.values)
     assert sheet[0][:2] == ("rank", "external_id")

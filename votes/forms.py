@@ -1,0 +1,198 @@
+"""The ballot as an HTML form, one shape per method, and the volunteer's resident form.
+
+The form only turns widgets into (entry_id, points) pairs and asks
+`services.ballot_validate` whether they make a valid ballot; the rules live there.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.core import signing
+from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from portal.accounts.phones import InvalidPhone, phone_normalise
+from projects.models import Municipality
+from votes import rules
+from votes.models import Campaign, Entry
+from votes.services import InvalidBallot, ballot_validate
+
+REVIEW_SIGNING_SALT = "votes.ballot.confirm"
+REVIEW_MAX_AGE = 30 * 60  # seconds a reviewed ballot may wait for its confirmation
+
+
+def ballot_token(*, campaign: Campaign, user_id: int, choices: list[tuple[int, int | None]]) -> str:
+    """Signed choices carried from the review page to the confirmation (no server state)."""
+    return signing.dumps(
+        {"c": campaign.pk, "u": user_id, "x": [list(choice) for choice in choices]}, salt=REVIEW_SIGNING_SALT
+    )
+
+
+def ballot_token_choices(token: str, *, campaign: Campaign, user_id: int) -> list[tuple[int, int | None]] | None:
+    """The choices of a token signed for this campaign and user, or None (tampered, expired, foreign)."""
+    try:
+        data = signing.loads(token, salt=REVIEW_SIGNING_SALT, max_age=REVIEW_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("c") != campaign.pk or data.get("u") != user_id:
+        return None
+    return [(int(entry_id), points) for entry_id, points in data.get("x", [])]
+
+
+class BallotForm(forms.Form):
+    """Radio buttons (choose one), checkboxes (approval, basket), numbers (points), rank selects."""
+
+    def __init__(self, *args, campaign: Campaign, entries: list[Entry], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.campaign = campaign
+        self.entries = entries
+        entry_choices = [(entry.pk, entry.proposal.title) for entry in entries]
+        method = campaign.method
+        if method == rules.CHOOSE_ONE:
+            self.fields["entry"] = forms.TypedChoiceField(
+                label=_("Your choice"),
+                choices=entry_choices,
+                coerce=int,
+                widget=forms.RadioSelect,
+                error_messages={"required": _("Choose one project.")},
+            )
+        elif method in (rules.APPROVAL, rules.KNAPSACK):
+            self.fields["entries"] = forms.TypedMultipleChoiceField(
+                label=_("Your choices"),
+                choices=entry_choices,
+                coerce=int,
+                required=False,
+                widget=forms.CheckboxSelectMultiple,
+            )
+        elif method == rules.CUMULATIVE:
+            for entry in entries:
+                self.fields[f"points_{entry.pk}"] = forms.IntegerField(
+                    label=entry.proposal.title,
+                    min_value=0,
+                    max_value=campaign.points,
+                    required=False,
+                    widget=forms.NumberInput(attrs={"inputmode": "numeric", "class": "points-input"}),
+                )
+        elif method == rules.ORDINAL:
+            places = [("", _("not ranked"))] + [(n, str(n)) for n in range(1, campaign.max_choices + 1)]
+            for entry in entries:
+                self.fields[f"rank_{entry.pk}"] = forms.TypedChoiceField(
+                    label=entry.proposal.title,
+                    choices=places,
+                    coerce=int,
+                    empty_value=None,
+                    required=False,
+                    widget=forms.Select(attrs={"class": "rank-select"}),
+                )
+
+    def instruction(self) -> str:
+        campaign = self.campaign
+        method = campaign.method
+        if method == rules.CHOOSE_ONE:
+            return gettext("Choose one project.")
+        if method == rules.CUMULATIVE:
+            return gettext(
+                "Distribute up to %(points)d points among at most %(max)d projects: more points, more support."
+            ) % {"points": campaign.points or 0, "max": campaign.max_choices}
+        if method == rules.ORDINAL:
+            return gettext("Rank from %(min)d to %(max)d projects: 1 is your first choice; each place once.") % {
+                "min": campaign.min_choices,
+                "max": campaign.max_choices,
+            }
+        if method == rules.KNAPSACK:
+            return gettext(
+                "Fill a basket of projects whose total cost fits in the budget of %(budget)s ₽"
+                " (from %(min)d to %(max)d projects)."
+            ) % {
+                "budget": number_format(campaign.budget, 0, force_grouping=True),
+                "min": campaign.min_choices,
+                "max": campaign.max_choices,
+            }
+        if campaign.min_choices == campaign.max_choices:
+            return ngettext("Choose %(n)d project.", "Choose %(n)d projects.", campaign.max_choices) % {
+                "n": campaign.max_choices
+            }
+        return gettext("Choose from %(min)d to %(max)d projects.") % {
+            "min": campaign.min_choices,
+            "max": campaign.max_choices,
+        }
+
+    @classmethod
+    def initial_for(cls, campaign: Campaign, choices: list[tuple[int, int | None]]) -> dict:
+        """Form values for choices already made (coming back from the review page)."""
+        method = campaign.method
+        if method == rules.CHOOSE_ONE:
+            return {"entry": choices[0][0]} if choices else {}
+        if method in (rules.APPROVAL, rules.KNAPSACK):
+            return {"entries": [entry_id for entry_id, _points in choices]}
+        prefix = "points" if method == rules.CUMULATIVE else "rank"
+        return {f"{prefix}_{entry_id}": points for entry_id, points in choices}
+
+    def rows(self) -> list[tuple[Entry, forms.BoundField | object]]:
+        """Each entry with its input, for the template (one list item per project)."""
+        method = self.campaign.method
+        if method == rules.CHOOSE_ONE:
+            return list(zip(self.entries, self["entry"], strict=True))
+        if method in (rules.APPROVAL, rules.KNAPSACK):
+            return list(zip(self.entries, self["entries"], strict=True))
+        prefix = "points" if method == rules.CUMULATIVE else "rank"
+        return [(entry, self[f"{prefix}_{entry.pk}"]) for entry in self.entries]
+
+    def ballot_choices(self) -> list[tuple[int, int | None]]:
+        data = self.cleaned_data
+        method = self.campaign.method
+        if method == rules.CHOOSE_ONE:
+            return [(data["entry"], None)] if data.get("entry") is not None else []
+        if method in (rules.APPROVAL, rules.KNAPSACK):
+            return [(entry_id, None) for entry_id in data.get("entries", [])]
+        prefix = "points" if method == rules.CUMULATIVE else "rank"
+        choices = []
+        for entry in self.entries:
+            value = data.get(f"{prefix}_{entry.pk}")
+            if value:  # 0 points or "not ranked" is no choice
+                choices.append((entry.pk, value))
+        return choices
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            try:
+                ballot_validate(campaign=self.campaign, choices=self.ballot_choices())
+            except InvalidBallot as error:
+                raise forms.ValidationError(error.message, code=error.code) from None
+        return cleaned
+
+
+class ResidentForm(forms.Form):
+    """The resident in front of the volunteer, as on their passport."""
+
+    phone = forms.CharField(
+        label=_("Mobile phone"),
+        max_length=32,
+        help_text=_("For example +7 912 345-67-89."),
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+    )
+    full_name = forms.CharField(
+        label=_("Full name"), max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    birth_date = forms.DateField(
+        label=_("Birth date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    municipality = forms.ModelChoiceField(label=_("Municipality of residence"), queryset=Municipality.objects.all())
+    passport_checked = forms.BooleanField(
+        label=_("I have checked the resident's passport: name, birth date and registration match."), required=True
+    )
+
+    def clean_phone(self) -> str:
+        try:
+            return phone_normalise(self.cleaned_data["phone"])
+        except InvalidPhone:
+            raise forms.ValidationError(_("Enter a Russian mobile number, e.g. +7 912 345-67-89.")) from None
+
+    def clean_birth_date(self):
+        value = self.cleaned_data["birth_date"]
+        if value > timezone.localdate() or value.year < 1900:
+            raise forms.ValidationError(_("Enter the birth date from the document."))
+        return value
