@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, permissions, serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -88,7 +88,7 @@ class ChoiceInputSerializer(serializers.Serializer):
 
 
 class BallotRequestSerializer(serializers.Serializer):
-    choices = ChoiceInputSerializer(many=True, max_length=500)
+    choices = ChoiceInputSerializer(many=True, min_length=1, max_length=500)
 
 
 class BallotReceiptSerializer(serializers.Serializer):
@@ -126,7 +126,7 @@ class VolunteerBallotRequestSerializer(serializers.Serializer):
     full_name = serializers.CharField(max_length=200)
     birth_date = serializers.DateField()
     municipality = serializers.SlugRelatedField(slug_field="slug", queryset=Municipality.objects.all())
-    choices = ChoiceInputSerializer(many=True, max_length=500)
+    choices = ChoiceInputSerializer(many=True, min_length=1, max_length=500)
 
     def validate_birth_date(self, value):
         if value > timezone.localdate() or value.year < 1900:
@@ -142,6 +142,8 @@ ERROR_RESPONSES = {
     409: OpenApiResponse(ErrorSerializer, description="Already voted in this campaign."),
     429: OpenApiResponse(ErrorSerializer, description="Too many requests; retry after the Retry-After header."),
 }
+
+PAGE_NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such page of results.")
 
 
 def _error(error: BallotError) -> Response:
@@ -209,7 +211,7 @@ class TokenView(APIView):
         OpenApiParameter("municipality", OpenApiTypes.STR, description="Municipality slug, e.g. ekaterinburg."),
         OpenApiParameter("status", OpenApiTypes.STR, enum=CAMPAIGN_STATUSES),
     ],
-    responses={200: CampaignSerializer(many=True), 400: ERROR_RESPONSES[400]},
+    responses={200: CampaignSerializer(many=True), 400: ERROR_RESPONSES[400], 404: PAGE_NOT_FOUND},
 )
 class CampaignListView(generics.ListAPIView):
     serializer_class = CampaignSerializer
@@ -227,9 +229,17 @@ class CampaignListView(generics.ListAPIView):
             queryset = queryset.upcoming(now)
         elif wanted == "closed":
             queryset = queryset.closed(now)
-        elif wanted:
-            raise ValidationError({"status": [_("Use open, upcoming or closed.")]})
         return queryset.order_by("-voting_opens_at", "-pk")
+
+    def list(self, request, *args, **kwargs):
+        wanted = request.query_params.get("status")
+        if wanted and wanted not in CAMPAIGN_STATUSES:
+            message = str(_("Use open, upcoming or closed."))
+            return Response(
+                {"code": "invalid_status", "detail": message, "errors": {"status": [message]}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return super().list(request, *args, **kwargs)
 
 
 @extend_schema(responses={200: CampaignDetailSerializer, 404: ERROR_RESPONSES[404]})
@@ -269,7 +279,7 @@ class BallotCreateView(APIView):
         return _receipt(cast)
 
 
-@extend_schema(responses={200: MyBallotSerializer(many=True), 401: ERROR_RESPONSES[401]})
+@extend_schema(responses={200: MyBallotSerializer(many=True), 401: ERROR_RESPONSES[401], 404: PAGE_NOT_FOUND})
 class MyBallotsView(generics.ListAPIView):
     """The caller's ballots, newest first."""
 
@@ -369,3 +379,16 @@ class CampaignResultsView(generics.GenericAPIView):
                 "entries": [{k: e[k] for k in fields} for e in data["entries"]],
             }
         )
+
+
+@extend_schema(exclude=True)
+class NotFoundView(APIView):
+    """A JSON 404 for paths under the ballot API that match no route (e.g. a non-numeric id)."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+
+    def get(self, request, *args, **kwargs):
+        raise NotFound()
+
+    post = put = patch = delete = get

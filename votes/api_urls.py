@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from votes import api
 
@@ -10,4 +10,6 @@ urlpatterns = [
     path("ballots/mine/", api.MyBallotsView.as_view(), name="my-ballots"),
     path("volunteer/ballots/", api.VolunteerBallotView.as_view(), name="volunteer-ballots"),
     path("campaigns/<int:pk>/results/", api.CampaignResultsView.as_view(), name="campaign-results"),
+    # Last: malformed ids under these prefixes answer JSON, as the schema promises.
+    re_path(r"^(?:auth|campaigns|ballots|volunteer)/", api.NotFoundView.as_view()),
 ]

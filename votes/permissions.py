@@ -38,9 +38,7 @@ INACTIVE = Refusal("account_inactive", _("This account is deactivated."))
 NOT_VERIFIED = Refusal(
     "not_verified", _("Confirm your e-mail address (or verify your identity with a volunteer) before voting.")
 )
-BIRTH_DATE_MISSING = Refusal(
-    "birth_date_missing", _("Add your birth date to your profile: voting has a minimum age.")
-)
+BIRTH_DATE_MISSING = Refusal("birth_date_missing", _("Add your birth date to your profile: voting has a minimum age."))
 RESIDENCE_MISSING = Refusal(
     "residence_missing", _("Add your municipality of residence to your profile: residents vote on their own list.")
 )

@@ -70,8 +70,10 @@ def _refused(request: HttpRequest, campaign: Campaign, *, code: str, message, st
     return render(request, "votes/ballot_refused.html", context, status=status)
 
 
-def _ballot_page(request: HttpRequest, campaign: Campaign, form: BallotForm, *, status: int = 200) -> HttpResponse:
-    context = {"campaign": campaign, "form": form, "rows": form.rows(), "method": campaign.method}
+def _ballot_page(
+    request: HttpRequest, campaign: Campaign, form: BallotForm, *, status: int = 200, error=None
+) -> HttpResponse:
+    context = {"campaign": campaign, "form": form, "rows": form.rows(), "method": campaign.method, "error": error}
     return render(request, "votes/ballot.html", context, status=status)
 
 
@@ -101,8 +103,8 @@ def ballot(request: HttpRequest, pk: int) -> HttpResponse:
         choices = ballot_token_choices(request.POST.get("token", ""), campaign=campaign, user_id=request.user.pk)
         if choices is None:  # tampered with or expired: start again
             form = BallotForm(campaign=campaign, entries=entries)
-            form.add_error(None, _("Your review expired or was changed. Please fill in the ballot again."))
-            return _ballot_page(request, campaign, form, status=400)
+            notice = _("Your review expired or was changed. Please fill in the ballot again.")
+            return _ballot_page(request, campaign, form, status=400, error=notice)
         if step == "edit":
             form = BallotForm(campaign=campaign, entries=entries, initial=BallotForm.initial_for(campaign, choices))
             return _ballot_page(request, campaign, form)
@@ -111,8 +113,7 @@ def ballot(request: HttpRequest, pk: int) -> HttpResponse:
         except BallotError as error:
             if error.http_status == 400:
                 form = BallotForm(campaign=campaign, entries=entries, initial=BallotForm.initial_for(campaign, choices))
-                form.add_error(None, error.message)
-                return _ballot_page(request, campaign, form, status=400)
+                return _ballot_page(request, campaign, form, status=400, error=error.message)
             return _refused(request, campaign, code=error.code, message=error.message, status=error.http_status)
         request.session[RECEIPT_SESSION_KEY] = _receipt_for_session(cast)
         return redirect("votes:ballot_receipt", pk=campaign.pk)

@@ -57,7 +57,10 @@ def resident_verify_in_person(*, volunteer: User, phone: str, full_name: str, bi
 
     phone = phone_normalise(phone)
     full_name = " ".join(full_name.split())
-    user = User.objects.select_for_update().filter(phone=phone).first()
+    # FOR NO KEY UPDATE, not FOR UPDATE: a ballot insert takes FOR KEY SHARE on its voter
+    # (foreign key), and FOR UPDATE here would deadlock with a ballot of the same resident
+    # being cast on another channel at the same moment.
+    user = User.objects.select_for_update(no_key=True).filter(phone=phone).first()
     if user is None:
         user = User(
             email=f"{phone[1:]}@{PHONE_ONLY_EMAIL_DOMAIN}",
