@@ -15,8 +15,10 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
+# compilemessages fails when there is no catalogue at all, so look for one first.
 messages: install
-	@if command -v msgfmt >/dev/null; then $(PY) manage.py compilemessages --ignore=.venv -v 0; \
+	@if [ -z "$$(find . -path ./.venv -prune -o -name '*.po' -print -quit)" ]; then :; \
+	elif command -v msgfmt >/dev/null; then $(PY) manage.py compilemessages --ignore=.venv -v 0; \
 	else echo "gettext (msgfmt) is not installed: pages stay in English. apt-get install gettext"; fi
 
 run: install messages

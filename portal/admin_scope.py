@@ -10,6 +10,7 @@ even learn that another municipality's object exists.
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path
 from django.db import models
 from django.http import Http404, HttpRequest
 
@@ -75,6 +76,19 @@ class ScopedAdmin(admin.ModelAdmin):
         if field is not None and hasattr(field, "queryset"):
             field.queryset = scope_filter(db_field.related_model, request, field.queryset)
         return field
+
+    def get_list_filter(self, request: HttpRequest):
+        """Relation filters offer only values found in the user's scope: the sidebar
+        would otherwise list every municipality's and campaign's name."""
+        filters = super().get_list_filter(request)
+        if request.user.is_superuser:
+            return filters
+        scoped = []
+        for entry in filters:
+            if isinstance(entry, str) and get_fields_from_path(self.model, entry)[-1].is_relation:
+                entry = (entry, admin.RelatedOnlyFieldListFilter)
+            scoped.append(entry)
+        return scoped
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         field = super().formfield_for_manytomany(db_field, request, **kwargs)

@@ -8,7 +8,20 @@ $py -m celery -A portal worker --loglevel=INFO --concurrency=2 >var/worker.log 2
 worker=$!
 $py -m celery -A portal beat --loglevel=INFO >var/beat.log 2>&1 &
 beat=$!
-trap 'kill $worker $beat 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
+stop() {
+  trap - EXIT INT TERM
+  kill -TERM "$worker" "$beat" 2>/dev/null || true
+  # A worker whose pool children already got the signal (Ctrl-C reaches the whole
+  # process group) can hang in its warm shutdown. Tasks are acknowledged late, so a
+  # hard stop after a grace period loses nothing: they are delivered again.
+  for _ in $(seq 1 10); do
+    kill -0 "$worker" 2>/dev/null || kill -0 "$beat" 2>/dev/null || break
+    sleep 1
+  done
+  kill -KILL "$worker" "$beat" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap stop EXIT INT TERM
 echo
 echo "  Portal:  http://127.0.0.1:${port}/"
 echo "  Admin:   http://127.0.0.1:${port}/admin/"

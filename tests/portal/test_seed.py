@@ -1,0 +1,96 @@
+"""`seed_demo` is idempotent and produces the demo the README promises."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from portal.accounts.models import User
+from portal.demo import CLOSED_CAMPAIGN_BALLOTS, DEMO_USERS, MUNICIPALITIES, seed_demo
+from portal.management.commands.demo_credentials import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
+from projects.models import Municipality, Proposal, Region, Space
+from votes.models import Ballot, BallotChoice, Campaign, Entry
+
+pytestmark = pytest.mark.django_db
+
+MODELS = [Region, Municipality, Space, Proposal, Campaign, Entry, Ballot, BallotChoice, User]
+
+
+def snapshot() -> dict[str, list[dict]]:
+    """Every column of every demo row, in primary-key order."""
+    rows = {model.__name__: list(model.objects.order_by("pk").values()) for model in MODELS}
+    rows["scopes"] = list(User.scope_municipalities.through.objects.order_by("pk").values())
+    return rows
+
+
+def test_seeding_twice_gives_exactly_the_same_rows() -> None:
+    call_command("seed_demo", stdout=io.StringIO())
+    first = snapshot()
+    call_command("seed_demo", stdout=io.StringIO())
+    second = snapshot()
+    assert {name: len(rows) for name, rows in second.items()} == {name: len(rows) for name, rows in first.items()}
+    assert second == first
+
+
+def test_demo_has_the_region_and_its_largest_municipalities() -> None:
+    seed_demo()
+    region = Region.objects.get(code="RU-SVE")
+    assert region.municipalities.count() == len(MUNICIPALITIES) >= 25
+    ekaterinburg = Municipality.objects.get(name="Екатеринбург")
+    assert (ekaterinburg.population, ekaterinburg.oktmo) == (1539371, "65701000")
+    assert all(oktmo.startswith("657") for oktmo in Municipality.objects.values_list("oktmo", flat=True))
+    assert Space.objects.count() >= 24
+    assert Space.objects.improved().exists()
+    assert Proposal.objects.filter(status=Proposal.Status.UNDER_CONSTRUCTION).exists()
+    assert Proposal.objects.filter(status=Proposal.Status.SUBMITTED).exists()
+
+
+def test_the_open_campaign_is_open_and_the_closed_one_has_its_ballots() -> None:
+    seed_demo()
+    open_campaign = Campaign.objects.open().get()
+    assert open_campaign.municipality.name == "Екатеринбург"
+    assert open_campaign.is_open()
+    assert (open_campaign.method, open_campaign.min_choices, open_campaign.max_choices) == ("approval", 1, 3)
+    assert open_campaign.entries.count() == 8
+    assert not open_campaign.ballots.exists()
+
+    closed = Campaign.objects.exclude(pk=open_campaign.pk).get()
+    assert closed.closed_at is not None and closed.phase() == "closed"
+    assert closed.ballots.count() == CLOSED_CAMPAIGN_BALLOTS
+    assert set(closed.ballots.values_list("channel", flat=True)) == {"import"}
+    assert BallotChoice.objects.filter(campaign=closed).count() == CLOSED_CAMPAIGN_BALLOTS
+    assert all(ballot.cast_at < closed.voting_closes_at for ballot in closed.ballots.all())
+    # Every entry got votes, and the choices belong to this campaign's entries.
+    assert set(BallotChoice.objects.filter(campaign=closed).values_list("entry__campaign", flat=True)) == {closed.pk}
+    assert BallotChoice.objects.filter(campaign=closed).values("entry").distinct().count() == 5
+
+
+def test_the_demo_log_ins_work_and_have_their_roles() -> None:
+    seed_demo()
+    admin = User.objects.get(email=DEMO_ADMIN_EMAIL)
+    assert admin.is_superuser and admin.check_password(DEMO_ADMIN_PASSWORD)
+    for email, password, _label in DEMO_USERS:
+        assert User.objects.get(email=email).check_password(password), email
+    regional = User.objects.get(email="region@example.org")
+    assert regional.role == "regional_official" and regional.scope_region.code == "RU-SVE"
+    municipal = User.objects.get(email="ekb.official@example.org")
+    assert list(municipal.scope_municipalities.values_list("name", flat=True)) == ["Екатеринбург"]
+    resident = User.objects.get(email="resident@example.org")
+    assert resident.is_verified and resident.municipality.name == "Екатеринбург"
+    assert resident.age_on(timezone.localdate()) == 30
+
+
+def test_voters_without_tokens_is_a_clear_error() -> None:
+    with pytest.raises(CommandError, match="--voters and --tokens go together"):
+        call_command("seed_demo", voters=10)
+    assert not Region.objects.exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("votes.demo") is not None, reason="votes.demo is installed")
+def test_voters_without_the_votes_demo_module_is_a_clear_error(tmp_path) -> None:
+    with pytest.raises(CommandError, match=r"votes\.demo\.demo_voters_create"):
+        call_command("seed_demo", voters=10, tokens=str(tmp_path / "tokens.txt"), stdout=io.StringIO())
