@@ -1,10 +1,11 @@
 """Time votes.rules' Method of Equal Shares against pabutools; check the outcomes agree.
 
 Run: ``python bench/bench_mes.py`` (from the repository root). Prints a few lines and
-returns a dict from :func:`main`. Cases: the largest sample ``.pb`` file and a generated
-100,000-voter approval election (seeded). pabutools runs in a child process with a time
-limit; if it cannot finish the 100k election in time, a smaller generated election is
-used for the comparison and the output says so.
+returns a dict from :func:`main`. Times are the best of 3 runs (pabutools: of up to 3,
+one when a run takes over 10 s); ours include tallying. Cases: the largest sample
+``.pb`` file and a generated 100,000-voter approval election (seeded). pabutools runs
+in a child process with a time limit; if it cannot finish the 100k election in time,
+a smaller generated election is used for the comparison and the output says so.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import random
 import sys
 import time
+from math import inf
 from pathlib import Path
 from typing import Any
 
@@ -54,19 +56,25 @@ def generate(voters: int, projects: int = 40, seed: int = 2024) -> pabulib.Rules
     )
 
 
+REPEATS = 3  # best of 3 for both sides (pabutools only when one run is under 10 s)
+
+
 def ours(ri: pabulib.RulesInput, rule: str) -> tuple[list[str], float]:
-    start = time.perf_counter()
-    ids = [p.id for p in ri.projects]
-    scores = rules.tally_scores(ri.method, ri.ballots, projects=ids)
-    out = rules.select(
-        rule,
-        ri.projects,
-        scores,
-        budget=ri.budget,
-        ballots=ri.ballots,
-        method=ri.method,
-    )
-    return list(out.selected), time.perf_counter() - start
+    best = inf
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        ids = [p.id for p in ri.projects]
+        scores = rules.tally_scores(ri.method, ri.ballots, projects=ids)
+        out = rules.select(
+            rule,
+            ri.projects,
+            scores,
+            budget=ri.budget,
+            ballots=ri.ballots,
+            method=ri.method,
+        )
+        best = min(best, time.perf_counter() - start)
+    return list(out.selected), best
 
 
 def _pabutools_job(ri: pabulib.RulesInput, rule: str, multi: bool, queue: Any) -> None:
@@ -85,15 +93,20 @@ def _pabutools_job(ri: pabulib.RulesInput, rule: str, multi: bool, queue: Any) -
     for ballot, count in ri.ballots.items():
         for _ in range(count):
             profile.append(ApprovalBallot(pb[pid] for pid, _ in ballot))
-    start = time.perf_counter()
-    prof = profile.as_multiprofile() if multi else profile
-    outcome = method_of_equal_shares(
-        instance,
-        prof,
-        sat_class=Cost_Sat,
-        voter_budget_increment=1 if rule == rules.EQUAL_SHARES_ADD1 else None,
-    )
-    queue.put(([p.name for p in outcome], time.perf_counter() - start))
+    best = inf
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        prof = profile.as_multiprofile() if multi else profile
+        outcome = method_of_equal_shares(
+            instance,
+            prof,
+            sat_class=Cost_Sat,
+            voter_budget_increment=1 if rule == rules.EQUAL_SHARES_ADD1 else None,
+        )
+        best = min(best, time.perf_counter() - start)
+        if best > 10:
+            break
+    queue.put(([p.name for p in outcome], best))
 
 
 def pabutools(
@@ -121,7 +134,7 @@ def compare(label: str, ri: pabulib.RulesInput, rule: str) -> dict[str, Any]:
         "rule": rule,
         "voters": voters,
         "distinct_ballots": len(ri.ballots),
-        "ours_s": round(t_ours, 3),
+        "ours_s": round(t_ours, 4),
     }
     for multi in (False, True):
         key = "pabutools_multiprofile" if multi else "pabutools_profile"

@@ -80,6 +80,7 @@ used/left and, for every project, an :class:`Explanation` with a machine-readabl
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -547,19 +548,24 @@ class _MesInstance:
         costs: list[int],
         groups: list[tuple[int, list[tuple[int, int]]]],
         n_voters: int,
+        *,
+        cost_utility: bool = False,
     ) -> None:
         self.costs = costs
         self.groups = groups  # (weight, [(project index, utility > 0), ...])
         self.n_voters = n_voters
         m = len(costs)
         # Per project: (group, utility) of its supporters, and the starting histogram.
-        supporters: list[list[tuple[int, int]]] = [[] for _ in range(m)]
+        # With cost utility a supporter's utility is the project cost: keep bare group
+        # indices then (no tuple per ballot entry), else (group, utility) pairs.
+        supporters: list[list[Any]] = [[] for _ in range(m)]
         weight: dict[tuple[int, int], int] = {}  # (project, utility) -> voters
         get = weight.get
         for g, (w, items) in enumerate(groups):  # the hot loop of the setup
             for item in items:
-                supporters[item[0]].append((g, item[1]))
+                supporters[item[0]].append(g if cost_utility else (g, item[1]))
                 weight[item] = get(item, 0) + w
+        self.cost_utility = cost_utility
         self.supporters = supporters
         self.total_util = [0] * m
         self.start_hist: list[dict[tuple[int, int], int]] = [{} for _ in range(m)]
@@ -633,7 +639,10 @@ class _MesInstance:
             # (old class, utility), deduplicated by the resulting budget value.
             move: dict[tuple[int, int], int] = {}
             max_pay = _Q(0)
-            for g, u_s in self.supporters[s]:
+            sup = self.supporters[s]
+            if self.cost_utility:
+                sup = [(g, costs[s]) for g in sup]
+            for g, u_s in sup:
                 c = cls[g]
                 if c < 0:
                     continue
@@ -727,7 +736,7 @@ def _mes_groups(
         key = tuple(sorted(it for it in items if it[1] > 0))
         merged[key] = merged.get(key, 0) + count
     groups = fast_groups + [(w, list(items)) for items, w in merged.items() if items]
-    return _MesInstance(costs, groups, n_voters)
+    return _MesInstance(costs, groups, n_voters, cost_utility=cost_utility)
 
 
 def _equal_shares(
@@ -745,40 +754,64 @@ def _equal_shares(
 ) -> Outcome:
     if utility not in ("cost", "points"):
         raise RulesError(f"unknown MES utility {utility!r}; use 'cost' or 'points'")
-    inst = _mes_groups(
-        projects,
-        ballots,
-        method=method,
-        utility=utility,
-        ordinal_scoring=ordinal_scoring,
-        ordinal_max_length=ordinal_max_length,
-    )
-    order = [p.id for p in projects]
+    # The setup allocates one small container per ballot entry and creates no cycles;
+    # the cyclic GC would keep rescanning them (it doubled the time on 100k voters).
+    # Pausing it is process-wide but short, and it is restored even on errors.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        inst = _mes_groups(
+            projects,
+            ballots,
+            method=method,
+            utility=utility,
+            ordinal_scoring=ordinal_scoring,
+            ordinal_max_length=ordinal_max_length,
+        )
+        run, runs = _mes_rounds(rule, inst, budget, [p.id for p in projects])
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return _mes_outcome(rule, projects, scores, budget, run, runs, greedy_completion)
+
+
+def _mes_rounds(
+    rule: str, inst: _MesInstance, budget: int, order: list[str]
+) -> tuple[_MesRun, int]:
+    """The MES run to keep (add1: the last feasible one) and how many runs it took."""
     costs = inst.costs
     runs = 0
     if inst.n_voters == 0:
         # pabutools returns the empty allocation without running MES.
-        run = _MesRun(Fraction(0), [], [])
-    else:
-        per_voter = Fraction(budget, inst.n_voters)
-        run = inst.run(per_voter, order)
-        runs = 1
-        if rule == EQUAL_SHARES_ADD1:
-            candidates = inst.candidates
-            while True:
-                chosen = {r.project for r in run.rounds}
-                spent = sum(costs[j] for j in chosen)
-                exhaustive = all(
-                    j in chosen or spent + costs[j] > budget for j in candidates
-                )
-                if exhaustive:
-                    break
-                nxt = inst.run(run.per_voter + 1, order)
-                runs += 1
-                if sum(costs[r.project] for r in nxt.rounds) > budget:
-                    break  # overspends: keep the previous outcome
-                run = nxt
+        return _MesRun(Fraction(0), [], []), runs
+    run = inst.run(Fraction(budget, inst.n_voters), order)
+    runs = 1
+    if rule == EQUAL_SHARES_ADD1:
+        candidates = inst.candidates
+        while True:
+            chosen = {r.project for r in run.rounds}
+            spent = sum(costs[j] for j in chosen)
+            if all(j in chosen or spent + costs[j] > budget for j in candidates):
+                break  # exhaustive among the supported projects
+            nxt = inst.run(run.per_voter + 1, order)
+            runs += 1
+            if sum(costs[r.project] for r in nxt.rounds) > budget:
+                break  # overspends: keep the previous outcome
+            run = nxt
+    return run, runs
 
+
+def _mes_outcome(
+    rule: str,
+    projects: Sequence[Project],
+    scores: Mapping[str, ProjectScore],
+    budget: int,
+    run: _MesRun,
+    runs: int,
+    greedy_completion: bool,
+) -> Outcome:
+    """Explanations for the kept MES run, then the optional greedy fill."""
+    order = [p.id for p in projects]
     leftover = run.leftover()
     expl: dict[str, Explanation] = {}
     chosen_ids: list[str] = []

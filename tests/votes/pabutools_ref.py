@@ -92,18 +92,27 @@ def greedy(instance: Instance, profile: Any, cardinal: bool) -> list[str]:
     return names(greedy_utilitarian_welfare(instance, profile, sat_class=sat))
 
 
+def mes_allocation(
+    instance: Instance, profile: Any, *, utility: str, add1: bool
+) -> Any:
+    sat = Cost_Sat if utility == "cost" else Additive_Cardinal_Sat
+    return method_of_equal_shares(
+        instance, profile, sat_class=sat, voter_budget_increment=1 if add1 else None
+    )
+
+
+def complete(instance: Instance, profile: Any, allocation: Any) -> list[str]:
+    """Greedy fill by score after MES (completion_by_rule_combination's second rule)."""
+    sat = Cost_Sat if isinstance(profile, AbstractApprovalProfile) else PointsCostSat
+    return names(
+        greedy_utilitarian_welfare(
+            instance, profile, sat_class=sat, initial_budget_allocation=allocation
+        )
+    )
+
+
 def mes(
     instance: Instance, profile: Any, *, utility: str, add1: bool, completion: bool
 ) -> list[str]:
-    sat = Cost_Sat if utility == "cost" else Additive_Cardinal_Sat
-    outcome = method_of_equal_shares(
-        instance, profile, sat_class=sat, voter_budget_increment=1 if add1 else None
-    )
-    if completion:
-        comp_sat = (
-            Cost_Sat if isinstance(profile, AbstractApprovalProfile) else PointsCostSat
-        )
-        outcome = greedy_utilitarian_welfare(
-            instance, profile, sat_class=comp_sat, initial_budget_allocation=outcome
-        )
-    return names(outcome)
+    outcome = mes_allocation(instance, profile, utility=utility, add1=add1)
+    return complete(instance, profile, outcome) if completion else names(outcome)
