@@ -623,6 +623,8 @@ def main() -> None:
     results: dict = {
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config": {
+            # Other tenants of a shared machine move absolute numbers; the ratios less so.
+            "load_average_at_start": os.getloadavg(),
             "clients": CLIENTS,
             "duration_s": DURATION,
             "voters": VOTERS,
@@ -651,9 +653,14 @@ def main() -> None:
     rows = table_rows(results)
     results["table"] = rows
     results["elapsed_s"] = time.perf_counter() - STARTED
+    results["config"]["load_average_at_end"] = os.getloadavg()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, default=str))
-    log(f"done in {results['elapsed_s']:.0f} s; bench/results/latest.json written")
+    load = (results["config"]["load_average_at_start"][0], results["config"]["load_average_at_end"][0])
+    log(
+        f"done in {results['elapsed_s']:.0f} s; 1-minute load average {load[0]:.1f} at start, {load[1]:.1f} at end;"
+        " bench/results/latest.json written"
+    )
     print()
     print(table_print(rows))
 
