@@ -3,10 +3,12 @@
 Run by bench/run.py in its own process, so the portal (gunicorn) and the load do not
 share an interpreter. Why not locust, httpx or aiohttp: the machine has two cores shared
 by the server and the client, so every CPU cycle the client spends is taken from the
-server being measured. A hand-rolled keep-alive HTTP/1.1 client on asyncio streams costs
-a few tens of microseconds per request (no per-request object graph, no cookie jar,
-no dependency to add), which measured well below httpx's overhead; it speaks exactly
-what the benchmark needs: fixed requests, Content-Length bodies, Connection: close.
+server being measured. A hand-rolled keep-alive HTTP/1.1 client on asyncio streams does
+the least work per request (pre-built request bytes, no per-request object graph, no
+cookie jar, no dependency to add to requirements.txt) and speaks exactly what the
+benchmark needs: fixed requests, Content-Length bodies, Connection: close. (Locust's
+workers would also need gevent next to the server; httpx and aiohttp are general
+clients whose per-request Python cost would be billed to the server's cores.)
 
 Modes (one JSON document on stdout):
   ballots  each client takes the next voter from the tokens file (`email,token` lines),
