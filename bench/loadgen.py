@@ -165,7 +165,11 @@ async def run_get(args) -> dict:
         client = Client(args.host, args.port)
         while time.perf_counter() < deadline:
             started = time.perf_counter()
-            status, reply = await client.request(raw)
+            try:
+                status, reply = await client.request(raw)
+            except (ConnectionError, asyncio.IncompleteReadError) as exc:
+                client.close()
+                status, reply = 0, repr(exc).encode()
             if not record:
                 continue
             latencies.append((time.perf_counter() - started) * 1000)
