@@ -1,0 +1,31 @@
+"""Gunicorn settings, read from the environment like portal/settings.py.
+
+`gunicorn portal.wsgi` picks this file up from the working directory. Defaults follow
+gunicorn's own advice (2 x cores + 1 sync workers); GUNICORN_THREADS > 1 switches to the
+threaded worker, which also keeps client connections alive between requests.
+"""
+
+import multiprocessing
+import os
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise SystemExit(f"{name}={value!r} is not an integer") from None
+
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = _env_int("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count() + 1)
+threads = _env_int("GUNICORN_THREADS", 1)
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread" if threads > 1 else "sync")
+keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
+backlog = _env_int("GUNICORN_BACKLOG", 2048)
+timeout = _env_int("GUNICORN_TIMEOUT", 30)
+# Behind a load balancer that terminates TLS (see SECURE_PROXY_SSL_HEADER in settings).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "warning")
