@@ -165,9 +165,15 @@ if REDIS_URL:
     }
     CELERY_BROKER_URL = REDIS_URL
     # A task whose worker died unacked is delivered again after this many seconds
-    # (acks_late): longer than the longest final tally.
+    # (acks_late): longer than the longest final tally. Workers scan for such tasks
+    # every interval x throttle seconds (kombu's default, 100 s, or sooner when the
+    # timeout is shorter).
+    _visibility_timeout = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+    _restore_period = max(1, min(100, _visibility_timeout))
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
-        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+        "visibility_timeout": _visibility_timeout,
+        "unacked_restore_interval": min(10, _restore_period),
+        "unacked_restore_throttle": max(1, _restore_period // min(10, _restore_period)),
         "socket_connect_timeout": 2,
     }
 else:

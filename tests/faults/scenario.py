@@ -8,6 +8,7 @@ with DATABASE_URL set, printing one JSON object on the last line of stdout.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import os
 import sys
@@ -82,23 +83,28 @@ def voters(count: int) -> dict:
     return {"campaign": campaign.pk, "entries": entries, "tokens": tokens}
 
 
-def imported_ballots(count: int) -> dict:
-    """A closed ordinal campaign with `count` imported ballots (bulk, past the trigger's
-    window check like a paper import), counted by the Method of Equal Shares: enough
+def imported_ballots(count: int, n_entries: int = 60) -> dict:
+    """A closed approval campaign with `count` imported ballots (bulk, like a paper
+    import), counted by the Method of Equal Shares: with varied baskets, enough
     per-ballot work for the final tally to take seconds."""
+    import random
+
     campaign = campaign_create(opens_in=-86400 * 10, closes_in=-86400, method="approval",
-                               rule="equalshares/add1", n_entries=12)
+                               rule="equalshares/add1", n_entries=n_entries)
+    Campaign.objects.filter(pk=campaign.pk).update(budget=Decimal(10_000_000), max_choices=8)
     entries = list(campaign.entries.order_by("position"))
     ballots = Ballot.objects.bulk_create(
-        [Ballot(campaign=campaign, external_voter_id=f"v{n}", channel=Channel.IMPORT, receipt_hash=f"{n:064x}")
+        [Ballot(campaign=campaign, external_voter_id=f"v{n}", channel=Channel.IMPORT,
+                receipt_hash=hashlib.sha256(f"{campaign.pk}-{n}".encode()).hexdigest())
          for n in range(count)],
         batch_size=5000,
     )
+    rng = random.Random(20260101)  # the same data on every run
     choices = []
-    for n, ballot in enumerate(ballots):
-        # Varied baskets (so grouping identical ballots does not collapse them).
-        picked = {n % 12, (n * 7 + 3) % 12, (n * 13 + 5) % 12}
-        choices.extend(BallotChoice(ballot=ballot, campaign=campaign, entry=entries[i], points=1) for i in picked)
+    for ballot in ballots:
+        # Varied baskets, so grouping identical ballots does not collapse them.
+        picked = rng.sample(entries, rng.randint(1, 8))
+        choices.extend(BallotChoice(ballot=ballot, campaign=campaign, entry=entry, points=1) for entry in picked)
     BallotChoice.objects.bulk_create(choices, batch_size=10000)
     Campaign.objects.filter(pk=campaign.pk).update(closed_at=timezone.now() - datetime.timedelta(hours=1))
     return {"campaign": campaign.pk}
@@ -117,7 +123,8 @@ def clock_campaigns(residents: int) -> dict:
     closing = campaign_create(opens_in=-86400, closes_in=4)
     entries = list(closing.entries.order_by("position"))
     for n, user in enumerate(User.objects.order_by("pk")):
-        ballot = Ballot.objects.create(campaign=closing, voter=user, channel=Channel.WEB, receipt_hash=f"{n:064x}")
+        ballot = Ballot.objects.create(campaign=closing, voter=user, channel=Channel.WEB,
+                                       receipt_hash=hashlib.sha256(f"{closing.pk}-{n}".encode()).hexdigest())
         BallotChoice.objects.create(ballot=ballot, campaign=closing, entry=entries[n % 3], points=1)
     return {"opening": opening.pk, "closing": closing.pk}
 
