@@ -145,6 +145,7 @@ class CastBallot:
         return self.ballot.cast_at
 
 
+BIGINT_MAX = 2**63 - 1
 ChoiceInput = tuple[int, int | None] | Sequence[int | None] | int
 
 
@@ -166,6 +167,9 @@ def _parse_choices(choices: Iterable[ChoiceInput]) -> list[tuple[int, int | None
             raise MalformedChoices()
         if not isinstance(entry_id, int) or isinstance(entry_id, bool):
             raise MalformedChoices()
+        if not 1 <= entry_id <= BIGINT_MAX:
+            # No entry has such an id, and the database driver would overflow on it.
+            raise UnknownEntry()
         if points is not None and (not isinstance(points, int) or isinstance(points, bool)):
             raise MalformedChoices()
         parsed.append((entry_id, points))
