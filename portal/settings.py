@@ -169,7 +169,18 @@ if REDIS_URL:
         }
     }
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
+    # A task whose worker died unacked is delivered again after this many seconds
+    # (acks_late): longer than the longest final tally. Workers scan for such tasks
+    # every interval x throttle seconds (kombu's default, 100 s, or sooner when the
+    # timeout is shorter).
+    _visibility_timeout = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+    _restore_period = max(1, min(100, _visibility_timeout))
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
+        "visibility_timeout": _visibility_timeout,
+        "unacked_restore_interval": min(10, _restore_period),
+        "unacked_restore_throttle": max(1, _restore_period // min(10, _restore_period)),
+        "socket_connect_timeout": 2,
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # A broker that needs no server: messages are files under var/, shared by the web
@@ -327,6 +338,8 @@ EMAIL_BACKEND = env_str(
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend",
 )
+# For EMAIL_BACKEND=...filebased.EmailBackend (the fault tests read what was sent).
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")

@@ -288,6 +288,11 @@ class IdeaAdmin(ScopedAdmin):
 
         return can_moderate(request.user)
 
+    def _can_read(self, request: HttpRequest) -> bool:
+        # Moderators triage ideas: the queryset (and so the change pages and actions)
+        # must include their scope's ideas, not only the module link.
+        return super()._can_read(request) or self._can_moderate(request)
+
     def has_module_permission(self, request: HttpRequest) -> bool:
         return super().has_module_permission(request) or self._can_moderate(request)
 

@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from portal.accounts.models import User
+from portal.queue import task_send_on_commit
 from projects.models import Proposal, ProposalPhoto, Space
 from projects.services import photo_store
 from votes import ledger, rules
@@ -144,6 +145,7 @@ class CastBallot:
         return self.ballot.cast_at
 
 
+BIGINT_MAX = 2**63 - 1
 ChoiceInput = tuple[int, int | None] | Sequence[int | None] | int
 
 
@@ -165,6 +167,9 @@ def _parse_choices(choices: Iterable[ChoiceInput]) -> list[tuple[int, int | None
             raise MalformedChoices()
         if not isinstance(entry_id, int) or isinstance(entry_id, bool):
             raise MalformedChoices()
+        if not 1 <= entry_id <= BIGINT_MAX:
+            # No entry has such an id, and the database driver would overflow on it.
+            raise UnknownEntry()
         if points is not None and (not isinstance(points, int) or isinstance(points, bool)):
             raise MalformedChoices()
         parsed.append((entry_id, points))
@@ -721,7 +726,7 @@ def tally_enqueue(*, campaign: Campaign, final: bool) -> None:
 
     task = tasks.tally_final if final else tasks.tally_live
     campaign_id = campaign.pk
-    transaction.on_commit(lambda: task.delay(campaign_id))
+    task_send_on_commit(task, campaign_id)
 
 
 def results_publish(*, campaign: Campaign) -> Campaign:
@@ -1145,7 +1150,7 @@ def notifications_idea_decided_enqueue(*, idea: Idea) -> None:
     from portal import tasks
 
     idea_id = idea.pk
-    transaction.on_commit(lambda: tasks.notify_idea_decided.delay(idea_id))
+    task_send_on_commit(tasks.notify_idea_decided, idea_id)
 
 
 def notifications_campaign_opened_enqueue(*, campaign: Campaign) -> None:
@@ -1153,7 +1158,7 @@ def notifications_campaign_opened_enqueue(*, campaign: Campaign) -> None:
     from portal import tasks
 
     campaign_id = campaign.pk
-    transaction.on_commit(lambda: tasks.notify_campaign_opened.delay(campaign_id))
+    task_send_on_commit(tasks.notify_campaign_opened, campaign_id)
 
 
 def notifications_results_published_enqueue(*, campaign: Campaign) -> None:
@@ -1161,4 +1166,4 @@ def notifications_results_published_enqueue(*, campaign: Campaign) -> None:
     from portal import tasks
 
     campaign_id = campaign.pk
-    transaction.on_commit(lambda: tasks.notify_results_published.delay(campaign_id))
+    task_send_on_commit(tasks.notify_results_published, campaign_id)

@@ -8,10 +8,13 @@ settings.THROTTLE = False (THROTTLE=0) turns them all off for load tests from on
 from __future__ import annotations
 
 import hashlib
+import logging
 
 from django.conf import settings
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
+
+logger = logging.getLogger(__name__)
 
 
 class PortalThrottle(SimpleRateThrottle):
@@ -21,7 +24,13 @@ class PortalThrottle(SimpleRateThrottle):
     def allow_request(self, request, view):
         if not settings.THROTTLE:
             return True
-        return super().allow_request(request, view)
+        try:
+            return super().allow_request(request, view)
+        except Exception:  # the cache (Redis) is down or slow
+            # Fail open: a cache outage must not stop residents from voting. The
+            # database still allows one ballot per voter; only the rate limit lapses.
+            logger.warning("throttle %s skipped: cache unavailable", self.scope, exc_info=True)
+            return True
 
 
 class BallotUserThrottle(PortalThrottle):

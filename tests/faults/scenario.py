@@ -1,0 +1,156 @@
+"""Data for the fault tests, written into a private database by a subprocess.
+
+The fault tests run the portal in other processes against their own PostgreSQL, so
+they build their data the same way: `python -m tests.faults.scenario COMMAND ...`
+with DATABASE_URL set, printing one JSON object on the last line of stdout.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import sys
+from decimal import Decimal
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+import django
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from portal.accounts.models import User  # noqa: E402
+from projects.models import Municipality, Proposal, Region, Space  # noqa: E402
+from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry, Tally  # noqa: E402
+
+
+def _town() -> Municipality:
+    region, _ = Region.objects.get_or_create(slug="sverdlovsk", defaults={"name": "Свердловская", "code": "RU-SVE"})
+    town, _ = Municipality.objects.get_or_create(
+        slug="town-f", defaults={"region": region, "name": "Город Ф", "population": 100_000, "oktmo": "65799000"}
+    )
+    return town
+
+
+def campaign_create(*, opens_in: float = -86400, closes_in: float = 864000, method: str = "approval",
+                    rule: str = "greedy", n_entries: int = 5) -> Campaign:
+    """A campaign of `n_entries` projects whose window is given in seconds from now."""
+    town = _town()
+    now = timezone.now()
+    campaign = Campaign.objects.create(
+        municipality=town,
+        title=f"Голосование {Campaign.objects.count() + 1}",
+        year=now.year + 1,
+        voting_opens_at=now + datetime.timedelta(seconds=opens_in),
+        voting_closes_at=now + datetime.timedelta(seconds=closes_in),
+        method=method,
+        min_choices=1,
+        max_choices=3 if method != "ordinal" else n_entries,
+        budget=Decimal(2_000_000),
+        rule=rule,
+        winners=2,
+    )
+    for position in range(n_entries):
+        space = Space.objects.create(
+            municipality=town, kind=Space.Kind.PUBLIC_SPACE, name=f"Сквер {campaign.pk}-{position}",
+            address=f"ул. Ленина, {position + 1}", latitude=Decimal("56.838"), longitude=Decimal("60.597"),
+            area_m2=Decimal(1000),
+        )
+        proposal = Proposal.objects.create(
+            space=space, title=f"Сквер {position + 1}", description="Скамейки и свет.",
+            estimated_cost=Decimal(300_000 + 100_000 * position), status=Proposal.Status.APPROVED,
+            submitted_at=now - datetime.timedelta(days=30), approved_at=now - datetime.timedelta(days=20),
+        )
+        Entry.objects.create(campaign=campaign, proposal=proposal, external_id=str(position + 1),
+                             cost=proposal.estimated_cost, position=position)
+    return campaign
+
+
+def voters(count: int) -> dict:
+    """An open campaign and `count` verified residents with API tokens."""
+    from votes.demo import demo_voters_create
+
+    campaign = campaign_create()
+    path = os.path.join(os.environ["VAR_DIR"], "tokens.csv")
+    demo_voters_create(count=count, tokens_path=path)
+    with open(path, encoding="utf-8") as handle:
+        tokens = [line.strip().split(",")[1] for line in handle if line.strip()]
+    entries = list(campaign.entries.order_by("position").values_list("pk", flat=True))
+    return {"campaign": campaign.pk, "entries": entries, "tokens": tokens}
+
+
+def imported_ballots(count: int, n_entries: int = 60) -> dict:
+    """A closed approval campaign with `count` imported ballots (bulk, like a paper
+    import), counted by the Method of Equal Shares: with varied baskets, enough
+    per-ballot work for the final tally to take seconds."""
+    import random
+
+    campaign = campaign_create(opens_in=-86400 * 10, closes_in=-86400, method="approval",
+                               rule="equalshares/add1", n_entries=n_entries)
+    Campaign.objects.filter(pk=campaign.pk).update(budget=Decimal(10_000_000), max_choices=8)
+    entries = list(campaign.entries.order_by("position"))
+    ballots = Ballot.objects.bulk_create(
+        [Ballot(campaign=campaign, external_voter_id=f"v{n}", channel=Channel.IMPORT,
+                receipt_hash=hashlib.sha256(f"{campaign.pk}-{n}".encode()).hexdigest())
+         for n in range(count)],
+        batch_size=5000,
+    )
+    rng = random.Random(20260101)  # the same data on every run
+    choices = []
+    for ballot in ballots:
+        # Varied baskets, so grouping identical ballots does not collapse them.
+        picked = rng.sample(entries, rng.randint(1, 8))
+        choices.extend(BallotChoice(ballot=ballot, campaign=campaign, entry=entry, points=1) for entry in picked)
+    BallotChoice.objects.bulk_create(choices, batch_size=10000)
+    Campaign.objects.filter(pk=campaign.pk).update(closed_at=timezone.now() - datetime.timedelta(hours=1))
+    return {"campaign": campaign.pk}
+
+
+def clock_campaigns(residents: int) -> dict:
+    """One campaign that opens in a few seconds and one that closes in a few, with
+    ballots, and `residents` who want e-mail (the opening notifies them once each)."""
+    town = _town()
+    now = timezone.now()
+    User.objects.bulk_create(
+        [User(email=f"resident{n}@example.org", full_name=f"Житель {n}", municipality=town, verified_at=now,
+              birth_date=datetime.date(1980, 1, 1), notify_by_email=True) for n in range(residents)]
+    )
+    opening = campaign_create(opens_in=3, closes_in=86400)
+    closing = campaign_create(opens_in=-86400, closes_in=4)
+    entries = list(closing.entries.order_by("position"))
+    for n, user in enumerate(User.objects.order_by("pk")):
+        ballot = Ballot.objects.create(campaign=closing, voter=user, channel=Channel.WEB,
+                                       receipt_hash=hashlib.sha256(f"{closing.pk}-{n}".encode()).hexdigest())
+        BallotChoice.objects.create(ballot=ballot, campaign=closing, entry=entries[n % 3], points=1)
+    return {"opening": opening.pk, "closing": closing.pk}
+
+
+def tally_rows(campaign: int, kind: str) -> dict:
+    tally = Tally.objects.get(campaign_id=campaign, kind=kind)
+    rows = list(tally.rows.order_by("rank").values_list("entry_id", "votes", "score", "rank", "selected"))
+    return {"status": tally.status, "ballots": tally.ballots_counted,
+            "rows": [[e, v, str(s), r, sel] for e, v, s, r, sel in rows]}
+
+
+def main(argv: list[str]) -> None:
+    command, *args = argv
+    if command == "voters":
+        result = voters(int(args[0]))
+    elif command == "imported_ballots":
+        result = imported_ballots(int(args[0]))
+    elif command == "clock_campaigns":
+        result = clock_campaigns(int(args[0]))
+    elif command == "tally_rows":
+        result = tally_rows(int(args[0]), args[1])
+    else:
+        raise SystemExit(f"unknown command {command}")
+    connection.close()
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,135 @@
+"""Ballot secrecy: nobody but the voter can tell which ballot is theirs.
+
+The ledger, every results download, the API results and the admin's ballot pages
+carry no voter e-mail, name, phone or user id; /api/v1/ballots/mine/ lists only the
+caller's ballots; receipts come from the session, never from an id in the URL.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+from django.test import Client
+from openpyxl import load_workbook
+
+from portal.accounts.models import User
+from votes.models import Ballot, Channel
+from votes.services import ballot_cast, campaign_close, results_publish, tally_compute
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def published(make_campaign, make_user, ids):
+    campaign = make_campaign(method="approval")
+    voters = [
+        make_user(email=f"secret.voter{n}@example.org", full_name=f"Тайнов Секрет{n} Бюллетеневич",
+                  phone=f"+7912555{n:04d}")
+        for n in range(3)
+    ]
+    for n, voter in enumerate(voters):
+        ballot_cast(campaign=campaign, voter=voter, choices=[ids(campaign)[n % 2]], channel=Channel.WEB)
+    campaign_close(campaign=campaign)
+    tally_compute(campaign_id=campaign.pk, final=True)
+    results_publish(campaign=campaign)
+    return campaign, voters
+
+
+def identities(voters: list[User]) -> list[str]:
+    found = []
+    for voter in voters:
+        found += [voter.email, voter.full_name, voter.phone, voter.phone[2:], voter.full_name.split()[1]]
+    return found
+
+
+def assert_anonymous(text: str, voters: list[User], where: str) -> None:
+    for secret in identities(voters):
+        assert secret not in text, f"{where} contains {secret!r}"
+    for key in ("voter", "email", "full_name", "phone"):
+        assert not re.search(rf'"{key}(_id)?"\s*:', text), f"{where} has a {key} field"
+
+
+@pytest.mark.parametrize("suffix", ["ledger.jsonl", "results.csv", "results.json", "results.pb", "results/", "ledger/"])
+def test_public_downloads_carry_no_voter_identity(published, suffix):
+    campaign, voters = published
+    response = Client().get(f"/campaigns/{campaign.pk}/{suffix}")
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    text = body.decode()
+    assert_anonymous(text, voters, suffix)
+    if suffix == "ledger.jsonl":
+        # The ledger does list every ballot, by receipt hash only.
+        assert all(json.loads(line) for line in text.splitlines() if line.strip())
+        assert all(h in text for h in Ballot.objects.filter(campaign=campaign).values_list("receipt_hash", flat=True))
+
+
+def test_xlsx_results_carry_no_voter_identity(published):
+    campaign, voters = published
+    response = Client().get(f"/campaigns/{campaign.pk}/results.xlsx")
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(response.content))
+    cells = " ".join(str(cell.value) for sheet in workbook for row in sheet.iter_rows() for cell in row)
+    assert_anonymous(cells, voters, "results.xlsx")
+
+
+def test_api_results_carry_no_voter_identity(published, api_client):
+    campaign, voters = published
+    response = api_client.get(f"/api/v1/campaigns/{campaign.pk}/results/")
+    assert response.status_code == 200
+    assert_anonymous(response.content.decode(), voters, "API results")
+
+
+def test_admin_ballot_pages_do_not_show_the_voter(published):
+    _campaign, voters = published
+    root = User.objects.create_superuser("root-secrecy@example.org", "correct horse battery staple")
+    client = Client()
+    client.force_login(root)
+    # Searching ballots by a voter's e-mail finds nothing (the search box echoes the query).
+    search = client.get("/admin/votes/ballot/", {"q": voters[0].email})
+    assert search.status_code == 200 and search.context["cl"].result_count == 0
+    pages = ["/admin/votes/ballot/"]
+    pages += [f"/admin/votes/ballot/{pk}/change/" for pk in Ballot.objects.values_list("pk", flat=True)]
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200, page
+        assert_anonymous(response.content.decode(), voters, page)
+
+
+def test_my_ballots_lists_only_the_callers(published, token_client):
+    _campaign, voters = published
+    mine = Ballot.objects.get(voter=voters[1])
+    response = token_client(voters[1]).get("/api/v1/ballots/mine/")
+    assert response.status_code == 200
+    rows = response.json()["results"]
+    assert [row["id"] for row in rows] == [mine.pk]
+    assert_anonymous(response.content.decode(), [voters[0], voters[2]], "ballots/mine")
+
+
+def test_receipt_page_comes_from_the_session_not_the_url(published):
+    campaign, voters = published
+    client = Client()
+    client.force_login(voters[0])
+    others = list(Ballot.objects.exclude(voter=voters[0]).values_list("receipt_hash", flat=True))
+    # The page shows the caller's own ballot (from the session user), never another's,
+    # whatever ids the URL carries.
+    for probe in ("", f"?ballot={Ballot.objects.get(voter=voters[1]).pk}", f"?voter={voters[1].pk}"):
+        response = client.get(f"/campaigns/{campaign.pk}/ballot/receipt/{probe}")
+        text = response.content.decode()
+        assert response.status_code in (200, 302, 404)
+        assert not any(h in text or h[:16] in text for h in others), probe
+        assert_anonymous(text, voters[1:], "receipt page")
+
+
+@pytest.mark.parametrize("path", ["/me/", "/me/ideas/"])
+def test_me_pages_take_no_ids(published, path):
+    _campaign, voters = published
+    client = Client()
+    client.force_login(voters[0])
+    assert client.get(path).status_code == 200
+    walked = client.get(f"{path}{voters[1].pk}/")
+    assert walked.status_code == 404
+    own = client.get(path).content.decode()
+    assert voters[1].email not in own and voters[1].full_name not in own
