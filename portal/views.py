@@ -7,6 +7,9 @@ from votes.models import Campaign
 
 def home(request: HttpRequest) -> HttpResponse:
     open_campaigns = list(Campaign.objects.open().select_related("municipality").order_by("voting_closes_at"))
+    idea_campaigns = list(
+        Campaign.objects.collecting_ideas().select_related("municipality").order_by("ideas_close_at")
+    )
     figures = {
         "municipalities": Municipality.objects.count(),
         "spaces": Space.objects.count(),
@@ -20,6 +23,7 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "figures": figures,
             "open_campaigns": open_campaigns,
+            "idea_campaigns": idea_campaigns,
             "municipalities": Municipality.objects.only("name", "slug"),
         },
     )

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from projects.models import ProgressUpdate, ProposalPhoto, Space
@@ -165,3 +166,19 @@ def test_query_count_does_not_grow_with_proposals(town, page: str, budget: int, 
     _fill(town, 5, 25, first)  # 30 proposals, 30 open votes; the first has 30 photos and updates
     many = _queries(url(first))
     assert few == many
+
+
+def test_home_invites_ideas_while_a_vote_collects_them(town) -> None:
+    now = timezone.now()
+    collecting = make_campaign(
+        town, title="Идеи для дворов", ideas_open_at=now - datetime.timedelta(days=1),
+        ideas_close_at=now + datetime.timedelta(days=5), voting_opens_at=now + datetime.timedelta(days=10),
+        voting_closes_at=now + datetime.timedelta(days=20),
+    )
+    make_campaign(town, title="Идеи собраны", ideas_open_at=now - datetime.timedelta(days=30),
+                  ideas_close_at=now - datetime.timedelta(days=20), voting_opens_at=now + datetime.timedelta(days=1),
+                  voting_closes_at=now + datetime.timedelta(days=20))
+    html = ru().get("/").content.decode()
+    assert "Идеи для дворов" in html
+    assert reverse("votes:idea_new", args=[collecting.pk]) in html
+    assert "Идеи собраны" not in html
