@@ -166,6 +166,17 @@ class BallotAdmin(ScopedAdmin):
     fields = ["campaign", "channel", "cast_at", "receipt_hash"]
     readonly_fields = fields
     inlines = [BallotChoiceInline]
+    # Who cast a ballot (or helped) must not be reachable through the URL either:
+    # Django accepts any one-level lookup (?voter=<id>) unless told otherwise.
+    SECRET_LOOKUPS = ("voter", "volunteer", "external_voter_id")
+
+    def lookup_allowed(self, lookup: str, value, request=None) -> bool:
+        if lookup.split("__", 1)[0] in self.SECRET_LOOKUPS:
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def get_sortable_by(self, request: HttpRequest):
+        return [name for name in super().get_sortable_by(request) if name not in self.SECRET_LOOKUPS]
 
 
 class TallyRowInline(admin.TabularInline):

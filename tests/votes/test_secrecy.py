@@ -90,6 +90,13 @@ def test_admin_ballot_pages_do_not_show_the_voter(published):
     # Searching ballots by a voter's e-mail finds nothing (the search box echoes the query).
     search = client.get("/admin/votes/ballot/", {"q": voters[0].email})
     assert search.status_code == 200 and search.context["cl"].result_count == 0
+    # Nor can a voter's or volunteer's id be used as a filter or an ordering: Django
+    # answers a refused lookup with the changelist's error redirect (?e=1), never a list.
+    for probe in ({"voter": voters[0].pk}, {"voter__id__exact": voters[0].pk}, {"volunteer": voters[0].pk},
+                  {"voter__email": voters[0].email}, {"external_voter_id": "x"}):
+        response = client.get("/admin/votes/ballot/", probe)
+        assert response.status_code in (302, 400), probe
+        assert "cl" not in (response.context or {}), probe
     pages = ["/admin/votes/ballot/"]
     pages += [f"/admin/votes/ballot/{pk}/change/" for pk in Ballot.objects.values_list("pk", flat=True)]
     for page in pages:
