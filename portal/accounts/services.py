@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import User
 
@@ -40,7 +42,19 @@ PHONE_ONLY_EMAIL_DOMAIN = "phone.invalid"  # RFC 2606: never delivered
 
 
 def user_profile_update(*, user: User, full_name: str, birth_date, municipality, phone: str | None = None) -> User:
-    """The resident's own profile: who they are and where they live (what eligibility reads)."""
+    """The resident's own profile: who they are and where they live (what eligibility reads).
+
+    Residence and birth date decide where one may vote. Once the resident has a ballot in
+    a vote that is still open they stay as they are until it closes: otherwise moving
+    "house" between two open votes would give one person a ballot in each.
+    """
+    moved = municipality != user.municipality or birth_date != user.birth_date
+    if moved and user.pk and _has_ballot_in_open_vote(user):
+        message = _(
+            "You have voted in a vote that is still open: "
+            "your municipality and birth date can be changed after it closes."
+        )
+        raise ValidationError({"municipality": ValidationError(message, code="locked_by_ballot")})
     user.full_name = full_name.strip()
     user.birth_date = birth_date
     user.municipality = municipality
@@ -48,6 +62,10 @@ def user_profile_update(*, user: User, full_name: str, birth_date, municipality,
     user.full_clean(exclude=["password"])
     user.save(update_fields=["full_name", "birth_date", "municipality", "phone"])
     return user
+
+
+def _has_ballot_in_open_vote(user: User) -> bool:
+    return user.ballots.filter(campaign__closed_at__isnull=True, campaign__voting_closes_at__gt=timezone.now()).exists()
 
 
 def resident_verify_in_person(*, volunteer: User, phone: str, full_name: str, birth_date, municipality) -> User:
@@ -91,6 +109,8 @@ def resident_verify_in_person(*, volunteer: User, phone: str, full_name: str, bi
             user.full_name and user.full_name.casefold() != full_name.casefold()
         ):
             raise ResidentMismatch(phone)
+        if user.municipality_id not in (None, municipality.pk) and _has_ballot_in_open_vote(user):
+            raise ResidentMismatch(phone)  # a move between two open votes would be a second ballot
         user.full_name = user.full_name or full_name
         user.birth_date = birth_date
         user.municipality = municipality

@@ -236,3 +236,42 @@ def test_my_votes_lists_my_ballots_with_their_fingerprints(client, resident, tow
     page = client.get("/me/votes/").content.decode()
     assert "Дворы 2027" in page and cast.ballot.receipt_hash in page
     assert cast.receipt not in page  # the receipt code itself is never shown again
+
+
+def test_residence_is_locked_while_a_vote_with_my_ballot_is_open(client, resident, town):
+    """Moving between two open votes would give one person a ballot in each."""
+    from decimal import Decimal
+
+    from projects.models import Municipality, Proposal, Space
+    from votes.models import Campaign, Entry
+    from votes.services import ballot_cast
+
+    now = timezone.now()
+    elsewhere = Municipality.objects.create(
+        region=town.region, name="Берёзовский", slug="berezovsky", population=60000, oktmo="65731000"
+    )
+    campaign = Campaign.objects.create(
+        municipality=town, title="Дворы", year=2027, method="choose-1", rule="top-k", winners=1,
+        voting_opens_at=now - datetime.timedelta(days=1), voting_closes_at=now + datetime.timedelta(days=1),
+    )
+    space = Space.objects.create(municipality=town, kind="courtyard", name="Двор", address="ул. Мира, 1",
+                                 latitude=Decimal(56), longitude=Decimal(60), area_m2=Decimal(100))
+    proposal = Proposal.objects.create(space=space, title="Двор", description="-", estimated_cost=Decimal(1000),
+                                       submitted_at=now)
+    entry = Entry.objects.create(campaign=campaign, proposal=proposal, external_id="1", cost=Decimal(1000))
+    client.force_login(resident)
+    data = {"full_name": resident.full_name, "birth_date": "1988-04-12", "municipality": elsewhere.pk, "phone": ""}
+    ballot_cast(campaign=campaign, voter=resident, choices=[(entry.pk, None)], channel="web")
+
+    response = client.post("/me/", data)
+    assert response.status_code == 400
+    resident.refresh_from_db()
+    assert resident.municipality == town
+    for changed in ({"birth_date": "1970-01-01", "municipality": town.pk}, {}):
+        assert client.post("/me/", {**data, **changed}).status_code == 400
+    # The name can still be corrected, and once the vote is closed the move is allowed.
+    assert client.post("/me/", {**data, "municipality": town.pk, "full_name": "Анна Петровна"}).status_code == 302
+    Campaign.objects.filter(pk=campaign.pk).update(closed_at=now)
+    assert client.post("/me/", data).status_code == 302
+    resident.refresh_from_db()
+    assert resident.municipality == elsewhere
