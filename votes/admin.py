@@ -46,6 +46,20 @@ class EntryInline(ScopedInline):
     fields = ["proposal", "external_id", "cost", "position"]
     autocomplete_fields = ["proposal"]
 
+    # The ballot is frozen once voting has begun: ballots already cast name these entries,
+    # and the published ledger names their external ids and costs.
+    def _ballot_frozen(self, obj) -> bool:
+        return obj is not None and obj.ballot_is_frozen()
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return not self._ballot_frozen(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return not self._ballot_frozen(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return not self._ballot_frozen(obj) and super().has_delete_permission(request, obj)
+
 
 @admin.register(Campaign)
 class CampaignAdmin(ScopedAdmin):
@@ -66,6 +80,11 @@ class CampaignAdmin(ScopedAdmin):
     list_select_related = ["municipality"]
     date_hierarchy = "voting_opens_at"
     readonly_fields = ["opened_at", "closed_at", "results_published_at", "tally_state", "live_tally_warning"]
+    # What ballots were cast under, and what the count reads, cannot change once voting began.
+    FROZEN_WHEN_OPEN = [
+        "municipality", "year", "residence_scope", "min_age", "voting_opens_at", "method", "min_choices",
+        "max_choices", "points", "budget", "rule", "winners", "score_threshold", "ordinal_scoring",
+    ]
     inlines = [EntryInline]
     actions = ["recount_now", "publish_results"]
     fieldsets = [
@@ -91,6 +110,14 @@ class CampaignAdmin(ScopedAdmin):
         ("Lifecycle", {"fields": ["opened_at", "closed_at", "results_published_at"]}),
         (_("Counting"), {"fields": ["tally_state", "live_tally_warning"]}),
     ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.ballot_is_frozen():
+            fields += [name for name in self.FROZEN_WHEN_OPEN if name not in fields]
+            if obj.closed_at is not None:
+                fields.append("voting_closes_at")
+        return fields
 
     # --- Counting: tally state, recount, publication ---
 

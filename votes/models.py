@@ -216,6 +216,10 @@ class Campaign(models.Model):
     def is_closed(self) -> bool:
         return self.phase() == "closed"
 
+    def ballot_is_frozen(self, now=None) -> bool:
+        """Once voting has begun, the ballot and its rules are what voters voted on."""
+        return self.opened_at is not None or (now or timezone.now()) >= self.voting_opens_at
+
     @property
     def uses_budget(self) -> bool:
         return self.rule in BUDGET_RULES or self.method == rules.KNAPSACK
