@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from portal.accounts.models import User
+from portal.accounts.services import PHONE_ONLY_EMAIL_DOMAIN
 
 UNSUBSCRIBE_SALT = "portal.notifications.unsubscribe"
 
@@ -83,6 +84,11 @@ def email_idea_decided_send(*, idea_id: int) -> int:
     return _send([_message(user=author, template="idea_decided", context={"idea": idea, "proposal": idea.proposal})])
 
 
+def mailable() -> Q:
+    """Users who want our e-mail and have a mailbox (residents a volunteer met by phone do not)."""
+    return Q(is_active=True, notify_by_email=True) & ~Q(email__iendswith=f"@{PHONE_ONLY_EMAIL_DOMAIN}")
+
+
 def campaign_eligible_recipients(campaign) -> Q:
     """Residents who may vote in `campaign` and want e-mail (age unknown is not excluded:
     the ballot itself checks it)."""
@@ -91,7 +97,7 @@ def campaign_eligible_recipients(campaign) -> Q:
         born_before = today.replace(year=today.year - campaign.min_age)
     except ValueError:  # 29 February
         born_before = today.replace(year=today.year - campaign.min_age, day=28)
-    where = Q(is_active=True, notify_by_email=True, verified_at__isnull=False)
+    where = mailable() & Q(verified_at__isnull=False)
     if campaign.residence_scope == campaign.ResidenceScope.REGION:
         where &= Q(municipality__region_id=campaign.municipality.region_id)
     else:
@@ -127,9 +133,7 @@ def email_results_published_send(
     from votes.models import Campaign
 
     campaign = Campaign.objects.select_related("municipality").get(pk=campaign_id)
-    voters = User.objects.filter(
-        is_active=True, notify_by_email=True, pk__in=campaign.ballots.filter(voter__isnull=False).values("voter_id")
-    )
+    voters = User.objects.filter(mailable(), pk__in=campaign.ballots.filter(voter__isnull=False).values("voter_id"))
     users, next_after = _batch(voters, after_id, batch_size)
     _send([_message(user=user, template="results_published", context={"campaign": campaign}) for user in users])
     return next_after

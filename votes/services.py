@@ -1068,9 +1068,11 @@ def _idea_lock_pending(idea: Idea) -> Proposal:
 @transaction.atomic
 def idea_approve(*, idea: Idea, official) -> Entry:
     """Approve the idea and put it on its campaign's ballot at its estimated cost."""
-    campaign = Campaign.objects.get(pk=idea.campaign_id)
+    # The campaign row is locked so that the clock cannot open the vote between this
+    # check and the new entry: the ballot must not change under the first voters.
+    campaign = Campaign.objects.select_for_update().get(pk=idea.campaign_id)
     _idea_require_moderator(official, campaign)
-    if campaign.opened_at is not None or campaign.phase() in ("voting", "closed"):
+    if campaign.ballot_is_frozen():
         raise ValidationError(
             _("Voting has started: the ballot can no longer change."), code="ballot_frozen"
         )

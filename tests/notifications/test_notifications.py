@@ -76,6 +76,7 @@ def test_campaign_opened_goes_to_eligible_residents_in_batches(campaign, town, o
     make_user("quiet@example.org", municipality=town, notify_by_email=False)
     make_user("unverified@example.org", municipality=town, verified=False)
     make_user("away@example.org", municipality=other_town)
+    make_user("79120000000@phone.invalid", municipality=town)  # met by a volunteer: no mailbox
     with django_capture_on_commit_callbacks(execute=True):
         services.notifications_campaign_opened_enqueue(campaign=campaign)
     assert sorted(m.to[0] for m in mail.outbox) == sorted(u.email for u in eligible)
