@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 from django.db.models.functions import ExtractYear
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from projects.models import Proposal
-from votes.models import Campaign
+from votes.models import Tally
 
 
 def improved_spaces_by_year_and_municipality() -> dict:
@@ -41,24 +41,44 @@ def improved_spaces_by_year_and_municipality() -> dict:
 
 
 def campaign_turnout() -> list[dict]:
-    """Ballots of each campaign against its municipality's population."""
-    campaigns = (
-        Campaign.objects.annotate(ballot_count=Count("ballots"))
-        .values("pk", "title", "year", "municipality__name", "municipality__population", "ballot_count")
-        .order_by("-year", "municipality__name", "title")
+    """Turnout of each campaign whose count is public: ballots counted by its stored tally
+    (the published final one, or the live one where the campaign shows live standings)
+    against its municipality's population. Never a live count of the ballot table: that
+    would publish the turnout of votes that keep it private until the close."""
+    public = Q(kind=Tally.Kind.FINAL, status=Tally.Status.DONE, campaign__results_published_at__isnull=False) | Q(
+        kind=Tally.Kind.LIVE,
+        computed_at__isnull=False,
+        campaign__show_live_standings=True,
+        campaign__closed_at__isnull=True,
+        campaign__results_published_at__isnull=True,
+    )
+    tallies = (
+        Tally.objects.filter(public)
+        .values(
+            "kind",
+            "ballots_counted",
+            "campaign_id",
+            "campaign__title",
+            "campaign__year",
+            "campaign__municipality__name",
+            "campaign__municipality__population",
+        )
+        .order_by("-campaign__year", "campaign__municipality__name", "campaign__title")
     )
     result = []
-    for campaign in campaigns:
-        population = campaign["municipality__population"]
-        turnout = Decimal(campaign["ballot_count"] * 100) / population if population else Decimal(0)
+    for tally in tallies:
+        population = tally["campaign__municipality__population"]
+        ballots = tally["ballots_counted"]
+        turnout = Decimal(ballots * 100) / population if population else Decimal(0)
         result.append(
             {
-                "pk": campaign["pk"],
-                "title": campaign["title"],
-                "year": campaign["year"],
-                "municipality": campaign["municipality__name"],
+                "pk": tally["campaign_id"],
+                "title": tally["campaign__title"],
+                "year": tally["campaign__year"],
+                "municipality": tally["campaign__municipality__name"],
                 "population": population,
-                "ballots": campaign["ballot_count"],
+                "ballots": ballots,
+                "final": tally["kind"] == Tally.Kind.FINAL,
                 "turnout_percent": turnout.quantize(Decimal("0.01")),
             }
         )

@@ -9,7 +9,8 @@ from django.utils import timezone
 from portal.stats import campaign_turnout, improved_spaces_by_year_and_municipality
 from projects.models import Municipality, Proposal
 from tests.ideas.factories import make_campaign, make_proposal, make_space, make_user
-from votes.models import Ballot, Channel
+from votes.models import Ballot, Campaign, Channel
+from votes.services import tally_compute
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +45,12 @@ def test_stats_numbers_equal_hand_computed_values(client, town, region):
             campaign=campaign, voter=make_user(f"v{n}@example.org", municipality=small), channel=Channel.IMPORT,
             receipt_hash=hashlib.sha256(str(n).encode()).hexdigest(),
         )
+    # Before the count is public, the page publishes no turnout for the campaign.
+    assert "Берёзовский 2027" not in {row["title"] for row in campaign_turnout()}
+    Campaign.objects.filter(pk=campaign.pk).update(closed_at=timezone.now())
+    tally_compute(campaign_id=campaign.pk, final=True)
+    assert "Берёзовский 2027" not in {row["title"] for row in campaign_turnout()}  # counted, not yet published
+    Campaign.objects.filter(pk=campaign.pk).update(results_published_at=timezone.now())
     turnout = {row["title"]: row for row in campaign_turnout()}
     assert turnout["Берёзовский 2027"]["ballots"] == 3
     assert turnout["Берёзовский 2027"]["turnout_percent"] == Decimal("0.30")  # 3 / 1000
