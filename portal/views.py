@@ -12,7 +12,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
     figures = {
         "municipalities": Municipality.objects.count(),
-        "spaces": Space.objects.count(),
+        "spaces": Space.objects.public().count(),
         "proposals": Proposal.objects.public().count(),
         "open_campaigns": len(open_campaigns),
         "spaces_improved": Space.objects.improved().count(),

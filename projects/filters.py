@@ -13,7 +13,7 @@ from projects.models import Municipality, Proposal, Region, Space
 PUBLIC_STATUSES = [
     (value, label)
     for value, label in Proposal.Status.choices
-    if value not in (Proposal.Status.SUBMITTED, Proposal.Status.MERGED)
+    if value not in Proposal.HIDDEN_STATUSES
 ]
 
 

@@ -85,6 +85,14 @@ class SpaceQuerySet(models.QuerySet["Space"]):
 
         return self.filter(municipality__in=municipalities_in_scope(user))
 
+    def public(self) -> SpaceQuerySet:
+        """What residents may see: spaces an official made, or with a published proposal.
+        A space proposed in a resident's idea stays hidden while the idea waits for
+        moderation (or once it is merged into another)."""
+        public_statuses = [s for s in Proposal.Status.values if s not in Proposal.HIDDEN_STATUSES]
+        with_public = Proposal.objects.filter(status__in=public_statuses).values("space_id")
+        return self.filter(Q(proposals__isnull=True) | Q(pk__in=with_public)).distinct()
+
     def improved(self) -> SpaceQuerySet:
         """Spaces with at least one completed project."""
         return self.filter(proposals__status=Proposal.Status.COMPLETED).distinct()
@@ -187,7 +195,7 @@ class ProposalQuerySet(models.QuerySet["Proposal"]):
     def public(self) -> ProposalQuerySet:
         """What residents may see: everything but ideas still waiting for moderation
         and ideas merged into another one."""
-        return self.exclude(status__in=[Proposal.Status.SUBMITTED, Proposal.Status.MERGED])
+        return self.exclude(status__in=Proposal.HIDDEN_STATUSES)
 
     def with_place(self) -> ProposalQuerySet:
         return self.select_related("space", "space__municipality", "space__municipality__region")
@@ -203,6 +211,9 @@ class Proposal(models.Model):
         COMPLETED = "completed", _("completed")
         REJECTED = "rejected", _("rejected")
         MERGED = "merged", _("merged into another")
+
+    # Ideas waiting for moderation, and ideas merged into another, are not shown.
+    HIDDEN_STATUSES = (Status.SUBMITTED, Status.MERGED)
 
     # Each status, and the timestamp that must be set once a proposal has reached it.
     STATUS_TIMESTAMPS = {

@@ -55,7 +55,7 @@ def _timeline(proposal: Proposal) -> list[tuple[str, object]]:
 
 def space_detail(request: HttpRequest, pk: int) -> HttpResponse:
     space = get_object_or_404(
-        Space.objects.select_related("municipality__region").prefetch_related("photos"), pk=pk
+        Space.objects.public().select_related("municipality__region").prefetch_related("photos"), pk=pk
     )
     proposals = Proposal.objects.public().filter(space=space)
     context = {"space": space, "proposals": proposals, **space_extras(request, space)}

@@ -279,7 +279,7 @@ class IdeaForm(forms.Form):
 
     def __init__(self, *args, campaign, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["space"].queryset = Space.objects.filter(municipality_id=campaign.municipality_id)
+        self.fields["space"].queryset = Space.objects.public().filter(municipality_id=campaign.municipality_id)
 
     def clean(self):
         data = super().clean()

@@ -182,3 +182,15 @@ def test_home_invites_ideas_while_a_vote_collects_them(town) -> None:
     assert "Идеи для дворов" in html
     assert reverse("votes:idea_new", args=[collecting.pk]) in html
     assert "Идеи собраны" not in html
+
+
+def test_a_space_proposed_in_an_idea_is_hidden_until_the_idea_is_published(town) -> None:
+    from projects.models import Proposal
+
+    official_made = make_space(town, name="Сквер без предложений")
+    proposed = make_space(town, name="Пустырь у школы")
+    idea = make_proposal(proposed, status="submitted", approved_at=None)
+    assert ru().get(official_made.get_absolute_url()).status_code == 200
+    assert ru().get(proposed.get_absolute_url()).status_code == 404
+    Proposal.objects.filter(pk=idea.pk).update(status="approved", approved_at=timezone.now())
+    assert ru().get(proposed.get_absolute_url()).status_code == 200
