@@ -498,7 +498,7 @@ def _seed_users(*, region: Region, ekaterinburg: Municipality, today: datetime.d
         "region@example.org": ("Ольга Сергеевна Белова", R.REGIONAL_OFFICIAL, region, []),
         "ekb.official@example.org": ("Андрей Викторович Гусев", R.MUNICIPAL_OFFICIAL, None, [ekaterinburg]),
         "moderator@example.org": ("Марина Олеговна Ткач", R.MODERATOR, region, []),
-        "volunteer@example.org": ("Илья Денисович Орлов", R.VOLUNTEER, None, []),
+        "volunteer@example.org": ("Илья Денисович Орлов", R.VOLUNTEER, region, []),
         "auditor@example.org": ("Павел Андреевич Зорин", R.AUDITOR, region, []),
         "resident@example.org": ("Анна Михайловна Кузнецова", R.RESIDENT, None, []),
     }

@@ -16,7 +16,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from portal.accounts.permissions import is_official_for, is_volunteer
+from portal.accounts.permissions import is_official, is_official_for, is_volunteer
 
 if TYPE_CHECKING:
     from votes.models import Campaign
@@ -118,3 +118,26 @@ def can_assist(user) -> bool:
 def can_enter_paper(user, campaign: Campaign) -> bool:
     """Officials of the campaign's municipality enter paper ballots."""
     return is_official_for(user, campaign.municipality_id)
+
+
+def assisted_channel(user) -> str | None:
+    """The channel of the ballots `user` enters for others at the desk: volunteers help
+    residents vote, officials enter paper ballots; anyone else enters none."""
+    if can_assist(user):
+        return "volunteer"
+    if is_official(user):
+        return "paper"
+    return None
+
+
+def can_assist_in(user, campaign: Campaign) -> bool:
+    """May `user` enter a ballot for someone else in `campaign`? A volunteer of a region
+    (scope_region set) helps in that region only; officials enter paper ballots of their
+    own municipalities only."""
+    channel = assisted_channel(user)
+    if channel == "volunteer":
+        region_id = getattr(user, "scope_region_id", None)
+        return user.is_superuser or region_id is None or region_id == campaign.municipality.region_id
+    if channel == "paper":
+        return can_enter_paper(user, campaign)
+    return False

@@ -36,8 +36,10 @@ from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry, Idea, T
 from votes.permissions import (
     PHASE_REFUSALS,
     Refusal,
+    assisted_channel,
     ballot_refusal,
     can_assist,
+    can_assist_in,
     can_enter_paper,
 )
 from votes.receipts import receipt_code_new, receipt_hash
@@ -390,8 +392,10 @@ def volunteer_ballot_cast(
     birth_date: datetime.date,
     municipality,
     choices: Iterable[ChoiceInput],
+    channel: str = Channel.VOLUNTEER,
 ) -> CastBallot:
-    """A ballot entered by a volunteer for the resident in front of them.
+    """A ballot entered by a volunteer for the resident in front of them, or a paper
+    ballot entered by an official (channel 'paper').
 
     The resident is found by phone or created, and verified by the volunteer (who checked
     the passport); all in one transaction with the ballot, so a refused ballot creates
@@ -400,16 +404,16 @@ def volunteer_ballot_cast(
     from portal.accounts.phones import InvalidPhone
     from portal.accounts.services import ResidentMismatch, resident_verify_in_person
 
-    if not can_assist(volunteer):
+    if channel not in (Channel.VOLUNTEER, Channel.PAPER) or channel != assisted_channel(volunteer):
+        raise NotAllowedToAssist()
+    if not can_assist_in(volunteer, campaign):
         raise NotAllowedToAssist()
     try:
         with transaction.atomic():
             resident = resident_verify_in_person(
                 volunteer=volunteer, phone=phone, full_name=full_name, birth_date=birth_date, municipality=municipality
             )
-            return ballot_cast(
-                campaign=campaign, voter=resident, choices=choices, channel=Channel.VOLUNTEER, volunteer=volunteer
-            )
+            return ballot_cast(campaign=campaign, voter=resident, choices=choices, channel=channel, volunteer=volunteer)
     except InvalidPhone:
         raise InvalidBallot(_("Enter a Russian mobile number, e.g. +7 912 345-67-89."), code="invalid_phone") from None
     except ResidentMismatch:

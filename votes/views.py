@@ -23,7 +23,7 @@ from votes import ledger as ledger_format
 from votes import pabulib, receipts
 from votes.forms import BallotForm, ResidentForm, ballot_token, ballot_token_choices
 from votes.models import Ballot, Campaign, Channel, Entry, Tally
-from votes.permissions import ballot_refusal, can_assist
+from votes.permissions import assisted_channel, ballot_refusal, can_assist_in
 from votes.results import campaign_election, ledger_lines, public_tally, results_dict
 from votes.services import AlreadyVoted, BallotError, CastBallot, ballot_cast, volunteer_ballot_cast
 
@@ -170,14 +170,19 @@ def ballot_receipt(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def volunteer_desk(request: HttpRequest) -> HttpResponse:
-    """A volunteer enters the ballot of the resident in front of them."""
-    if not can_assist(request.user):
+    """A volunteer enters the ballot of the resident in front of them; an official enters
+    a paper ballot the same way (channel 'paper', their own municipalities only)."""
+    channel = assisted_channel(request.user)
+    if channel is None:
         raise PermissionDenied
-    campaigns = list(Campaign.objects.open().select_related("municipality").order_by("municipality__name", "pk"))
+    open_campaigns = Campaign.objects.open().select_related("municipality__region").order_by("municipality__name", "pk")
+    campaigns = [campaign for campaign in open_campaigns if can_assist_in(request.user, campaign)]
     campaign_id = request.POST.get("campaign") or request.GET.get("campaign")
     if not campaign_id or not str(campaign_id).isdigit():
-        return render(request, "votes/volunteer_desk.html", {"campaigns": campaigns})
+        return render(request, "votes/volunteer_desk.html", {"campaigns": campaigns, "channel": channel})
     campaign, entries = _campaign_with_entries(int(campaign_id))
+    if campaign not in campaigns:
+        raise Http404  # not open, or outside the helper's region or municipalities
     status = 200
     error = None
     if request.method == "POST":
@@ -194,6 +199,7 @@ def volunteer_desk(request: HttpRequest) -> HttpResponse:
                     birth_date=data["birth_date"],
                     municipality=data["municipality"],
                     choices=ballot_form.ballot_choices(),
+                    channel=channel,
                 )
             except BallotError as failure:
                 error, status = failure, failure.http_status
@@ -207,6 +213,7 @@ def volunteer_desk(request: HttpRequest) -> HttpResponse:
         ballot_form = BallotForm(campaign=campaign, entries=entries, prefix="ballot")
     context = {
         "campaigns": campaigns,
+        "channel": channel,
         "campaign": campaign,
         "resident_form": resident_form,
         "form": ballot_form,
@@ -220,7 +227,7 @@ def volunteer_desk(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 def volunteer_receipt(request: HttpRequest) -> HttpResponse:
-    if not can_assist(request.user):
+    if assisted_channel(request.user) is None:
         raise PermissionDenied
     receipt = request.session.pop(VOLUNTEER_RECEIPT_SESSION_KEY, None)
     campaign = (

@@ -238,3 +238,45 @@ def test_volunteer_desk_requires_the_passport_check(client_for, make_campaign, v
 
 def test_residents_do_not_get_the_volunteer_desk(client_for, voter):
     assert client_for(voter).get("/volunteer/").status_code == 403
+
+
+def _desk_data(campaign, town, entry_id, phone="+79120003344"):
+    return {
+        "campaign": campaign.pk,
+        "resident-phone": phone,
+        "resident-full_name": "Сидорова Мария Петровна",
+        "resident-birth_date": "1961-07-08",
+        "resident-municipality": town.pk,
+        "resident-passport_checked": "on",
+        "ballot-entries": [entry_id],
+    }
+
+
+def test_officials_enter_paper_ballots_of_their_own_municipality(client_for, make_campaign, make_user, town,
+                                                                 far_town, ids):
+    official = make_user(role=User.Role.MUNICIPAL_OFFICIAL)
+    official.scope_municipalities.add(town)
+    campaign = make_campaign(method="approval", max_choices=2)
+    client = client_for(official)
+    assert f"?campaign={campaign.pk}" in client.get("/volunteer/").content.decode()
+    response = client.post("/volunteer/", _desk_data(campaign, town, ids(campaign)[0]))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    ballot = Ballot.objects.get()
+    assert (ballot.channel, ballot.volunteer) == ("paper", official)
+    # Another municipality's vote is not theirs to enter, not even by its id.
+    elsewhere = make_campaign(municipality=far_town)
+    assert client.get(f"/volunteer/?campaign={elsewhere.pk}").status_code == 404
+    data = _desk_data(elsewhere, far_town, ids(elsewhere)[0], phone="+79120005566")
+    assert client.post("/volunteer/", data).status_code == 404
+    assert Ballot.objects.count() == 1
+
+
+def test_a_regional_volunteer_helps_in_their_region_only(client_for, make_campaign, volunteer, far_town, ids):
+    volunteer.scope_region = far_town.region
+    volunteer.save()
+    home = make_campaign()  # in the volunteer's home town, but another region than their scope
+    away = make_campaign(municipality=far_town)
+    client = client_for(volunteer)
+    listing = client.get("/volunteer/").content.decode()
+    assert f"?campaign={away.pk}" in listing and f"?campaign={home.pk}" not in listing
+    assert client.get(f"/volunteer/?campaign={home.pk}").status_code == 404
