@@ -6,7 +6,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from portal.admin_scope import ScopedAdmin, ScopedInline
+from portal.admin_scope import AuditedAdminMixin, ScopedAdmin, ScopedInline
 from projects import services
 from projects.models import (
     Comment,
@@ -23,7 +23,7 @@ from projects.services import photo_store
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "code"]
     search_fields = ["name", "code"]
     prepopulated_fields = {"slug": ["name"]}
