@@ -530,8 +530,8 @@ def _seed_closed_results(*, campaign: Campaign) -> None:
 
 
 def _seed_closed_ballots(*, campaign: Campaign, entries: list[Entry], weights: list[int], opens_at) -> None:
-    """Imported ballots (channel 'import'): the database trigger accepts them after the
-    close, as it accepts a paper count entered later. Deterministic, and only the
+    """Imported ballots (channel 'import', as from a pabulib file): the only channel the
+    database trigger accepts outside the voting window. Deterministic, and only the
     missing ones are written, so a second run adds nothing."""
     rng = random.Random(BALLOT_SEED)  # noqa: S311  (demo data, not a secret)
     wanted = []

@@ -1,5 +1,5 @@
 """Discussion, works in progress and the map: the parts of the proposal and space pages
-built on branch `ideas`.
+that the views add to their context.
 
 The host pages include the templates and merge the context:
 

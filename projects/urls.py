@@ -10,7 +10,7 @@ urlpatterns = [
     path("spaces/<int:pk>/", views.space_detail, name="space_detail"),
 ]
 
-# Discussion under proposals (branch `ideas`).
+# Discussion under proposals.
 urlpatterns += [
     path("proposals/<int:pk>/comments/", extras.comment_create, name="comment_create"),
     path("comments/<int:pk>/report/", extras.comment_report, name="comment_report"),

@@ -262,11 +262,6 @@ class Channel(models.TextChoices):
     IMPORT = "import", _("imported from a file")
 
 
-class BallotQuerySet(models.QuerySet["Ballot"]):
-    def of_campaign(self, campaign_id: int) -> BallotQuerySet:
-        return self.filter(campaign_id=campaign_id)
-
-
 class Ballot(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="ballots")
     voter = models.ForeignKey(
@@ -286,7 +281,6 @@ class Ballot(models.Model):
     cast_at = models.DateTimeField(_("cast at"), default=timezone.now)
     receipt_hash = models.CharField(_("receipt hash"), max_length=64, unique=True)
 
-    objects = BallotQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("ballot")

@@ -124,7 +124,8 @@ BORDA_BALLOT = "borda-ballot"
 FIRST_CHOICE = "first-choice"
 ORDINAL_SCORINGS: tuple[str, ...] = (BORDA, BORDA_BALLOT, FIRST_CHOICE)
 DEFAULT_ORDINAL_SCORING = BORDA
-# Names the foundation's models use (merge shim; the rules branch may adopt them).
+# The campaign setting's names for the two scorings it offers (BORDA_BALLOT is for tests
+# against pabutools' own Borda).
 ORDINAL_BORDA = BORDA
 ORDINAL_FIRST_CHOICE = FIRST_CHOICE
 
