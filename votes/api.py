@@ -16,12 +16,13 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, permissions, serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.accounts.services import api_token_issue
+from portal.accounts.validators import validate_birth_date
 from projects.models import Municipality
 from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry
 from votes.permissions import can_assist
@@ -124,14 +125,10 @@ class VolunteerBallotRequestSerializer(serializers.Serializer):
     campaign = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     phone = serializers.CharField(max_length=32, help_text="The resident's mobile number, e.g. +7 912 345-67-89.")
     full_name = serializers.CharField(max_length=200)
-    birth_date = serializers.DateField()
+    birth_date = serializers.DateField(validators=[validate_birth_date])
     municipality = serializers.SlugRelatedField(slug_field="slug", queryset=Municipality.objects.all())
     choices = ChoiceInputSerializer(many=True, min_length=1, max_length=500)
 
-    def validate_birth_date(self, value):
-        if value > timezone.localdate() or value.year < 1900:
-            raise ValidationError(_("Enter the birth date from the document."))
-        return value
 
 
 ERROR_RESPONSES = {

@@ -14,12 +14,12 @@ from django import forms
 from django.core import signing
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.phones import InvalidPhone, phone_normalise
+from portal.accounts.validators import validate_birth_date
 from projects.models import Municipality, Space
 from projects.validators import validate_image_upload
 from votes import rules
@@ -185,7 +185,9 @@ class ResidentForm(forms.Form):
         label=_("Full name"), max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"})
     )
     birth_date = forms.DateField(
-        label=_("Birth date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=_("Birth date"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[validate_birth_date],
     )
     municipality = forms.ModelChoiceField(label=_("Municipality of residence"), queryset=Municipality.objects.all())
     passport_checked = forms.BooleanField(
@@ -198,11 +200,6 @@ class ResidentForm(forms.Form):
         except InvalidPhone:
             raise forms.ValidationError(_("Enter a Russian mobile number, e.g. +7 912 345-67-89.")) from None
 
-    def clean_birth_date(self):
-        value = self.cleaned_data["birth_date"]
-        if value > timezone.localdate() or value.year < 1900:
-            raise forms.ValidationError(_("Enter the birth date from the document."))
-        return value
 
 
 def validate_photo(upload: UploadedFile) -> None:

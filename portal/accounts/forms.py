@@ -1,11 +1,11 @@
 from django import forms
 from django.contrib.auth.forms import AdminUserCreationForm as DjangoAdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import User
 from portal.accounts.phones import InvalidPhone, phone_normalise
+from portal.accounts.validators import validate_birth_date
 from projects.models import Municipality
 
 
@@ -31,6 +31,7 @@ class ProfileForm(forms.Form):
         label=_("Birth date"),
         help_text=_("Residents vote from the age the campaign sets (usually 14)."),
         widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}, format="%Y-%m-%d"),
+        validators=[validate_birth_date],
     )
     municipality = forms.ModelChoiceField(
         label=_("Municipality of residence"),
@@ -45,11 +46,6 @@ class ProfileForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
     )
 
-    def clean_birth_date(self):
-        value = self.cleaned_data["birth_date"]
-        if value > timezone.localdate() or value.year < 1900:
-            raise forms.ValidationError(_("Enter your real birth date."))
-        return value
 
     def clean_phone(self) -> str | None:
         raw = self.cleaned_data.get("phone", "").strip()
