@@ -79,16 +79,18 @@ def campaign_election(campaign: Campaign) -> pabulib.PbElection:
         projects.append(project)
     columns = ["project_id", "cost", "name"] + (["votes", "score", "selected"] if rows else [])
     votes = []
+    # In the ledger's order and under the ledger's names (the receipt hash), never the
+    # order of casting or a database id: neither may hint at who cast a ballot.
     ballots = (
         Ballot.objects.filter(campaign=campaign)
-        .order_by("pk", "choices__points", "choices__entry__external_id")
-        .values_list("pk", "external_voter_id", "choices__entry__external_id", "choices__points")
+        .order_by("receipt_hash", "choices__points", "choices__entry__external_id")
+        .values_list("pk", "receipt_hash", "external_voter_id", "choices__entry__external_id", "choices__points")
         .iterator(chunk_size=5000)
     )
     current = None
-    for pk, external_voter_id, external_id, points in ballots:
+    for pk, receipt, external_voter_id, external_id, points in ballots:
         if current is None or current["_pk"] != pk:
-            current = {"_pk": pk, "voter_id": external_voter_id or f"v{pk}", "vote_list": [], "points_list": []}
+            current = {"_pk": pk, "voter_id": external_voter_id or receipt[:16], "vote_list": [], "points_list": []}
             votes.append(current)
         if external_id is not None:
             current["vote_list"].append(external_id)
