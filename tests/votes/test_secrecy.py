@@ -64,6 +64,11 @@ def test_public_downloads_carry_no_voter_identity(published, suffix):
         # The ledger does list every ballot, by receipt hash only.
         assert all(json.loads(line) for line in text.splitlines() if line.strip())
         assert all(h in text for h in Ballot.objects.filter(campaign=campaign).values_list("receipt_hash", flat=True))
+    if suffix == "results.pb":
+        # Votes are named by receipt hash in ledger order: no database id, no order of casting.
+        votes = text.split("\nVOTES\n", 1)[1].splitlines()[1:]
+        hashes = sorted(Ballot.objects.filter(campaign=campaign).values_list("receipt_hash", flat=True))
+        assert [line.split(";", 1)[0] for line in votes] == [h[:16] for h in hashes]
 
 
 def test_xlsx_results_carry_no_voter_identity(published):
