@@ -13,6 +13,7 @@ Writes on campaigns, ballots, tallies and ideas (keyword-only `<entity>_<action>
 from __future__ import annotations
 
 import datetime
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -467,12 +468,13 @@ def _scores_from_sql(campaign: Campaign, entries: list[Entry]) -> dict[str, rule
     elif campaign.method == rules.CUMULATIVE:
         score = Sum(points)
     else:
-        score = Count("id")
+        score = Count("*")
+    # count(*), not count(id): the (campaign, entry) index answers it without the heap.
     rows = (
         BallotChoice.objects.filter(campaign_id=campaign.pk)
         .order_by()
         .values("entry_id")
-        .annotate(votes=Count("id"), score=score)
+        .annotate(votes=Count("*"), score=score)
     )
     ids = _project_id_of(entries)
     scores = {e.external_id: rules.ProjectScore(e.external_id, 0, 0) for e in entries}
@@ -702,22 +704,125 @@ def tally_compute(*, campaign_id: int, final: bool) -> Tally:
             )
         try:
             entries = list(campaign.entries.select_related("proposal").order_by("pk"))
-            ballots_counted = Ballot.objects.filter(campaign_id=campaign_id).count()
             scores, outcome, scale = tally_outcome(campaign, entries)
-            head = ledger.head_of(campaign_id, _ledger_ballots(campaign_id)) if final else ""
+            if campaign.method == rules.CHOOSE_ONE:
+                # Exactly one choice per choose-1 ballot (ballot_validate and the import
+                # enforce it), so the votes add up to the ballots: no second scan.
+                ballots_counted = sum(score.votes for score in scores.values())
+            else:
+                ballots_counted = Ballot.objects.filter(campaign_id=campaign_id).count()
             with transaction.atomic():
                 _write_rows(tally, campaign, entries, scores, outcome, scale)
                 tally.status = Tally.Status.DONE
                 tally.computed_at = timezone.now()
                 tally.ballots_counted = ballots_counted
                 tally.budget_used = (Decimal(outcome.budget_used) / scale).quantize(Decimal("0.01"))
-                tally.ledger_head = head
+                # A new count needs a new seal: ledger_seal hashes the ballots just counted.
+                tally.ledger_head = ""
                 tally.error = ""
                 tally.save()
+                if final:
+                    ledger_seal_enqueue(campaign_id=campaign_id)
         except Exception as exc:
             _mark_failed(tally.pk, f"{type(exc).__name__}: {exc}")
             raise
     return tally
+
+
+def _ledger_head_sql(campaign_id: int) -> tuple[str, int]:
+    """The ledger head and the number of ballots, read in one sorted pass on PostgreSQL.
+
+    Same format as ``ledger.chain``, without its per-ballot tuples and sorts: PostgreSQL
+    returns the choices in ledger order (receipt hash, COLLATE "C" = byte order, which is
+    code point order for the hex hashes), the canonical text is built per ballot here
+    (choices sorted by external id only when a ballot has several) and hashed.
+    """
+    sql = """
+        SELECT b.receipt_hash, c.entry_id, c.points
+        FROM votes_ballot b
+        LEFT JOIN votes_ballotchoice c ON c.ballot_id = b.id AND c.campaign_id = b.campaign_id
+        WHERE b.campaign_id = %s
+        ORDER BY b.receipt_hash COLLATE "C"
+    """
+    external_id = dict(Entry.objects.filter(campaign_id=campaign_id).values_list("pk", "external_id"))
+    sha256 = hashlib.sha256
+    head = ledger.genesis(campaign_id)
+    count = 0
+    current = ""
+    choices: list[tuple[str, int]] = []
+
+    def link() -> None:
+        nonlocal head
+        if not choices:
+            text = ""
+        elif len(choices) == 1:
+            text = f"{choices[0][0]}:{choices[0][1]}"
+        else:
+            text = ",".join(f"{e}:{p}" for e, p in sorted(choices))
+        head = sha256((head + current + text).encode()).hexdigest()
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # One sort of every ballot: in memory rather than on disk, and no JIT
+            # compilation (about 0.8 s on this plan) for a query that runs once.
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+            cursor.execute("SET LOCAL jit = off")
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql, [campaign_id])
+            while rows := cursor.fetchmany(20000):
+                for receipt, entry_id, points in rows:
+                    if receipt != current:
+                        if receipt < current:
+                            raise TallyError(f"ballot {count + 1}: receipt hashes must be strictly ascending")
+                        if count:
+                            link()
+                        current, choices = receipt, []
+                        count += 1
+                    if entry_id is not None:
+                        choices.append((external_id[entry_id], points))
+    if count:
+        link()
+    return head, count
+
+
+def ledger_head_compute(campaign_id: int) -> tuple[str, int]:
+    """``(head, ballots)`` of the campaign's ledger as it stands in the database."""
+    if connection.vendor == "postgresql":
+        return _ledger_head_sql(campaign_id)
+    count = 0
+    head = ledger.genesis(campaign_id)
+    for count, _receipt, _choices, head in ledger.chain(campaign_id, _ledger_ballots(campaign_id)):  # noqa: B007
+        pass
+    return head, count
+
+
+def ledger_seal(*, campaign_id: int) -> str:
+    """Compute the ledger head of the campaign's final tally and store it; return it.
+
+    Runs after the final tally (its own task: the hash chain over every ballot is not
+    counting, and the count should not wait for it). Idempotent: a sealed tally keeps
+    its head. Refuses when the ballots no longer match the count (recount first).
+    """
+    with _TallyLock(campaign_id, Tally.Kind.FINAL):
+        tally = Tally.objects.filter(campaign_id=campaign_id, kind=Tally.Kind.FINAL).first()
+        if tally is None or tally.status != Tally.Status.DONE:
+            raise TallyError(f"campaign {campaign_id} has no finished final tally to seal")
+        if tally.ledger_head:
+            return tally.ledger_head
+        head, ballots = ledger_head_compute(campaign_id)
+        if ballots != tally.ballots_counted:
+            raise TallyError(
+                f"campaign {campaign_id}: {ballots} ballots in the ledger, {tally.ballots_counted} counted; recount"
+            )
+        Tally.objects.filter(pk=tally.pk, computed_at=tally.computed_at).update(ledger_head=head)
+    return head
+
+
+def ledger_seal_enqueue(*, campaign_id: int) -> None:
+    """Ask a worker to seal the ledger once the final tally's transaction commits."""
+    from votes import tasks
+
+    task_send_on_commit(tasks.ledger_seal, campaign_id)
 
 
 def tally_enqueue(*, campaign: Campaign, final: bool) -> None:
@@ -730,7 +835,7 @@ def tally_enqueue(*, campaign: Campaign, final: bool) -> None:
 
 
 def results_publish(*, campaign: Campaign) -> Campaign:
-    """Publish the final results; only after a final tally is done."""
+    """Publish the final results; only after a final tally is done and its ledger sealed."""
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.closed_at is None:
@@ -738,6 +843,10 @@ def results_publish(*, campaign: Campaign) -> Campaign:
         final = Tally.objects.filter(campaign=campaign, kind=Tally.Kind.FINAL).first()
         if final is None or final.status != Tally.Status.DONE:
             raise ResultsError(_("The final tally is not done yet: recount first."))
+        if not final.ledger_head:
+            raise ResultsError(
+                _("The ballot ledger is not sealed yet: wait for the seal after the final tally, or recount.")
+            )
         if campaign.results_published_at is None:
             campaign.results_published_at = timezone.now()
             campaign.save(update_fields=["results_published_at"])

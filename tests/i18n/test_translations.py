@@ -229,6 +229,7 @@ def test_the_results_page_formats_amounts_and_counts_for_the_language() -> None:
     counted = campaign(costs={"a": 1_500_000, "b": 900_000}, budget=2_500_000)
     cast(counted, "v1", {"a": 1, "b": 1})
     services.tally_compute(campaign_id=counted.pk, final=True)
+    services.ledger_seal(campaign_id=counted.pk)
     services.results_publish(campaign=counted)
     url = f"/campaigns/{counted.pk}/results/"
 
