@@ -42,6 +42,7 @@ from votes.permissions import (
     can_enter_paper,
 )
 from votes.receipts import receipt_code_new, receipt_hash
+from votes.results import results_page_invalidate
 
 # --- Errors -----------------------------------------------------------------------
 
@@ -369,6 +370,7 @@ def campaign_close(*, campaign: Campaign) -> Campaign:
         if locked.closed_at is None:
             locked.closed_at = _database_clock()
             locked.save(update_fields=["closed_at"])
+            results_page_invalidate_on_commit(campaign_id=locked.pk)  # live standings leave the page
             # Whoever closes (the clock or an official), the final count follows the commit.
             tally_enqueue(campaign=locked, final=True)
     campaign.closed_at = locked.closed_at
@@ -661,6 +663,14 @@ class _TallyLock:
 def _mark_failed(tally_id: int, error: str) -> None:
     with transaction.atomic():
         Tally.objects.filter(pk=tally_id).update(status=Tally.Status.FAILED, error=error[:4000])
+        campaign_id = Tally.objects.filter(pk=tally_id).values_list("campaign_id", flat=True).first()
+        if campaign_id is not None:
+            results_page_invalidate_on_commit(campaign_id=campaign_id)
+
+
+def results_page_invalidate_on_commit(*, campaign_id: int) -> None:
+    """Forget the campaign's cached results pages once the current transaction commits."""
+    transaction.on_commit(lambda: results_page_invalidate(campaign_id))
 
 
 def _write_rows(
@@ -721,6 +731,7 @@ def tally_compute(*, campaign_id: int, final: bool) -> Tally:
                 tally.ledger_head = ""
                 tally.error = ""
                 tally.save()
+                results_page_invalidate_on_commit(campaign_id=campaign_id)
                 if final:
                     ledger_seal_enqueue(campaign_id=campaign_id)
         except Exception as exc:
@@ -814,7 +825,9 @@ def ledger_seal(*, campaign_id: int) -> str:
             raise TallyError(
                 f"campaign {campaign_id}: {ballots} ballots in the ledger, {tally.ballots_counted} counted; recount"
             )
-        Tally.objects.filter(pk=tally.pk, computed_at=tally.computed_at).update(ledger_head=head)
+        with transaction.atomic():
+            Tally.objects.filter(pk=tally.pk, computed_at=tally.computed_at).update(ledger_head=head)
+            results_page_invalidate_on_commit(campaign_id=campaign_id)  # the page shows the head
     return head
 
 
@@ -850,6 +863,7 @@ def results_publish(*, campaign: Campaign) -> Campaign:
         if campaign.results_published_at is None:
             campaign.results_published_at = timezone.now()
             campaign.save(update_fields=["results_published_at"])
+            results_page_invalidate_on_commit(campaign_id=campaign.pk)
             notifications_results_published_enqueue(campaign=campaign)
     return campaign
 
