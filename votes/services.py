@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -290,26 +291,15 @@ def ballot_cast(
         if refusal.code in PHASE_REFUSALS:
             raise CampaignNotOpen(refusal.message, code=refusal.code)
         raise NotEligible.from_refusal(refusal)
-    # A friendly early answer; the unique constraint below is what actually decides.
-    if Ballot.objects.filter(campaign=campaign, voter=voter).exists():
-        raise AlreadyVoted()
     chosen = ballot_validate(campaign=campaign, choices=choices)
 
     receipt = receipt_code_new()
+    ballot = Ballot(
+        campaign=campaign, voter=voter, channel=channel, volunteer=volunteer, receipt_hash=receipt_hash(receipt)
+    )
+    # No "already voted?" query first: the unique constraint answers it (AlreadyVoted below).
     try:
-        with transaction.atomic():
-            ballot = Ballot.objects.create(
-                campaign=campaign,
-                voter=voter,
-                channel=channel,
-                volunteer=volunteer,
-                receipt_hash=receipt_hash(receipt),
-            )
-            BallotChoice.objects.bulk_create(
-                BallotChoice(ballot=ballot, campaign=campaign, entry=entry, points=points) for entry, points in chosen
-            )
-            # The trigger replaced cast_at with the database clock: answer with the stored value.
-            ballot.cast_at = Ballot.objects.filter(pk=ballot.pk).values_list("cast_at", flat=True).get()
+        _ballot_insert(ballot, chosen)
     except IntegrityError as error:
         constraint = _violated_constraint(error)
         if constraint == "ballot_one_per_voter":
@@ -318,6 +308,54 @@ def ballot_cast(
             raise CampaignNotOpen(_("Voting in this campaign is closed."), code="campaign_closed") from error
         raise
     return CastBallot(receipt=receipt, ballot=ballot)
+
+
+_BALLOT_INSERT_SQL = """
+    WITH ballot AS (
+        INSERT INTO votes_ballot (campaign_id, voter_id, channel, volunteer_id, cast_at, receipt_hash)
+        VALUES (%s, %s, %s, %s, %s, %s)
+        RETURNING id, cast_at
+    ), choices AS (
+        INSERT INTO votes_ballotchoice (ballot_id, campaign_id, entry_id, points)
+        SELECT ballot.id, %s, choice.entry_id, choice.points
+        FROM ballot, unnest(%s::bigint[], %s::smallint[]) AS choice (entry_id, points)
+    )
+    SELECT id, cast_at FROM ballot
+"""
+
+
+def _ballot_insert(ballot: Ballot, chosen: list[tuple[Entry, int]]) -> None:
+    """Write the ballot and its choices, all or nothing, and set its id and cast_at.
+
+    On PostgreSQL one statement does it (atomic by itself: no BEGIN/COMMIT round trips)
+    and returns the cast_at the trigger stamped with the database clock; the constraints
+    and the trigger apply exactly as to ORM inserts. Elsewhere the ORM, in a transaction.
+    """
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            ballot.save(force_insert=True)
+            BallotChoice.objects.bulk_create(
+                BallotChoice(ballot=ballot, campaign_id=ballot.campaign_id, entry=entry, points=points)
+                for entry, points in chosen
+            )
+        return
+    params = [
+        ballot.campaign_id,
+        ballot.voter_id,
+        ballot.channel,
+        ballot.volunteer_id,
+        ballot.cast_at,  # replaced by the trigger
+        ballot.receipt_hash,
+        ballot.campaign_id,
+        [entry.pk for entry, _points in chosen],
+        [points for _entry, points in chosen],
+    ]
+    # Inside a caller's transaction, a savepoint keeps a refused ballot from spoiling it.
+    with transaction.atomic() if connection.in_atomic_block else nullcontext(), connection.cursor() as cursor:
+        cursor.execute(_BALLOT_INSERT_SQL, params)
+        ballot.pk, ballot.cast_at = cursor.fetchone()
+    ballot._state.adding = False
+    ballot._state.db = connection.alias
 
 
 # --- Campaign lifecycle -----------------------------------------------------------
