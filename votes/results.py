@@ -183,12 +183,12 @@ def ledger_lines(campaign: Campaign, tally: Tally):
 # --------------------------------------------------------------- whole-page cache
 #
 # The results page is the same for every anonymous visitor in a language, so it is
-# cached whole: a hit is two cache reads and no database query. Pages are stored under
-# a version token per campaign; a tally write, a seal, a publication or a phase change
-# deletes the token (on commit), so readers start a new token and never see a page
-# rendered from older data (a render that read the database before the change stored
-# its page under the old token). Every cache call fails open: with the cache down the
-# page is rendered as usual and not stored.
+# cached whole: a hit is one cache round trip and no database query. Each page is
+# stored with the campaign's version token it was rendered under; a tally write, a seal,
+# a publication or the close deletes the token (on commit), so readers start a new token
+# and never take a page rendered from older data (a render that read the database before
+# the change carries the old token, which no reader accepts any more). Every cache call
+# fails open: with the cache down the page is rendered as usual and not stored.
 
 RESULTS_PAGE_SECONDS = 300
 
@@ -197,16 +197,25 @@ def _version_key(campaign_id: int) -> str:
     return f"results-page:version:{campaign_id}"
 
 
+def _page_key(campaign_id: int, language: str) -> str:
+    return f"results-page:{campaign_id}:{language}"
+
+
 def results_page_cached(campaign_id: int, language: str) -> tuple[str | None, bytes | None]:
     """``(version, page)``: the current version token (None when the cache is down) and
-    the stored page for this language, if any."""
+    the stored page for this language if it was rendered under that token. One round
+    trip: the token and the page (stored with the token it was rendered under) together."""
     key = _version_key(campaign_id)
     try:
-        version = cache.get(key)
+        found = cache.get_many([key, _page_key(campaign_id, language)])
+        version = found.get(key)
         if version is None:
             cache.add(key, uuid.uuid4().hex, timeout=None)
             return cache.get(key), None
-        return version, cache.get(f"results-page:{campaign_id}:{language}:{version}")
+        stored = found.get(_page_key(campaign_id, language))
+        if stored is not None and stored[0] == version:
+            return version, stored[1]
+        return version, None
     except Exception:  # redis-py raises several types; a cache outage must not fail the page
         logger.warning("results page cache unavailable", exc_info=True)
         return None, None
@@ -214,7 +223,7 @@ def results_page_cached(campaign_id: int, language: str) -> tuple[str | None, by
 
 def results_page_store(campaign_id: int, language: str, version: str, content: bytes, timeout: int) -> None:
     try:
-        cache.set(f"results-page:{campaign_id}:{language}:{version}", content, timeout)
+        cache.set(_page_key(campaign_id, language), (version, content), timeout)
     except Exception:
         logger.warning("results page cache unavailable", exc_info=True)
 
