@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from tests.votes.counting_fixtures import campaign, cast
 from votes import ledger, services, tasks
@@ -26,6 +27,7 @@ def _closed_with_ballots() -> Campaign:
     return obj
 
 
+@translation.override("en")  # the message is checked in English (the msgid)
 def test_publish_is_refused_until_the_ledger_is_sealed() -> None:
     obj = _closed_with_ballots()
     services.tally_compute(campaign_id=obj.pk, final=True)
