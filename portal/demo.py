@@ -24,7 +24,7 @@ from portal.accounts.models import User
 from portal.accounts.services import official_assign, user_mark_verified
 from projects.models import Municipality, Proposal, Region, Space
 from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry, Method, SelectionRule, Tally
-from votes.services import results_publish, tally_compute
+from votes.services import ledger_seal, results_publish, tally_compute
 
 REGION = {"name": "Свердловская область", "slug": "sverdlovskaya-oblast", "code": "RU-SVE"}
 
@@ -522,10 +522,11 @@ def _seed_users(*, region: Region, ekaterinburg: Municipality, today: datetime.d
 
 
 def _seed_closed_results(*, campaign: Campaign) -> None:
-    """The closed vote's final tally, counted by the same service as the Celery task,
-    and published. Counted once: a second run finds the tally done and leaves it."""
+    """The closed vote's final tally, counted and sealed by the same services as the
+    Celery tasks, and published. Counted once: a second run finds the tally done and leaves it."""
     if not Tally.objects.filter(campaign=campaign, kind=Tally.Kind.FINAL, status=Tally.Status.DONE).exists():
         tally_compute(campaign_id=campaign.pk, final=True)
+    ledger_seal(campaign_id=campaign.pk)  # publishing needs the seal; a sealed tally keeps its head
     results_publish(campaign=campaign)
 
 

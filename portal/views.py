@@ -1,5 +1,8 @@
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 
 from projects.models import Municipality, Proposal, Space
 from votes.models import Campaign
@@ -31,3 +34,31 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def about(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/about.html")
+
+
+@never_cache
+def language_switch(request: HttpRequest, code: str) -> HttpResponse:
+    """GET /lang/<code>/?next=<path>: remember the language in its cookie, go back.
+
+    A link rather than Django's POST set_language form, so that public pages carry no
+    per-visitor CSRF token and can be cached whole. Choosing a language changes nothing
+    but the visitor's own cookie, so a GET is safe; `next` must stay on this site.
+    """
+    if code not in dict(settings.LANGUAGES):
+        raise Http404
+    target = request.GET.get("next", "")
+    own_site = {request.get_host()}
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts=own_site, require_https=request.is_secure()):
+        target = "/"
+    response = HttpResponseRedirect(target)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        code,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response

@@ -20,7 +20,7 @@ def _warning_text() -> str:
 
 
 def tally_state_text(campaign: Campaign) -> str:
-    """never run / running / done at T / failed: error, for each kind of tally."""
+    """never run / running / done at T (final: ledger sealed or not yet) / failed: error, per kind."""
     tallies = {t.kind: t for t in campaign.tallies.all()}
     parts = []
     for kind, label in Tally.Kind.choices:
@@ -35,6 +35,9 @@ def tally_state_text(campaign: Campaign) -> str:
             state = gettext("done at %(t)s") % {
                 "t": date_format(timezone.localtime(tally.computed_at), "SHORT_DATETIME_FORMAT")
             }
+            if kind == Tally.Kind.FINAL:
+                # The seal (the ledger head) follows the count in its own task; publish waits for it.
+                state += ", " + (gettext("ledger sealed") if tally.ledger_head else gettext("ledger not sealed yet"))
         else:
             state = gettext("failed: %(error)s") % {"error": tally.error}
         parts.append(f"{label}: {state}")

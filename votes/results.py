@@ -5,13 +5,18 @@ Nothing here counts: pages and downloads read the stored Tally rows.
 
 from __future__ import annotations
 
+import logging
+import uuid
 from datetime import datetime
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from votes import pabulib
 from votes.models import Ballot, Campaign, Tally
+
+logger = logging.getLogger(__name__)
 
 
 def public_tally(campaign: Campaign, *, now: datetime | None = None) -> Tally | None:
@@ -175,3 +180,72 @@ def ledger_lines(campaign: Campaign, tally: Tally):
             "chain": chain_hash,
         }
         yield json.dumps(record, ensure_ascii=False) + "\n"
+
+
+# --------------------------------------------------------------- whole-page cache
+#
+# The results page is the same for every anonymous visitor in a language, so it is
+# cached whole: a hit is one cache round trip and no database query. Each page is
+# stored with the campaign's version token it was rendered under; a tally write, a seal,
+# a publication or the close deletes the token (on commit), so readers start a new token
+# and never take a page rendered from older data (a render that read the database before
+# the change carries the old token, which no reader accepts any more). Every cache call
+# fails open: with the cache down the page is rendered as usual and not stored.
+
+RESULTS_PAGE_SECONDS = 300
+
+
+def _version_key(campaign_id: int) -> str:
+    return f"results-page:version:{campaign_id}"
+
+
+def _page_key(campaign_id: int, language: str) -> str:
+    return f"results-page:{campaign_id}:{language}"
+
+
+def results_page_cached(campaign_id: int, language: str) -> tuple[str | None, bytes | None]:
+    """``(version, page)``: the current version token (None when the cache is down) and
+    the stored page for this language if it was rendered under that token. One round
+    trip: the token and the page (stored with the token it was rendered under) together."""
+    key = _version_key(campaign_id)
+    try:
+        found = cache.get_many([key, _page_key(campaign_id, language)])
+        version = found.get(key)
+        if version is None:
+            cache.add(key, uuid.uuid4().hex, timeout=None)
+            return cache.get(key), None
+        stored = found.get(_page_key(campaign_id, language))
+        if stored is not None and stored[0] == version:
+            return version, stored[1]
+        return version, None
+    except Exception:  # redis-py raises several types; a cache outage must not fail the page
+        logger.warning("results page cache unavailable", exc_info=True)
+        return None, None
+
+
+def results_page_store(campaign_id: int, language: str, version: str, content: bytes, timeout: int) -> None:
+    try:
+        cache.set(_page_key(campaign_id, language), (version, content), timeout)
+    except Exception:
+        logger.warning("results page cache unavailable", exc_info=True)
+
+
+def results_page_invalidate(campaign_id: int) -> None:
+    """Forget the campaign's cached results pages (every language)."""
+    try:
+        cache.delete(_version_key(campaign_id))
+    except Exception:
+        # Pages expire by themselves after RESULTS_PAGE_SECONDS.
+        logger.warning("results page cache unavailable: pages of campaign %s expire on their own", campaign_id)
+
+
+def results_page_seconds(campaign: Campaign, *, now: datetime | None = None) -> int:
+    """How long a rendered results page may be served: never past the next opening or
+    close of voting, when the page changes without a tally being written."""
+    now = now or timezone.now()
+    seconds = RESULTS_PAGE_SECONDS
+    if campaign.results_published_at is None:
+        for moment in (campaign.voting_opens_at, campaign.voting_closes_at):
+            if moment is not None and moment > now:
+                seconds = min(seconds, int((moment - now).total_seconds()))
+    return max(seconds, 0)

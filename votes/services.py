@@ -13,7 +13,9 @@ Writes on campaigns, ballots, tallies and ideas (keyword-only `<entity>_<action>
 from __future__ import annotations
 
 import datetime
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -43,6 +45,7 @@ from votes.permissions import (
     can_enter_paper,
 )
 from votes.receipts import receipt_code_new, receipt_hash
+from votes.results import results_page_invalidate
 
 # --- Errors -----------------------------------------------------------------------
 
@@ -290,26 +293,15 @@ def ballot_cast(
         if refusal.code in PHASE_REFUSALS:
             raise CampaignNotOpen(refusal.message, code=refusal.code)
         raise NotEligible.from_refusal(refusal)
-    # A friendly early answer; the unique constraint below is what actually decides.
-    if Ballot.objects.filter(campaign=campaign, voter=voter).exists():
-        raise AlreadyVoted()
     chosen = ballot_validate(campaign=campaign, choices=choices)
 
     receipt = receipt_code_new()
+    ballot = Ballot(
+        campaign=campaign, voter=voter, channel=channel, volunteer=volunteer, receipt_hash=receipt_hash(receipt)
+    )
+    # No "already voted?" query first: the unique constraint answers it (AlreadyVoted below).
     try:
-        with transaction.atomic():
-            ballot = Ballot.objects.create(
-                campaign=campaign,
-                voter=voter,
-                channel=channel,
-                volunteer=volunteer,
-                receipt_hash=receipt_hash(receipt),
-            )
-            BallotChoice.objects.bulk_create(
-                BallotChoice(ballot=ballot, campaign=campaign, entry=entry, points=points) for entry, points in chosen
-            )
-            # The trigger replaced cast_at with the database clock: answer with the stored value.
-            ballot.cast_at = Ballot.objects.filter(pk=ballot.pk).values_list("cast_at", flat=True).get()
+        _ballot_insert(ballot, chosen)
     except IntegrityError as error:
         constraint = _violated_constraint(error)
         if constraint == "ballot_one_per_voter":
@@ -318,6 +310,54 @@ def ballot_cast(
             raise CampaignNotOpen(_("Voting in this campaign is closed."), code="campaign_closed") from error
         raise
     return CastBallot(receipt=receipt, ballot=ballot)
+
+
+_BALLOT_INSERT_SQL = """
+    WITH ballot AS (
+        INSERT INTO votes_ballot (campaign_id, voter_id, channel, volunteer_id, cast_at, receipt_hash)
+        VALUES (%s, %s, %s, %s, %s, %s)
+        RETURNING id, cast_at
+    ), choices AS (
+        INSERT INTO votes_ballotchoice (ballot_id, campaign_id, entry_id, points)
+        SELECT ballot.id, %s, choice.entry_id, choice.points
+        FROM ballot, unnest(%s::bigint[], %s::smallint[]) AS choice (entry_id, points)
+    )
+    SELECT id, cast_at FROM ballot
+"""
+
+
+def _ballot_insert(ballot: Ballot, chosen: list[tuple[Entry, int]]) -> None:
+    """Write the ballot and its choices, all or nothing, and set its id and cast_at.
+
+    On PostgreSQL one statement does it (atomic by itself: no BEGIN/COMMIT round trips)
+    and returns the cast_at the trigger stamped with the database clock; the constraints
+    and the trigger apply exactly as to ORM inserts. Elsewhere the ORM, in a transaction.
+    """
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            ballot.save(force_insert=True)
+            BallotChoice.objects.bulk_create(
+                BallotChoice(ballot=ballot, campaign_id=ballot.campaign_id, entry=entry, points=points)
+                for entry, points in chosen
+            )
+        return
+    params = [
+        ballot.campaign_id,
+        ballot.voter_id,
+        ballot.channel,
+        ballot.volunteer_id,
+        ballot.cast_at,  # replaced by the trigger
+        ballot.receipt_hash,
+        ballot.campaign_id,
+        [entry.pk for entry, _points in chosen],
+        [points for _entry, points in chosen],
+    ]
+    # Inside a caller's transaction, a savepoint keeps a refused ballot from spoiling it.
+    with transaction.atomic() if connection.in_atomic_block else nullcontext(), connection.cursor() as cursor:
+        cursor.execute(_BALLOT_INSERT_SQL, params)
+        ballot.pk, ballot.cast_at = cursor.fetchone()
+    ballot._state.adding = False
+    ballot._state.db = connection.alias
 
 
 # --- Campaign lifecycle -----------------------------------------------------------
@@ -370,6 +410,7 @@ def campaign_close(*, campaign: Campaign) -> Campaign:
         if locked.closed_at is None:
             locked.closed_at = _database_clock()
             locked.save(update_fields=["closed_at"])
+            results_page_invalidate_on_commit(campaign_id=locked.pk)  # live standings leave the page
             # Whoever closes (the clock or an official), the final count follows the commit.
             tally_enqueue(campaign=locked, final=True)
     campaign.closed_at = locked.closed_at
@@ -471,12 +512,13 @@ def _scores_from_sql(campaign: Campaign, entries: list[Entry]) -> dict[str, rule
     elif campaign.method == rules.CUMULATIVE:
         score = Sum(points)
     else:
-        score = Count("id")
+        score = Count("*")
+    # count(*), not count(id): the (campaign, entry) index answers it without the heap.
     rows = (
         BallotChoice.objects.filter(campaign_id=campaign.pk)
         .order_by()
         .values("entry_id")
-        .annotate(votes=Count("id"), score=score)
+        .annotate(votes=Count("*"), score=score)
     )
     ids = _project_id_of(entries)
     scores = {e.external_id: rules.ProjectScore(e.external_id, 0, 0) for e in entries}
@@ -663,6 +705,14 @@ class _TallyLock:
 def _mark_failed(tally_id: int, error: str) -> None:
     with transaction.atomic():
         Tally.objects.filter(pk=tally_id).update(status=Tally.Status.FAILED, error=error[:4000])
+        campaign_id = Tally.objects.filter(pk=tally_id).values_list("campaign_id", flat=True).first()
+        if campaign_id is not None:
+            results_page_invalidate_on_commit(campaign_id=campaign_id)
+
+
+def results_page_invalidate_on_commit(*, campaign_id: int) -> None:
+    """Forget the campaign's cached results pages once the current transaction commits."""
+    transaction.on_commit(lambda: results_page_invalidate(campaign_id))
 
 
 def _write_rows(
@@ -706,22 +756,128 @@ def tally_compute(*, campaign_id: int, final: bool) -> Tally:
             )
         try:
             entries = list(campaign.entries.select_related("proposal").order_by("pk"))
-            ballots_counted = Ballot.objects.filter(campaign_id=campaign_id).count()
             scores, outcome, scale = tally_outcome(campaign, entries)
-            head = ledger.head_of(campaign_id, _ledger_ballots(campaign_id)) if final else ""
+            if campaign.method == rules.CHOOSE_ONE:
+                # Exactly one choice per choose-1 ballot (ballot_validate and the import
+                # enforce it), so the votes add up to the ballots: no second scan.
+                ballots_counted = sum(score.votes for score in scores.values())
+            else:
+                ballots_counted = Ballot.objects.filter(campaign_id=campaign_id).count()
             with transaction.atomic():
                 _write_rows(tally, campaign, entries, scores, outcome, scale)
                 tally.status = Tally.Status.DONE
                 tally.computed_at = timezone.now()
                 tally.ballots_counted = ballots_counted
                 tally.budget_used = (Decimal(outcome.budget_used) / scale).quantize(Decimal("0.01"))
-                tally.ledger_head = head
+                # A new count needs a new seal: ledger_seal hashes the ballots just counted.
+                tally.ledger_head = ""
                 tally.error = ""
                 tally.save()
+                results_page_invalidate_on_commit(campaign_id=campaign_id)
+                if final:
+                    ledger_seal_enqueue(campaign_id=campaign_id)
         except Exception as exc:
             _mark_failed(tally.pk, f"{type(exc).__name__}: {exc}")
             raise
     return tally
+
+
+def _ledger_head_sql(campaign_id: int) -> tuple[str, int]:
+    """The ledger head and the number of ballots, read in one sorted pass on PostgreSQL.
+
+    Same format as ``ledger.chain``, without its per-ballot tuples and sorts: PostgreSQL
+    returns the choices in ledger order (receipt hash, COLLATE "C" = byte order, which is
+    code point order for the hex hashes), the canonical text is built per ballot here
+    (choices sorted by external id only when a ballot has several) and hashed.
+    """
+    sql = """
+        SELECT b.receipt_hash, c.entry_id, c.points
+        FROM votes_ballot b
+        LEFT JOIN votes_ballotchoice c ON c.ballot_id = b.id AND c.campaign_id = b.campaign_id
+        WHERE b.campaign_id = %s
+        ORDER BY b.receipt_hash COLLATE "C"
+    """
+    external_id = dict(Entry.objects.filter(campaign_id=campaign_id).values_list("pk", "external_id"))
+    sha256 = hashlib.sha256
+    head = ledger.genesis(campaign_id)
+    count = 0
+    current = ""
+    choices: list[tuple[str, int]] = []
+
+    def link() -> None:
+        nonlocal head
+        if not choices:
+            text = ""
+        elif len(choices) == 1:
+            text = f"{choices[0][0]}:{choices[0][1]}"
+        else:
+            text = ",".join(f"{e}:{p}" for e, p in sorted(choices))
+        head = sha256((head + current + text).encode()).hexdigest()
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # One sort of every ballot: in memory rather than on disk, and no JIT
+            # compilation (about 0.8 s on this plan) for a query that runs once.
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+            cursor.execute("SET LOCAL jit = off")
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql, [campaign_id])
+            while rows := cursor.fetchmany(20000):
+                for receipt, entry_id, points in rows:
+                    if receipt != current:
+                        if receipt < current:
+                            raise TallyError(f"ballot {count + 1}: receipt hashes must be strictly ascending")
+                        if count:
+                            link()
+                        current, choices = receipt, []
+                        count += 1
+                    if entry_id is not None:
+                        choices.append((external_id[entry_id], points))
+    if count:
+        link()
+    return head, count
+
+
+def ledger_head_compute(campaign_id: int) -> tuple[str, int]:
+    """``(head, ballots)`` of the campaign's ledger as it stands in the database."""
+    if connection.vendor == "postgresql":
+        return _ledger_head_sql(campaign_id)
+    count = 0
+    head = ledger.genesis(campaign_id)
+    for count, _receipt, _choices, head in ledger.chain(campaign_id, _ledger_ballots(campaign_id)):  # noqa: B007
+        pass
+    return head, count
+
+
+def ledger_seal(*, campaign_id: int) -> str:
+    """Compute the ledger head of the campaign's final tally and store it; return it.
+
+    Runs after the final tally (its own task: the hash chain over every ballot is not
+    counting, and the count should not wait for it). Idempotent: a sealed tally keeps
+    its head. Refuses when the ballots no longer match the count (recount first).
+    """
+    with _TallyLock(campaign_id, Tally.Kind.FINAL):
+        tally = Tally.objects.filter(campaign_id=campaign_id, kind=Tally.Kind.FINAL).first()
+        if tally is None or tally.status != Tally.Status.DONE:
+            raise TallyError(f"campaign {campaign_id} has no finished final tally to seal")
+        if tally.ledger_head:
+            return tally.ledger_head
+        head, ballots = ledger_head_compute(campaign_id)
+        if ballots != tally.ballots_counted:
+            raise TallyError(
+                f"campaign {campaign_id}: {ballots} ballots in the ledger, {tally.ballots_counted} counted; recount"
+            )
+        with transaction.atomic():
+            Tally.objects.filter(pk=tally.pk, computed_at=tally.computed_at).update(ledger_head=head)
+            results_page_invalidate_on_commit(campaign_id=campaign_id)  # the page shows the head
+    return head
+
+
+def ledger_seal_enqueue(*, campaign_id: int) -> None:
+    """Ask a worker to seal the ledger once the final tally's transaction commits."""
+    from votes import tasks
+
+    task_send_on_commit(tasks.ledger_seal, campaign_id)
 
 
 def tally_enqueue(*, campaign: Campaign, final: bool) -> None:
@@ -734,7 +890,7 @@ def tally_enqueue(*, campaign: Campaign, final: bool) -> None:
 
 
 def results_publish(*, campaign: Campaign) -> Campaign:
-    """Publish the final results; only after a final tally is done."""
+    """Publish the final results; only after a final tally is done and its ledger sealed."""
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.closed_at is None:
@@ -742,9 +898,14 @@ def results_publish(*, campaign: Campaign) -> Campaign:
         final = Tally.objects.filter(campaign=campaign, kind=Tally.Kind.FINAL).first()
         if final is None or final.status != Tally.Status.DONE:
             raise ResultsError(_("The final tally is not done yet: recount first."))
+        if not final.ledger_head:
+            raise ResultsError(
+                _("The ballot ledger is not sealed yet: wait for the seal after the final tally, or recount.")
+            )
         if campaign.results_published_at is None:
             campaign.results_published_at = timezone.now()
             campaign.save(update_fields=["results_published_at"])
+            results_page_invalidate_on_commit(campaign_id=campaign.pk)
             notifications_results_published_enqueue(campaign=campaign)
     return campaign
 

@@ -30,3 +30,8 @@ def tally_live(campaign_id: int) -> int:
 @shared_task
 def tally_final(campaign_id: int) -> int:
     return services.tally_compute(campaign_id=campaign_id, final=True).pk
+
+
+@shared_task
+def ledger_seal(campaign_id: int) -> str:
+    return services.ledger_seal(campaign_id=campaign_id)

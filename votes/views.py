@@ -5,9 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
-from django.core.cache.utils import make_template_fragment_key
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -24,7 +23,15 @@ from votes import pabulib, receipts
 from votes.forms import BallotForm, ResidentForm, ballot_token, ballot_token_choices
 from votes.models import Ballot, Campaign, Channel, Entry, Tally
 from votes.permissions import assisted_channel, ballot_refusal, can_assist_in
-from votes.results import campaign_election, ledger_lines, public_tally, results_dict
+from votes.results import (
+    campaign_election,
+    ledger_lines,
+    public_tally,
+    results_dict,
+    results_page_cached,
+    results_page_seconds,
+    results_page_store,
+)
 from votes.services import AlreadyVoted, BallotError, CastBallot, ballot_cast, volunteer_ballot_cast
 
 RECEIPT_SESSION_KEY = "votes.receipt"
@@ -338,22 +345,31 @@ def _campaign_or_404(pk: int):
     return get_object_or_404(Campaign.objects.select_related("municipality__region"), pk=pk)
 
 
-# The rendered standings of a stored tally only change with a recount or a publication,
-# so they are cached per tally version and language (the {% cache %} block of
-# results.html); a hit skips both the computation below and the rendering. It carried the
-# page from about 0.05 to about 0.1+ of a static file's rate (bench/NOTES.md).
-RESULTS_CACHE_SECONDS = 300
+def _results_page_shared(request: HttpRequest) -> bool:
+    """True when the visitor sees the page everyone sees: no session (so anonymous, with
+    no pending message), a plain GET without a query string."""
+    return (
+        request.method == "GET"
+        and not request.META.get("QUERY_STRING")
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and "messages" not in request.COOKIES
+    )
 
 
 def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
+    # Anonymous visitors get the whole page from the cache (votes.results): no query on a
+    # hit. It carried the page from about 0.1 to ... of a static file's rate (bench/NOTES.md).
+    shared = _results_page_shared(request)
+    language = get_language()
+    version = None
+    if shared:
+        version, page = results_page_cached(pk, language)
+        if page is not None:
+            return HttpResponse(page)
     campaign = _campaign_or_404(pk)
     tally = public_tally(campaign)
-    context = {"campaign": campaign, "tally": tally, "results_cache_seconds": 0, "results_vary": None}
+    context = {"campaign": campaign, "tally": tally}
     if tally is not None:
-        vary = [campaign.pk, tally.pk, tally.computed_at, campaign.results_published_at, get_language()]
-        context |= {"results_cache_seconds": RESULTS_CACHE_SECONDS, "results_vary": vary}
-        if cache.get(make_template_fragment_key("results_content", [vary])) is not None:
-            return render(request, "votes/results.html", context)
         data = results_dict(campaign, tally)
         scored = campaign.method in ("cumulative", "ordinal")
         explanations = {row.entry_id: row.explanation for row in tally.rows.all()}
@@ -376,7 +392,11 @@ def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
             "turnout": 100 * tally.ballots_counted / population if population else None,
             "selected_count": sum(1 for r in rows if r["selected"]),
         }
-    return render(request, "votes/results.html", context)
+    response = render(request, "votes/results.html", context)
+    seconds = results_page_seconds(campaign)
+    if version is not None and seconds > 0:
+        results_page_store(pk, language, version, response.content, seconds)
+    return response
 
 
 def _public_tally_or_404(pk: int):

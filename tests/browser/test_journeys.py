@@ -167,6 +167,7 @@ def test_a_resident_signs_up_proposes_an_idea_votes_and_finds_the_ballot(context
     assert closed == [campaign.pk]
     final = Tally.objects.get(campaign=campaign, kind=Tally.Kind.FINAL)  # counted by the eager task
     assert final.status == Tally.Status.DONE and final.ballots_counted == 1
+    assert len(final.ledger_head) == 64  # sealed by the eager ledger_seal task the tally enqueued
     services.results_publish(campaign=campaign)
 
     # The resident finds the ballot in the ledger with the receipt, then the results.

@@ -102,7 +102,7 @@ def count_and_publish(campaign: Campaign) -> None:
     """What happens after the vote: the close, the final tally, the publication (the same
     services the clock task, the Celery task and the admin action call)."""
     services.campaign_close(campaign=campaign)
-    services.tally_compute(campaign_id=campaign.pk, final=True)
+    services.tally_compute(campaign_id=campaign.pk, final=True)  # seals through the eager ledger_seal task
     services.results_publish(campaign=campaign)
 
 

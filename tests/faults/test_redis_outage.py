@@ -67,8 +67,14 @@ def test_casting_survives_a_redis_outage_and_live_tally_resumes(
 
     third = VOTERS // 3
     before = cast_all(web.url, campaign, tokens[:third], entries)
+    results_page = f"{web.url}/campaigns/{campaign}/results/"
+    with urllib.request.urlopen(results_page, timeout=30) as response:  # noqa: S310 - our own local server
+        assert response.status == 200  # rendered, and stored in the whole-page cache
     private_redis.stop()
     during = cast_all(web.url, campaign, tokens[third : 2 * third], entries)
+    # The results page's cache fails open: rendered from the database with Redis down.
+    with urllib.request.urlopen(results_page, timeout=30) as response:  # noqa: S310
+        assert response.status == 200 and b"<html" in response.read()
     private_redis.start()
     after = cast_all(web.url, campaign, tokens[2 * third :], entries)
 

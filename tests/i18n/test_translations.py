@@ -11,6 +11,7 @@ import subprocess
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -177,29 +178,41 @@ def test_the_language_switch_keeps_the_current_page(town) -> None:
     proposal = make_proposal(make_space(town))
     client = Client()
     page = client.get(proposal.get_absolute_url() + "?tab=discussion").content.decode()
-    # The switch in the header posts the page's own address as `next`.
-    assert f'name="next" value="{proposal.get_absolute_url()}?tab=discussion"' in page
-    assert 'name="language" value="en" lang="en"' in page
-    assert 'title="English">EN</button>' in page and 'title="Русский">RU</button>' in page
+    # The switch in the header links to /lang/<code>/ with the page's own address as `next`,
+    # and carries no CSRF token: public pages are the same for every visitor.
+    next_param = quote(f"{proposal.get_absolute_url()}?tab=discussion", safe="")
+    assert f'href="/lang/en/?next={next_param}" hreflang="en" lang="en"' in page
+    assert 'title="English">EN</a>' in page and 'title="Русский">RU</a>' in page
+    assert "csrfmiddlewaretoken" not in page
 
-    response = client.post("/i18n/setlang/", {"language": "en", "next": proposal.get_absolute_url()})
+    response = client.get("/lang/en/", {"next": proposal.get_absolute_url()})
     assert response.status_code == 302
     assert response["Location"] == proposal.get_absolute_url()
     assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
     english = client.get(response["Location"]).content.decode()
     assert '<html lang="en">' in english
     assert "Estimated cost" in english
+    assert 'aria-current="true" title="English">EN</a>' in english
 
-    back = client.post("/i18n/setlang/", {"language": "ru", "next": proposal.get_absolute_url()})
+    back = client.get("/lang/ru/", {"next": proposal.get_absolute_url()})
     assert back["Location"] == proposal.get_absolute_url()
     assert "Сметная стоимость" in client.get(back["Location"]).content.decode()
 
 
 @pytest.mark.django_db
-def test_the_language_switch_refuses_an_outside_next(town) -> None:
-    response = Client().post("/i18n/setlang/", {"language": "en", "next": "https://evil.example/"})
+@pytest.mark.parametrize("outside", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)", ""])
+def test_the_language_switch_refuses_an_outside_next(outside) -> None:
+    response = Client().get("/lang/en/", {"next": outside})
     assert response.status_code == 302
     assert response["Location"] == "/"
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
+
+
+@pytest.mark.django_db
+def test_the_language_switch_refuses_an_unknown_language() -> None:
+    response = Client().get("/lang/de/", {"next": "/"})
+    assert response.status_code == 404
+    assert settings.LANGUAGE_COOKIE_NAME not in response.cookies
 
 
 def test_roubles_are_grouped_for_the_language() -> None:
@@ -229,6 +242,7 @@ def test_the_results_page_formats_amounts_and_counts_for_the_language() -> None:
     counted = campaign(costs={"a": 1_500_000, "b": 900_000}, budget=2_500_000)
     cast(counted, "v1", {"a": 1, "b": 1})
     services.tally_compute(campaign_id=counted.pk, final=True)
+    services.ledger_seal(campaign_id=counted.pk)
     services.results_publish(campaign=counted)
     url = f"/campaigns/{counted.pk}/results/"
 

@@ -8,13 +8,21 @@ import itertools
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from portal.accounts.models import User
 from projects.models import Municipality, Proposal, Region, Space
 from votes.models import Campaign, Entry
 
 _counter = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _language_reset():
+    # The test client's LocaleMiddleware leaves the last request's language active in the
+    # thread; tests that read the default (Russian) must not depend on the test before.
+    yield
+    translation.deactivate()
 PASSWORD = "correct horse 42"
 
 

@@ -143,6 +143,30 @@ def test_ballot_409_second_time(token_client, make_campaign, voter, ids):
     assert counts() == (1, 1)
 
 
+@pytest.mark.postgres
+def test_an_api_ballot_takes_four_statements(token_client, make_campaign, voter, ids):
+    # Token with its user, the campaign, the chosen entries, and one INSERT of the ballot
+    # with its choices that returns the trigger's cast_at: no "already voted?" pre-check
+    # (the unique constraint answers it), no BEGIN/COMMIT, no re-read (bench/NOTES.md).
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    campaign = make_campaign()
+    client = token_client(voter)
+    entry = ids(campaign)[0]
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(ballot_url(campaign.pk), {"choices": [{"entry": entry}]}, format="json")
+    assert response.status_code == 201
+    # The test's own transaction turns the INSERT's atomicity into a savepoint; a request
+    # in autocommit (gunicorn) runs the statement alone.
+    statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 4, [sql[:80] for sql in statements]
+    ballot = Ballot.objects.get(voter=voter)
+    # The answer carries the database clock's stamp, as stored.
+    assert datetime.datetime.fromisoformat(response.json()["cast_at"]) == ballot.cast_at
+    assert [c.entry_id for c in ballot.choices.all()] == [entry]
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [

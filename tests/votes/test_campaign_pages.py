@@ -9,7 +9,7 @@ from django.utils.html import escape
 
 from votes.models import Campaign
 from votes.permissions import ballot_refusal
-from votes.services import ballot_cast, campaign_close, results_publish, tally_compute
+from votes.services import ballot_cast, campaign_close, ledger_seal, results_publish, tally_compute
 
 from .conftest import entry_ids
 
@@ -68,6 +68,7 @@ def test_closed_campaign_links_results_only_once_published(make_campaign, voter)
     assert results_url not in html
     assert reverse("votes:ledger_lookup", args=[campaign.pk]) in html
     tally_compute(campaign_id=campaign.pk, final=True)
+    ledger_seal(campaign_id=campaign.pk)
     results_publish(campaign=campaign)
     assert results_url in page(Client(), campaign)
     assert results_url in Client().get(reverse("votes:campaign_list")).content.decode()

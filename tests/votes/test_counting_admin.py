@@ -40,6 +40,9 @@ def test_tally_state_reads_never_run_done_and_failed() -> None:
     assert tally_state_text(obj) == "live: never run; final: never run"
     services.tally_compute(campaign_id=obj.pk, final=True)
     assert "final: done at" in tally_state_text(Campaign.objects.get(pk=obj.pk))
+    assert tally_state_text(Campaign.objects.get(pk=obj.pk)).endswith(", ledger not sealed yet")
+    services.ledger_seal(campaign_id=obj.pk)
+    assert tally_state_text(Campaign.objects.get(pk=obj.pk)).endswith(", ledger sealed")
     Tally.objects.filter(campaign=obj, kind="final").update(status="failed", error="ValueError: boom")
     assert "final: failed: ValueError: boom" in tally_state_text(Campaign.objects.get(pk=obj.pk))
 
@@ -56,6 +59,10 @@ def test_publish_action_refuses_before_the_final_tally_then_publishes(admin_clie
     assert "final tally is not done" in page
     assert Campaign.objects.get(pk=obj.pk).results_published_at is None
     services.tally_compute(campaign_id=obj.pk, final=True)
+    page = _action(admin_client, "publish_results", obj).content.decode()
+    assert "ledger is not sealed yet" in page
+    assert Campaign.objects.get(pk=obj.pk).results_published_at is None
+    services.ledger_seal(campaign_id=obj.pk)
     page = _action(admin_client, "publish_results", obj).content.decode()
     assert "results published" in page
     assert Campaign.objects.get(pk=obj.pk).results_published_at is not None

@@ -35,6 +35,7 @@ def _counted(*, publish: bool = True) -> Campaign:
     cast(obj, "v4", {"b": 1})
     cast(obj, "v5", {})
     services.tally_compute(campaign_id=obj.pk, final=True)
+    services.ledger_seal(campaign_id=obj.pk)  # what the ledger_seal task does after the tally
     if publish:
         services.results_publish(campaign=obj)
     obj.refresh_from_db()

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 
 from portal.accounts.models import User
 from votes.models import Ballot, Channel
-from votes.services import ballot_cast, campaign_close, results_publish, tally_compute
+from votes.services import ballot_cast, campaign_close, ledger_seal, results_publish, tally_compute
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +34,7 @@ def published(make_campaign, make_user, ids):
         ballot_cast(campaign=campaign, voter=voter, choices=[ids(campaign)[n % 2]], channel=Channel.WEB)
     campaign_close(campaign=campaign)
     tally_compute(campaign_id=campaign.pk, final=True)
+    ledger_seal(campaign_id=campaign.pk)
     results_publish(campaign=campaign)
     return campaign, voters
 

@@ -9,7 +9,7 @@ def _plain(value) -> str:
 
 
 class Command(BaseCommand):
-    help = "Count a campaign now, in the foreground (the service the Celery tasks call)."
+    help = "Count a campaign now, in the foreground (the Celery tasks' services); --final also seals the ledger."
 
     def add_arguments(self, parser):
         parser.add_argument("campaign", type=int)
@@ -20,6 +20,9 @@ class Command(BaseCommand):
             raise CommandError(f"no campaign {campaign}")
         try:
             tally = services.tally_compute(campaign_id=campaign, final=final)
+            if final:
+                # In the foreground too: the final tally is only publishable once sealed.
+                tally.ledger_head = services.ledger_seal(campaign_id=campaign)
         except services.TallyError as exc:
             raise CommandError(str(exc)) from exc
         rows = tally.rows.select_related("entry__proposal").filter(selected=True).order_by("rank")

@@ -1,0 +1,111 @@
+"""The results page for anonymous visitors comes whole from the cache: no query on a hit,
+a new page after a recount, a seal or a publication, the normal page with the cache down."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+from tests.votes.counting_fixtures import campaign, cast
+from votes import results, services
+
+pytestmark = pytest.mark.django_db
+
+
+def _published():
+    obj = campaign(costs={"a": 60, "b": 50}, budget=100)
+    cast(obj, "v1", {"a": 1})
+    cast(obj, "v2", {"a": 1})
+    cast(obj, "v3", {"b": 1})
+    return obj
+
+
+def _count_and_publish(obj, captured) -> None:
+    with captured(execute=True):
+        services.tally_compute(campaign_id=obj.pk, final=True)
+    with captured(execute=True):
+        services.ledger_seal(campaign_id=obj.pk)
+    with captured(execute=True):
+        services.results_publish(campaign=obj)
+
+
+def _get(client: Client, obj) -> str:
+    response = client.get(reverse("votes:campaign_results", args=[obj.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_a_hit_makes_no_query_and_serves_the_same_page(django_assert_num_queries, django_capture_on_commit_callbacks):
+    obj = _published()
+    _count_and_publish(obj, django_capture_on_commit_callbacks)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    first = _get(client, obj)
+    assert "Results" in first and "csrfmiddlewaretoken" not in first
+    with django_assert_num_queries(0):
+        second = _get(Client(HTTP_ACCEPT_LANGUAGE="en"), obj)
+    assert second == first
+    # Another language is another page.
+    russian = _get(Client(HTTP_ACCEPT_LANGUAGE="ru"), obj)
+    assert '<html lang="ru">' in russian and '<html lang="en">' in second
+
+
+def test_a_recount_or_a_seal_replaces_the_cached_page(django_capture_on_commit_callbacks):
+    obj = _published()
+    _count_and_publish(obj, django_capture_on_commit_callbacks)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    before = _get(client, obj)
+    head = services.ledger_seal(campaign_id=obj.pk)
+    assert head in before
+    cast(obj, "v4", {"b": 1})
+    cast(obj, "v5", {"b": 1})
+    with django_capture_on_commit_callbacks(execute=True):
+        services.tally_compute(campaign_id=obj.pk, final=True)
+    # Recounted and unsealed: the published final tally is shown again without the old head.
+    after_count = _get(client, obj)
+    assert after_count != before and head not in after_count
+    with django_capture_on_commit_callbacks(execute=True):
+        new_head = services.ledger_seal(campaign_id=obj.pk)
+    assert new_head != head and new_head in _get(client, obj)
+
+
+def test_publication_replaces_the_cached_not_yet_page(django_capture_on_commit_callbacks):
+    obj = _published()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.tally_compute(campaign_id=obj.pk, final=True)
+        services.ledger_seal(campaign_id=obj.pk)
+    unpublished = _get(client, obj)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.results_publish(campaign=obj)
+    published = _get(client, obj)
+    assert published != unpublished
+    assert services.Tally.objects.get(campaign=obj, kind="final").ledger_head in published
+
+
+def test_logged_in_visitors_get_their_own_header(django_capture_on_commit_callbacks):
+    obj = _published()
+    _count_and_publish(obj, django_capture_on_commit_callbacks)
+    anonymous = _get(Client(HTTP_ACCEPT_LANGUAGE="en"), obj)
+    user = get_user_model().objects.create_user(email="reader@example.org", password="x" * 12)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    mine = _get(client, obj)
+    assert "My account" in mine and "My account" not in anonymous
+    assert "My account" not in _get(Client(HTTP_ACCEPT_LANGUAGE="en"), obj)  # never stored for others
+
+
+def test_the_page_fails_open_when_the_cache_is_down(monkeypatch, django_capture_on_commit_callbacks):
+    obj = _published()
+    _count_and_publish(obj, django_capture_on_commit_callbacks)
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    for method in ("get", "add", "set", "delete"):
+        monkeypatch.setattr(cache, method, down)
+    page = _get(Client(HTTP_ACCEPT_LANGUAGE="en"), obj)
+    assert "Results" in page and services.Tally.objects.get(campaign=obj, kind="final").ledger_head in page
+    results.results_page_invalidate(obj.pk)  # logs, does not raise
