@@ -309,6 +309,10 @@ def portal_server(services):
     def start(database_url: str, redis_url: str | None, *, workers: int = 2, threads: int = 4, **extra) -> Service:
         env = services.env(database_url, redis_url, **extra)
         manage(env, "migrate", "--no-input", "-v", "0")
+        # DEBUG=0 serves hashed static files from a manifest, which collectstatic writes:
+        # without it every page (not the API) would answer 500.
+        env["STATIC_ROOT"] = str(services.tmp_path / "static")
+        manage(env, "collectstatic", "--no-input", "-v", "0")
         port = free_port()
         service = services.popen(
             "web",
