@@ -148,6 +148,13 @@ class CampaignAdmin(ScopedAdmin):
     def recount_now(self, request: HttpRequest, queryset) -> None:
         if not self._can_write(request):
             raise PermissionDenied
+        published = [campaign for campaign in queryset if campaign.results_published_at is not None]
+        for campaign in published:
+            self.message_user(
+                request, gettext("%(campaign)s: its results are published and stand.") % {"campaign": campaign},
+                level=messages.WARNING,
+            )
+        queryset = queryset.filter(results_published_at__isnull=True)
         for campaign in queryset:
             services.tally_enqueue(campaign=campaign, final=campaign.closed_at is not None)
         count = queryset.count()

@@ -748,6 +748,10 @@ def tally_compute(*, campaign_id: int, final: bool) -> Tally:
         campaign = Campaign.objects.get(pk=campaign_id)
         if final and campaign.closed_at is None:
             raise TallyError(f"campaign {campaign_id} is not closed: only a closed campaign has a final tally")
+        if final and campaign.results_published_at is not None:
+            # Published results stand: a recount would take them offline while it runs, and
+            # could only differ if the stored ballots had been tampered with.
+            raise TallyError(f"campaign {campaign_id} has published results: its final tally is not recounted")
         with transaction.atomic():
             tally, _ = Tally.objects.update_or_create(
                 campaign=campaign,
@@ -905,6 +909,11 @@ def results_publish(*, campaign: Campaign) -> Campaign:
         if campaign.results_published_at is None:
             campaign.results_published_at = timezone.now()
             campaign.save(update_fields=["results_published_at"])
+            # The winners enter the works: their proposals become "selected" (the status
+            # the progress updates of officials start from).
+            Proposal.objects.filter(
+                pk__in=final.rows.filter(selected=True).values("entry__proposal_id"), status=Proposal.Status.APPROVED
+            ).update(status=Proposal.Status.SELECTED, selected_at=campaign.results_published_at)
             results_page_invalidate_on_commit(campaign_id=campaign.pk)
             notifications_results_published_enqueue(campaign=campaign)
     return campaign

@@ -102,3 +102,23 @@ def test_tally_command_final_seals_and_prints_the_head(capsys) -> None:
     head = Tally.objects.get(campaign=obj, kind="final").ledger_head
     assert len(head) == 64
     assert f"ledger head {head}" in capsys.readouterr().out
+
+
+def test_publication_selects_the_winners_and_the_results_then_stand() -> None:
+    from projects.models import Proposal
+
+    obj = _closed_with_ballots()
+    services.tally_compute(campaign_id=obj.pk, final=True)
+    services.ledger_seal(campaign_id=obj.pk)
+    rows = {row.entry.proposal_id: row.selected for row in Tally.objects.get(campaign=obj, kind="final").rows.all()}
+    assert any(rows.values()) and not all(rows.values())
+    services.results_publish(campaign=obj)
+    statuses = dict(Proposal.objects.filter(pk__in=rows).values_list("pk", "status"))
+    assert statuses == {pk: ("selected" if won else "approved") for pk, won in rows.items()}
+    assert all(p.selected_at is not None for p in Proposal.objects.filter(pk__in=rows, status="selected"))
+    stored = list(Tally.objects.get(campaign=obj, kind="final").rows.values_list("entry_id", "votes", "selected"))
+    with pytest.raises(services.TallyError, match="published results"):
+        services.tally_compute(campaign_id=obj.pk, final=True)
+    final = Tally.objects.get(campaign=obj, kind="final")
+    assert final.status == "done" and final.ledger_head
+    assert list(final.rows.values_list("entry_id", "votes", "selected")) == stored
