@@ -75,14 +75,6 @@ def head_of(campaign_id: int, ballots: Iterable[tuple[str, Choices]]) -> str:
     return head
 
 
-def receipt_hash(receipt: str) -> str:
-    """The hash a voter looks up: receipt codes are hashed, already-hashed input kept."""
-    text = receipt.strip().lower()
-    if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
-        return text
-    return hashlib.sha256(receipt.strip().encode()).hexdigest()
-
-
 # --------------------------------------------------------------------- verification
 
 

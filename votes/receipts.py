@@ -27,3 +27,13 @@ def receipt_code_canonical(code: str) -> str:
 
 def receipt_hash(code: str) -> str:
     return hashlib.sha256(receipt_code_canonical(code).encode("ascii", "ignore")).hexdigest()
+
+
+def receipt_lookup_hashes(text: str) -> list[str]:
+    """The ledger hashes a voter's input may stand for: a hash pasted as it is, or a code
+    however it was typed (spaces, dashes, case). Codes of imported ballots were issued
+    outside the portal and are hashed as they are written."""
+    text = text.strip()
+    if len(text) == 64 and all(c in "0123456789abcdef" for c in text.lower()):
+        return [text.lower()]
+    return sorted({receipt_hash(text), hashlib.sha256(text.encode()).hexdigest()})

@@ -18,7 +18,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from portal.templatetags.portal_tags import rub
-from votes import ledger as ledger_format
 from votes import pabulib, receipts
 from votes.forms import BallotForm, ResidentForm, ballot_token, ballot_token_choices
 from votes.models import Ballot, Campaign, Channel, Entry, Tally
@@ -472,22 +471,13 @@ def ledger_download(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     return response
 
 
-def _receipt_candidates(text: str) -> list[str]:
-    # Voters copy codes with spaces, dashes or in another case; try the usual variants.
-    raw = text.strip()
-    variants = {raw, raw.upper(), raw.replace(" ", ""), raw.replace(" ", "").upper()}
-    variants |= {v.replace("-", "") for v in variants}
-    hashes = {ledger_format.receipt_hash(v) for v in variants if v}
-    hashes.add(receipts.receipt_hash(raw))  # the canonical form receipts are issued in
-    return sorted(hashes)
-
-
 def ledger_lookup(request: HttpRequest, pk: int) -> HttpResponse:
     campaign, tally = _published_final_or_404(pk)
     receipt = request.GET.get("receipt", "").strip()
     context = {"campaign": campaign, "tally": tally, "receipt": receipt, "searched": bool(receipt)}
     if receipt:
-        ballot = Ballot.objects.filter(campaign=campaign, receipt_hash__in=_receipt_candidates(receipt)).first()
+        candidates = receipts.receipt_lookup_hashes(receipt)
+        ballot = Ballot.objects.filter(campaign=campaign, receipt_hash__in=candidates).first()
         if ballot is not None:
             position = Ballot.objects.filter(campaign=campaign, receipt_hash__lt=ballot.receipt_hash).count() + 1
             choices = sorted(
