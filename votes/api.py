@@ -26,10 +26,9 @@ from portal.accounts.validators import validate_birth_date
 from projects.models import Municipality
 from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry
 from votes.permissions import can_assist
-from votes.services import BallotError, CastBallot, ballot_cast, volunteer_ballot_cast
+from votes.services import BIGINT_MAX, MAX_POINTS, BallotError, CastBallot, ballot_cast, volunteer_ballot_cast
 from votes.throttles import AuthAccountThrottle, AuthIPThrottle, BallotIPThrottle, BallotUserThrottle
 
-BIGINT_MAX = 2**63 - 1
 CAMPAIGN_STATUSES = ["open", "upcoming", "closed"]
 
 # --- Serializers ----------------------------------------------------------------------
@@ -83,7 +82,7 @@ class ChoiceInputSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         min_value=1,
-        max_value=32767,
+        max_value=MAX_POINTS,
         help_text="Points (cumulative) or rank, 1 = first (ranking). Leave out for choose-1, approval, basket.",
     )
 
