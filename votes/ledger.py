@@ -78,8 +78,12 @@ def head_of(campaign_id: int, ballots: Iterable[tuple[str, Choices]]) -> str:
 # --------------------------------------------------------------------- verification
 
 
-def _money_scale(amounts: Iterable[Decimal]) -> int:
-    # The same choice as the tally service: whole currency units unless kopecks appear.
+def money_scale(amounts: Iterable[Decimal]) -> int:
+    """The rules count whole currency units; kopecks only when some amount has them.
+
+    Whole units keep MES add1's "+1 per voter" step equal to pabulib's (1 unit). The
+    tally service and the recount of a downloaded ledger both use this one choice.
+    """
     return 1 if all(a == a.to_integral_value() for a in amounts) else 100
 
 
@@ -90,7 +94,7 @@ def recount(header: dict, ballots: dict[tuple[tuple[str, int], ...], int]) -> tu
     entries = header["entries"]
     costs = [Decimal(str(e["cost"])) for e in entries]
     budget = Decimal(str(header.get("budget") or 0))
-    scale = _money_scale([*costs, budget])
+    scale = money_scale([*costs, budget])
     projects = [rules.Project(e["external_id"], int(c * scale)) for e, c in zip(entries, costs, strict=True)]
     method = header["method"]
     ordinal_max = header.get("max_choices") if method == rules.ORDINAL else None

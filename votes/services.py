@@ -477,12 +477,8 @@ class ResultsError(Exception):
 
 
 def _money_scale(campaign: Campaign, entries: list[Entry]) -> int:
-    """The rules count whole currency units; use kopecks only when some amount has them.
-
-    Whole units keep MES add1's "+1 per voter" step equal to pabulib's (1 unit).
-    """
     amounts = [e.cost for e in entries] + ([campaign.budget] if campaign.budget is not None else [])
-    return 1 if all(a == a.to_integral_value() for a in amounts) else 100
+    return ledger.money_scale(amounts)
 
 
 def _project_id_of(entries: list[Entry]) -> dict[int, str]:
