@@ -52,23 +52,39 @@ def test_a_hit_makes_no_query_and_serves_the_same_page(django_assert_num_queries
     assert '<html lang="ru">' in russian and '<html lang="en">' in second
 
 
-def test_a_recount_or_a_seal_replaces_the_cached_page(django_capture_on_commit_callbacks):
-    obj = _published()
-    _count_and_publish(obj, django_capture_on_commit_callbacks)
+def test_a_new_live_count_replaces_the_cached_page(django_capture_on_commit_callbacks):
+    obj = campaign(costs={"a": 60, "b": 50}, budget=100, closed=False, show_live_standings=True)
+    cast(obj, "v1", {"a": 1})
+    with django_capture_on_commit_callbacks(execute=True):
+        services.tally_compute(campaign_id=obj.pk, final=False)
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     before = _get(client, obj)
-    head = services.ledger_seal(campaign_id=obj.pk)
-    assert head in before
-    cast(obj, "v4", {"b": 1})
-    cast(obj, "v5", {"b": 1})
+    assert before == _get(client, obj)  # served from the cache
+    cast(obj, "v2", {"b": 1})
+    cast(obj, "v3", {"b": 1})
+    with django_capture_on_commit_callbacks(execute=True):
+        services.tally_compute(campaign_id=obj.pk, final=False)
+    after = _get(client, obj)
+    assert after != before
+
+
+def test_a_seal_replaces_the_cached_page_and_published_results_are_not_recounted(
+    django_capture_on_commit_callbacks,
+):
+    obj = _published()
     with django_capture_on_commit_callbacks(execute=True):
         services.tally_compute(campaign_id=obj.pk, final=True)
-    # Recounted and unsealed: the published final tally is shown again without the old head.
-    after_count = _get(client, obj)
-    assert after_count != before and head not in after_count
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     with django_capture_on_commit_callbacks(execute=True):
-        new_head = services.ledger_seal(campaign_id=obj.pk)
-    assert new_head != head and new_head in _get(client, obj)
+        head = services.ledger_seal(campaign_id=obj.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.results_publish(campaign=obj)
+    published = _get(client, obj)
+    assert head in published
+    cast(obj, "v4", {"b": 1})
+    with pytest.raises(services.TallyError, match="published results"):
+        services.tally_compute(campaign_id=obj.pk, final=True)
+    assert _get(client, obj) == published
 
 
 def test_publication_replaces_the_cached_not_yet_page(django_capture_on_commit_callbacks):
