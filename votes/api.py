@@ -202,9 +202,22 @@ class TokenView(APIView):
         return Response({"token": api_token_issue(user=user)})
 
 
+class CampaignFilterSerializer(serializers.Serializer):
+    """The list's query string, validated before it reaches the database (a slug, one of
+    three statuses): anything else is a 400, never a query with a NUL byte in it."""
+
+    municipality = serializers.SlugField(required=False, max_length=100)
+    status = serializers.ChoiceField(choices=CAMPAIGN_STATUSES, required=False)
+
+
 @extend_schema(
     parameters=[
-        OpenApiParameter("municipality", OpenApiTypes.STR, description="Municipality slug, e.g. ekaterinburg."),
+        OpenApiParameter(
+            "municipality",
+            OpenApiTypes.STR,
+            description="Municipality slug, e.g. ekaterinburg.",
+            pattern=r"^[-a-zA-Z0-9_]+$",
+        ),
         OpenApiParameter("status", OpenApiTypes.STR, enum=CAMPAIGN_STATUSES),
     ],
     responses={200: CampaignSerializer(many=True), 400: ERROR_RESPONSES[400], 404: PAGE_NOT_FOUND},
@@ -228,13 +241,16 @@ class CampaignListView(generics.ListAPIView):
         return queryset.order_by("-voting_opens_at", "-pk")
 
     def list(self, request, *args, **kwargs):
-        wanted = request.query_params.get("status")
-        if wanted and wanted not in CAMPAIGN_STATUSES:
-            message = str(_("Use open, upcoming or closed."))
-            return Response(
-                {"code": "invalid_status", "detail": message, "errors": {"status": [message]}},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+        given = {key: request.query_params[key] for key in ("municipality", "status") if request.query_params.get(key)}
+        filters = CampaignFilterSerializer(data=given)
+        if not filters.is_valid():
+            if "status" in filters.errors:
+                message = str(_("Use open, upcoming or closed."))
+                errors = {**filters.errors, "status": [message]}
+                code = "invalid_status"
+            else:
+                message, errors, code = str(_("Invalid filter.")), filters.errors, "malformed_request"
+            return Response({"code": code, "detail": message, "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
         return super().list(request, *args, **kwargs)
 
 
