@@ -7,6 +7,8 @@ eligible or not open, 409 already voted).
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth import authenticate
 from django.db.models import Prefetch
 from django.http import Http404
@@ -120,12 +122,22 @@ class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
 
 
+class MunicipalitySlugField(serializers.SlugRelatedField):
+    """A municipality by slug; what is not a slug is refused before it reaches the
+    database (a NUL byte in a query is a PostgreSQL error, not a miss)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not re.fullmatch(r"[-a-zA-Z0-9_]{1,100}", data):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data)[:100])
+        return super().to_internal_value(data)
+
+
 class VolunteerBallotRequestSerializer(serializers.Serializer):
     campaign = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     phone = serializers.CharField(max_length=32, help_text="The resident's mobile number, e.g. +7 912 345-67-89.")
     full_name = serializers.CharField(max_length=200)
     birth_date = serializers.DateField(validators=[validate_birth_date])
-    municipality = serializers.SlugRelatedField(slug_field="slug", queryset=Municipality.objects.all())
+    municipality = MunicipalitySlugField(slug_field="slug", queryset=Municipality.objects.all())
     choices = ChoiceInputSerializer(many=True, min_length=1, max_length=500)
 
 

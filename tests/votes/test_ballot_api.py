@@ -414,3 +414,12 @@ def test_schema_is_valid_openapi(api_client):
     assert ballots["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/BallotRequest")
     assert "choices" in schema["components"]["schemas"]["BallotRequest"]["required"]
     assert "/api/v1/volunteer/ballots/" in schema["paths"] and "/api/v1/auth/token/" in schema["paths"]
+
+
+@pytest.mark.parametrize("slug", ["ekb\x00", "не-слаг", 7])
+def test_volunteer_municipality_that_is_not_a_slug_is_a_400(token_client, make_campaign, volunteer, ids, slug):
+    campaign = make_campaign()
+    body = {**volunteer_body(campaign, ids(campaign)[0]), "municipality": slug}
+    response = token_client(volunteer).post("/api/v1/volunteer/ballots/", body, format="json")
+    assert response.status_code == 400 and "municipality" in response.json()["errors"]
+    assert not Ballot.objects.exists()
