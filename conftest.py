@@ -2,12 +2,20 @@
 Russian catalogue is compiled when its .mo is missing or older than the .po (pages render
 in Russian by default, and many tests read them)."""
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from hypothesis import settings as hypothesis_settings
+
+# CI runs the property tests and the API fuzzing on a fixed sequence of examples, so a
+# run's verdict is about the code, not the draw; developers' runs keep exploring.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def pytest_configure(config):
