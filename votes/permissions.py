@@ -131,13 +131,13 @@ def assisted_channel(user) -> str | None:
 
 
 def can_assist_in(user, campaign: Campaign) -> bool:
-    """May `user` enter a ballot for someone else in `campaign`? A volunteer of a region
-    (scope_region set) helps in that region only; officials enter paper ballots of their
-    own municipalities only."""
+    """May `user` enter a ballot for someone else in `campaign`? A volunteer helps in the
+    region a superuser assigned them to (none assigned: nowhere yet); officials enter
+    paper ballots of their own municipalities only."""
     channel = assisted_channel(user)
     if channel == "volunteer":
         region_id = getattr(user, "scope_region_id", None)
-        return user.is_superuser or region_id is None or region_id == campaign.municipality.region_id
+        return user.is_superuser or (region_id is not None and region_id == campaign.municipality.region_id)
     if channel == "paper":
         return can_enter_paper(user, campaign)
     return False

@@ -80,7 +80,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         null=True,
         blank=True,
         related_name="+",
-        help_text=_("For regional officials, moderators and auditors of a region."),
+        help_text=_("For regional officials, moderators, auditors and volunteers of a region."),
     )
     scope_municipalities = models.ManyToManyField(
         "projects.Municipality",

@@ -96,8 +96,8 @@ def voter(make_user):
 
 
 @pytest.fixture
-def volunteer(make_user):
-    return make_user(role=User.Role.VOLUNTEER)
+def volunteer(make_user, town):
+    return make_user(role=User.Role.VOLUNTEER, scope_region=town.region)
 
 
 @pytest.fixture

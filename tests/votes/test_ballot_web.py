@@ -280,3 +280,12 @@ def test_a_regional_volunteer_helps_in_their_region_only(client_for, make_campai
     listing = client.get("/volunteer/").content.decode()
     assert f"?campaign={away.pk}" in listing and f"?campaign={home.pk}" not in listing
     assert client.get(f"/volunteer/?campaign={home.pk}").status_code == 404
+
+
+def test_a_volunteer_without_a_region_enters_no_ballot(client_for, make_campaign, make_user, town, ids):
+    unassigned = make_user(role=User.Role.VOLUNTEER)
+    campaign = make_campaign()
+    client = client_for(unassigned)
+    assert f"?campaign={campaign.pk}" not in client.get("/volunteer/").content.decode()
+    assert client.post("/volunteer/", _desk_data(campaign, town, ids(campaign)[0])).status_code == 404
+    assert not Ballot.objects.exists()
