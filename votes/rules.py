@@ -498,26 +498,16 @@ def _available(h: dict[tuple[int, int], int], budgets: list[Any]) -> Any:
     return sum((budgets[c] * w for (c, _), w in h.items()), _Q(0))
 
 
-def _rho_float(h: dict[tuple[int, int], int], fb: list[float], cost: int) -> float:
-    entries = sorted(((fb[c] / u, fb[c], u, w) for (c, u), w in h.items()))
-    contrib = 0.0
-    denom = sum(u * w for _, _, u, w in entries)
-    rho = inf
-    for _, b, u, w in entries:
-        rho = (cost - contrib) / denom
-        if rho * u <= b:
-            break
-        contrib += b * w
-        denom -= u * w
-    return rho
+def _rho(h: dict[tuple[int, int], int], budgets: list[Any], cost: int, *, zero: Any, unaffordable: Any) -> Any:
+    """pabutools' affordability: the smallest rho with sum min(b, rho*u) == cost.
 
-
-def _rho_exact(h: dict[tuple[int, int], int], budgets: list[Any], cost: int) -> Any:
-    """pabutools' affordability: the smallest rho with sum min(b, rho*u) == cost."""
+    One loop for both arithmetics: floats (``zero=0.0``, ``unaffordable=inf``) screen
+    candidates fast, exact fractions (``zero=_Q(0)``) decide.
+    """
     entries = sorted(((budgets[c] / u, budgets[c], u, w) for (c, u), w in h.items()))
-    contrib = _Q(0)
+    contrib = zero
     denom = sum(u * w for _, _, u, w in entries)
-    rho = _Q(0)
+    rho = unaffordable
     for _, b, u, w in entries:
         rho = (cost - contrib) / denom
         if rho * u <= b:
@@ -613,7 +603,7 @@ class _MesInstance:
                 ):
                     remaining.discard(j)
                     continue
-                rho_f = _rho_float(h, fb, cost)
+                rho_f = _rho(h, fb, cost, zero=0.0, unaffordable=inf)
                 lower[j] = rho_f
                 near.append((rho_f, j))
                 best_f = min(best_f, rho_f)
@@ -625,7 +615,7 @@ class _MesInstance:
             for rho_f, j in near:
                 if rho_f > best_f * _ONE_PLUS:
                     continue
-                rho = _rho_exact(hist[j], cls_budget, costs[j])
+                rho = _rho(hist[j], cls_budget, costs[j], zero=_Q(0), unaffordable=_Q(0))
                 if (
                     best is None
                     or rho < best
