@@ -15,6 +15,8 @@ from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
 from django.db import models, router, transaction
 from django.http import Http404, HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from portal.accounts.permissions import can_edit_places, is_auditor, municipalities_in_scope
 from portal.audit.models import AuditEvent
@@ -133,6 +135,26 @@ def _audited_action(func, name: str):
         return response
 
     return audited
+
+
+def action_form_response(
+    model_admin: admin.ModelAdmin, request: HttpRequest, *, items, form, action: str, template: str, title: str
+) -> TemplateResponse:
+    """The intermediate page of an admin action that needs input first (a reason, a
+    target): the selected objects as (pk, label), the form, and a confirm button that
+    posts the same action again."""
+    opts = model_admin.model._meta
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "opts": opts,
+        "items": list(items),
+        "form": form,
+        "action": action,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        "changelist_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+    }
+    return TemplateResponse(request, template, context)
 
 
 class ScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):

@@ -2,11 +2,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from django.template.response import TemplateResponse
+from django.utils.text import Truncator
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from portal.admin_scope import AuditedAdminMixin, ScopedAdmin, ScopedInline
+from portal.admin_scope import AuditedAdminMixin, ScopedAdmin, ScopedInline, action_form_response
 from projects import services
 from projects.models import (
     Comment,
@@ -196,15 +196,15 @@ class CommentAdmin(CommentScopedAdmin):
             message = ngettext("%(count)d comment hidden.", "%(count)d comments hidden.", hidden)
             self.message_user(request, message % {"count": hidden}, messages.SUCCESS)
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": gettext("Hide comments"),
-            "opts": self.model._meta,
-            "comments": queryset,
-            "form": form,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/projects/comment/hide.html", context)
+        return action_form_response(
+            self,
+            request,
+            items=((comment.pk, Truncator(comment.body).chars(200)) for comment in queryset),
+            form=form,
+            action="hide_comments",
+            template="admin/projects/comment/hide.html",
+            title=gettext("Hide comments"),
+        )
 
 
 @admin.register(CommentReport)

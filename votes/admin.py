@@ -2,13 +2,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
-from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from portal.admin_scope import ScopedAdmin, ScopedInline
+from portal.admin_scope import ScopedAdmin, ScopedInline, action_form_response
 from projects.models import Proposal
 from votes import services
 from votes.models import Ballot, BallotChoice, Campaign, Entry, Idea, Tally, TallyRow
@@ -404,13 +403,13 @@ class IdeaAdmin(ScopedAdmin):
         return self._intermediate(request, queryset, form, "admin/votes/idea/merge.html", "merge_ideas")
 
     def _intermediate(self, request: HttpRequest, queryset, form, template: str, action: str):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": gettext("Moderate ideas"),
-            "opts": self.model._meta,
-            "ideas": queryset.select_related("proposal", "proposal__space"),
-            "form": form,
-            "action": action,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, template, context)
+        ideas = queryset.select_related("proposal", "proposal__space")
+        return action_form_response(
+            self,
+            request,
+            items=((idea.pk, f"{idea.proposal.title} — {idea.proposal.space.name}") for idea in ideas),
+            form=form,
+            action=action,
+            template=template,
+            title=gettext("Moderate ideas"),
+        )
