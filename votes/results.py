@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from votes import pabulib
-from votes.models import Ballot, Campaign, Tally
+from votes.models import Ballot, Campaign, Tally, TallyRow
 
 logger = logging.getLogger(__name__)
 
@@ -115,8 +115,10 @@ def _number(value):
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def results_dict(campaign: Campaign, tally: Tally) -> dict:
-    """The stored tally as plain data: the API, the JSON download and the ledger header."""
+def results_dict(campaign: Campaign, tally: Tally, rows: list[TallyRow] | None = None) -> dict:
+    """The stored tally as plain data: the API, the JSON download and the ledger header.
+    `rows` are the tally's rows when the caller has read them already."""
+    rows = list(tally_rows(tally)) if rows is None else rows
     return {
         "campaign": campaign.pk,
         "final": tally.kind == Tally.Kind.FINAL,
@@ -136,7 +138,7 @@ def results_dict(campaign: Campaign, tally: Tally) -> dict:
                 "rank": row.rank,
                 "selected": row.selected,
             }
-            for row in tally_rows(tally)
+            for row in rows
         ],
     }
 

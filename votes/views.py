@@ -30,6 +30,7 @@ from votes.results import (
     results_page_cached,
     results_page_seconds,
     results_page_store,
+    tally_rows,
 )
 from votes.services import AlreadyVoted, BallotError, CastBallot, ballot_cast, volunteer_ballot_cast
 
@@ -369,9 +370,10 @@ def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
     tally = public_tally(campaign)
     context = {"campaign": campaign, "tally": tally}
     if tally is not None:
-        data = results_dict(campaign, tally)
+        tally_row_list = list(tally_rows(tally))  # one read serves the numbers and the explanations
+        data = results_dict(campaign, tally, tally_row_list)
         scored = campaign.method in ("cumulative", "ordinal")
-        explanations = {row.entry_id: row.explanation for row in tally.rows.all()}
+        explanations = {row.entry_id: row.explanation for row in tally_row_list}
         rows = []
         for item in data["entries"]:
             item = dict(item)
