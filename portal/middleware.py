@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
@@ -54,3 +54,23 @@ class PermissionsPolicyMiddleware:
         if self.policy:
             response.headers.setdefault("Permissions-Policy", self.policy)
         return response
+
+
+class NulInQueryMiddleware:
+    """A NUL character in a page's query string is refused with a 400 before any view runs.
+
+    PostgreSQL text cannot hold NUL: a search box or a filter that passed one into a
+    query would answer 500 (the admin's search did). One check here covers every page.
+    The API is left to its serializers, which answer with the documented 400 for the
+    parameters they read and ignore the others, as its schema says.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/api/") and any(
+            "\x00" in text for key, values in request.GET.lists() for text in (key, *values)
+        ):
+            return HttpResponseBadRequest(_("NUL characters are not allowed in the query string."))
+        return self.get_response(request)

@@ -151,3 +151,15 @@ def test_session_and_csrf_cookies_are_secure_after_login_in_production(client):
     assert session["httponly"] is True
     csrf = client.cookies[settings.CSRF_COOKIE_NAME]
     assert csrf["secure"] is True
+
+
+@pytest.mark.django_db
+def test_a_nul_character_in_any_query_string_is_a_400_not_a_database_error(client):
+    """PostgreSQL text cannot hold NUL; the admin's search box passed it straight on."""
+    from portal.accounts.models import User
+
+    root = User.objects.create_superuser("nul@example.org", "correct horse battery staple")
+    client.force_login(root)
+    for url in ("/admin/projects/space/?q=a%00b", "/proposals/?q=%00", "/stats/?x%00=1"):
+        assert client.get(url).status_code == 400, url
+    assert client.get("/admin/projects/space/?q=сквер").status_code == 200

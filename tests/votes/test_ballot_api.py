@@ -68,6 +68,7 @@ def test_campaign_list_filters_by_municipality_and_status(api_client, make_campa
     for query in ("?municipality=%00", "?municipality=ekb%C2%84%00x", "?municipality=not%20a%20slug"):
         response = api_client.get("/api/v1/campaigns/" + query)
         assert response.status_code == 400 and "municipality" in response.json()["errors"], query
+    assert api_client.get("/api/v1/campaigns/?status=open%00").json()["code"] == "invalid_status"
 
 
 def test_campaign_detail_lists_entries_with_limits(api_client, make_campaign):
