@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
 from votes import pabulib
@@ -239,6 +240,11 @@ def results_page_invalidate(campaign_id: int) -> None:
     except Exception:
         # Pages expire by themselves after RESULTS_PAGE_SECONDS.
         logger.warning("results page cache unavailable: pages of campaign %s expire on their own", campaign_id)
+
+
+def results_page_invalidate_on_commit(*, campaign_id: int) -> None:
+    """Forget the campaign's cached results pages once the current transaction commits."""
+    transaction.on_commit(lambda: results_page_invalidate(campaign_id))
 
 
 def results_page_seconds(campaign: Campaign, *, now: datetime | None = None) -> int:

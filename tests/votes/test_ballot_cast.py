@@ -263,7 +263,6 @@ def test_second_ballot_through_the_database_constraint(make_campaign, voter, ids
     campaign = make_campaign()
     e = ids(campaign)
     ballot_cast(campaign=campaign, voter=voter, choices=[(e[0], None)], channel=Channel.WEB)
-    from votes import services
 
     real = Ballot.objects
 
@@ -274,7 +273,7 @@ def test_second_ballot_through_the_database_constraint(make_campaign, voter, ids
         def __getattr__(self, name):
             return getattr(real, name)
 
-    monkeypatch.setattr(services.Ballot, "objects", NoPrecheck())
+    monkeypatch.setattr(Ballot, "objects", NoPrecheck())
     with pytest.raises(AlreadyVoted):
         ballot_cast(campaign=campaign, voter=voter, choices=[(e[1], None)], channel=Channel.API)
     monkeypatch.undo()

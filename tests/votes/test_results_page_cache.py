@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from tests.votes.counting_fixtures import campaign, cast
 from votes import results, services
+from votes.models import Tally
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +99,7 @@ def test_publication_replaces_the_cached_not_yet_page(django_capture_on_commit_c
         services.results_publish(campaign=obj)
     published = _get(client, obj)
     assert published != unpublished
-    assert services.Tally.objects.get(campaign=obj, kind="final").ledger_head in published
+    assert Tally.objects.get(campaign=obj, kind="final").ledger_head in published
 
 
 def test_logged_in_visitors_get_their_own_header(django_capture_on_commit_callbacks):
@@ -123,5 +124,5 @@ def test_the_page_fails_open_when_the_cache_is_down(monkeypatch, django_capture_
     for method in ("get", "add", "set", "delete"):
         monkeypatch.setattr(cache, method, down)
     page = _get(Client(HTTP_ACCEPT_LANGUAGE="en"), obj)
-    assert "Results" in page and services.Tally.objects.get(campaign=obj, kind="final").ledger_head in page
+    assert "Results" in page and Tally.objects.get(campaign=obj, kind="final").ledger_head in page
     results.results_page_invalidate(obj.pk)  # logs, does not raise

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from tests.votes.counting_fixtures import campaign, cast
 from votes import services, tasks
-from votes.models import Campaign, Tally
+from votes.models import Campaign, Tally, TallyRow
 
 pytestmark = pytest.mark.django_db
 
@@ -69,13 +69,13 @@ def test_failure_half_way_marks_failed_and_a_rerun_equals_a_clean_run(monkeypatc
     # New ballots change the result, then the worker "dies" after writing half the rows.
     cast(obj, "v5", {"d": 1, "c": 1})
     cast(obj, "v6", {"d": 1, "c": 1})
-    original = services.TallyRow.objects.bulk_create
+    original = TallyRow.objects.bulk_create
 
     def half_then_crash(rows, *args, **kwargs):
         original(rows[: len(rows) // 2], *args, **kwargs)
         raise RuntimeError("worker lost")
 
-    monkeypatch.setattr(services.TallyRow.objects, "bulk_create", half_then_crash)
+    monkeypatch.setattr(TallyRow.objects, "bulk_create", half_then_crash)
     with pytest.raises(RuntimeError):
         services.tally_compute(campaign_id=obj.pk, final=True)
     failed = Tally.objects.get(campaign=obj, kind="final")

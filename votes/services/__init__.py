@@ -1,0 +1,132 @@
+"""Every write on campaigns, ballots, tallies and ideas (keyword-only `<entity>_<action>`).
+
+A package by concern; the names callers use are re-exported here, so
+`from votes.services import ballot_cast` keeps working.
+
+- errors: why a write was refused (`BallotError` and its subclasses, each with a `code`);
+- ballots: casting, for every channel;
+- campaigns: opening and closing;
+- tallies: counting and publishing results;
+- seal: the public ledger and its sealed head;
+- imports: a published pabulib election as a closed campaign;
+- ideas: residents' ideas and their moderation;
+- notifications: the vote's e-mails, enqueued after commit.
+"""
+
+from votes.results import results_page_invalidate_on_commit
+from votes.services.ballots import (
+    BIGINT_MAX,
+    MAX_POINTS,
+    CastBallot,
+    ChoiceInput,
+    ballot_cast,
+    ballot_validate,
+    volunteer_ballot_cast,
+)
+from votes.services.campaigns import (
+    campaign_close,
+    campaign_open,
+    campaigns_clock_tick,
+)
+from votes.services.errors import (
+    AlreadyVoted,
+    BallotError,
+    CampaignNotOpen,
+    DuplicateEntry,
+    InvalidBallot,
+    InvalidPoints,
+    InvalidRanking,
+    MalformedChoices,
+    NotAllowedToAssist,
+    NotEligible,
+    OverBudget,
+    PointsOverLimit,
+    ResidentDetailsMismatch,
+    ResultsError,
+    TallyError,
+    TooFewChoices,
+    TooManyChoices,
+    UnknownEntry,
+)
+from votes.services.ideas import (
+    IDEA_MAX_PHOTOS,
+    idea_approve,
+    idea_merge,
+    idea_reject,
+    idea_submit,
+    idea_validate_photos,
+)
+from votes.services.imports import (
+    campaign_import_pabulib,
+)
+from votes.services.notifications import (
+    notifications_campaign_opened_enqueue,
+    notifications_idea_decided_enqueue,
+    notifications_results_published_enqueue,
+)
+from votes.services.seal import (
+    _ledger_head_sql,
+    ledger_head_compute,
+    ledger_rows,
+    ledger_seal,
+    ledger_seal_enqueue,
+)
+from votes.services.tallies import (
+    live_tallies_enqueue,
+    results_publish,
+    tally_compute,
+    tally_enqueue,
+    tally_outcome,
+)
+
+__all__ = [
+    "BIGINT_MAX",
+    "IDEA_MAX_PHOTOS",
+    "MAX_POINTS",
+    "AlreadyVoted",
+    "BallotError",
+    "CampaignNotOpen",
+    "CastBallot",
+    "ChoiceInput",
+    "DuplicateEntry",
+    "InvalidBallot",
+    "InvalidPoints",
+    "InvalidRanking",
+    "MalformedChoices",
+    "NotAllowedToAssist",
+    "NotEligible",
+    "OverBudget",
+    "PointsOverLimit",
+    "ResidentDetailsMismatch",
+    "ResultsError",
+    "TallyError",
+    "TooFewChoices",
+    "TooManyChoices",
+    "UnknownEntry",
+    "_ledger_head_sql",
+    "ballot_cast",
+    "ballot_validate",
+    "campaign_close",
+    "campaign_import_pabulib",
+    "campaign_open",
+    "campaigns_clock_tick",
+    "idea_approve",
+    "idea_merge",
+    "idea_reject",
+    "idea_submit",
+    "idea_validate_photos",
+    "ledger_head_compute",
+    "ledger_rows",
+    "ledger_seal",
+    "ledger_seal_enqueue",
+    "live_tallies_enqueue",
+    "notifications_campaign_opened_enqueue",
+    "notifications_idea_decided_enqueue",
+    "notifications_results_published_enqueue",
+    "results_page_invalidate_on_commit",
+    "results_publish",
+    "tally_compute",
+    "tally_enqueue",
+    "tally_outcome",
+    "volunteer_ballot_cast",
+]

@@ -1,0 +1,112 @@
+"""Why a write on the vote was refused: one exception class per reason, each with a stable `code`."""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from votes.permissions import (
+    Refusal,
+)
+
+# --- Errors -----------------------------------------------------------------------
+
+
+class BallotError(Exception):
+    """A ballot that was not recorded. `code` is stable (API clients switch on it)."""
+
+    code = "invalid_ballot"
+    http_status = 400
+    default_message: str | Promise = _("This ballot is not valid.")
+
+    def __init__(self, message: str | Promise | None = None, *, code: str | None = None) -> None:
+        self.message = message if message is not None else self.default_message
+        if code is not None:
+            self.code = code
+        super().__init__(str(self.message))
+
+
+class InvalidBallot(BallotError):
+    """The choices break the campaign's method or limits (HTTP 400)."""
+
+
+class MalformedChoices(InvalidBallot):
+    code = "malformed_choices"
+    default_message = _("Each choice needs an entry id and, where the method asks for it, a whole number of points.")
+
+
+class TooFewChoices(InvalidBallot):
+    code = "too_few_choices"
+
+
+class TooManyChoices(InvalidBallot):
+    code = "too_many_choices"
+
+
+class DuplicateEntry(InvalidBallot):
+    code = "duplicate_entry"
+    default_message = _("The same project appears twice on the ballot.")
+
+
+class UnknownEntry(InvalidBallot):
+    code = "unknown_entry"
+    default_message = _("A chosen project is not on this campaign's ballot.")
+
+
+class InvalidPoints(InvalidBallot):
+    code = "invalid_points"
+
+
+class PointsOverLimit(InvalidBallot):
+    code = "points_over_limit"
+
+
+class InvalidRanking(InvalidBallot):
+    code = "invalid_ranking"
+
+
+class OverBudget(InvalidBallot):
+    code = "over_budget"
+
+
+class NotEligible(BallotError):
+    """The voter may not vote in this campaign (HTTP 403); `code` says why."""
+
+    code = "not_eligible"
+    http_status = 403
+
+    @classmethod
+    def from_refusal(cls, refusal: Refusal) -> NotEligible:
+        return cls(refusal.message, code=refusal.code)
+
+
+class CampaignNotOpen(NotEligible):
+    code = "campaign_not_open"
+    default_message = _("This campaign is not taking ballots now.")
+
+
+class NotAllowedToAssist(BallotError):
+    code = "not_allowed_to_assist"
+    http_status = 403
+    default_message = _("Only volunteers (and officials, for paper ballots) may enter a ballot for someone else.")
+
+
+class AlreadyVoted(BallotError):
+    code = "already_voted"
+    http_status = 409
+    default_message = _("You have already voted in this campaign. Each resident has one ballot.")
+
+
+class ResidentDetailsMismatch(BallotError):
+    code = "resident_mismatch"
+    default_message = _(
+        "This phone number belongs to a resident with another name or birth date. Check the number and the document."
+    )
+
+
+class TallyError(Exception):
+    """A tally cannot be computed (bad campaign configuration); the message says why."""
+
+
+class ResultsError(Exception):
+    """Results cannot be published yet; the message says why."""

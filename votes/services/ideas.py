@@ -1,0 +1,195 @@
+"""Residents' ideas and their moderation."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from projects.models import Proposal, ProposalPhoto, Space
+from projects.services import photo_store
+from votes.models import Campaign, Entry, Idea
+from votes.services.notifications import notifications_idea_decided_enqueue
+
+# --- Ideas ----------------------------------------------------------------------
+# A resident's idea becomes a Proposal (status "submitted") linked to the campaign that
+# collected it; officials approve it onto that campaign's ballot, merge it into a
+# similar proposal, or reject it with a reason the author sees on "my ideas".
+IDEA_MAX_PHOTOS = 5
+
+
+def _idea_require_moderator(user, campaign: Campaign) -> None:
+    """Officials and moderators act on ideas of their own municipalities only."""
+    from portal.accounts.permissions import can_moderate, municipalities_in_scope
+
+    if not can_moderate(user) or not municipalities_in_scope(user).filter(pk=campaign.municipality_id).exists():
+        raise PermissionError("not a moderator of this municipality")
+
+
+def idea_validate_photos(photos: Sequence[UploadedFile]) -> None:
+    """Refuse the whole set before anything is written (files are not transactional)."""
+    from votes.forms import validate_photo
+
+    if len(photos) > IDEA_MAX_PHOTOS:
+        raise ValidationError(
+            _("At most %(count)d photos per idea.") % {"count": IDEA_MAX_PHOTOS}, code="too_many"
+        )
+    for photo in photos:
+        validate_photo(photo)
+
+
+def idea_submit(
+    *,
+    campaign: Campaign,
+    author,
+    title: str,
+    description: str,
+    estimated_cost: Decimal,
+    space: Space | None = None,
+    new_space: dict | None = None,
+    photos: Sequence[UploadedFile] = (),
+    now: datetime.datetime | None = None,
+) -> Idea:
+    """Record a resident's idea for an existing `space`, or for a `new_space` (a dict
+    with name, kind, address, latitude, longitude, area_m2), with optional photos."""
+    now = now or timezone.now()
+    if not Campaign.objects.collecting_ideas(now).filter(pk=campaign.pk).exists():
+        raise ValidationError(_("This campaign is not collecting ideas now."), code="closed")
+    if not getattr(author, "is_authenticated", False) or not author.is_verified:
+        raise ValidationError(_("Only verified residents can propose ideas."), code="unverified")
+    if author.municipality_id != campaign.municipality_id:
+        raise ValidationError(
+            _("Only residents of %(municipality)s can propose ideas for this campaign.")
+            % {"municipality": campaign.municipality},
+            code="not_resident",
+        )
+    if (space is None) == (new_space is None):
+        raise ValidationError(_("Choose an existing space or describe a new one."), code="space")
+    if space is not None and space.municipality_id != campaign.municipality_id:
+        raise ValidationError(_("This space is in another municipality."), code="space")
+    idea_validate_photos(photos)
+
+    proposal = Proposal(
+        title=title.strip(),
+        description=description.strip(),
+        estimated_cost=estimated_cost,
+        author=author,
+        status=Proposal.Status.SUBMITTED,
+        submitted_at=now,
+    )
+    try:
+        with transaction.atomic():
+            if new_space is not None:
+                space = Space(municipality_id=campaign.municipality_id, **new_space)
+                space.full_clean(validate_constraints=False)
+                space.save()
+            proposal.space = space
+            proposal.full_clean()
+            proposal.save()
+            idea = Idea.objects.create(campaign=campaign, proposal=proposal, submitted_at=now)
+            for photo in photos:
+                ProposalPhoto.objects.create(
+                    proposal=proposal, image=photo_store(file=photo), kind=ProposalPhoto.Kind.GENERAL
+                )
+    except IntegrityError:
+        # The one constraint a resident can hit: a new space named like an existing one.
+        raise ValidationError(
+            _("A space with this name already exists here: choose it from the list."), code="duplicate"
+        ) from None
+    return idea
+
+
+def _idea_lock_pending(idea: Idea) -> Proposal:
+    proposal = Proposal.objects.select_for_update().get(pk=idea.proposal_id)
+    if proposal.status != Proposal.Status.SUBMITTED:
+        raise ValidationError(
+            _("This idea has already been moderated (%(status)s).")
+            % {"status": proposal.get_status_display()},
+            code="moderated",
+        )
+    return proposal
+
+
+@transaction.atomic
+def idea_approve(*, idea: Idea, official) -> Entry:
+    """Approve the idea and put it on its campaign's ballot at its estimated cost."""
+    # The campaign row is locked so that the clock cannot open the vote between this
+    # check and the new entry: the ballot must not change under the first voters.
+    campaign = Campaign.objects.select_for_update().get(pk=idea.campaign_id)
+    _idea_require_moderator(official, campaign)
+    if campaign.ballot_is_frozen():
+        raise ValidationError(
+            _("Voting has started: the ballot can no longer change."), code="ballot_frozen"
+        )
+    proposal = _idea_lock_pending(idea)
+    proposal.status = Proposal.Status.APPROVED
+    proposal.approved_at = timezone.now()
+    proposal.save(update_fields=["status", "approved_at"])
+    last = campaign.entries.aggregate(last=Max("position"))["last"]
+    try:
+        with transaction.atomic():
+            entry = Entry.objects.create(
+                campaign=campaign,
+                proposal=proposal,
+                external_id=str(proposal.pk),
+                cost=proposal.estimated_cost,
+                position=0 if last is None else last + 1,
+            )
+    except IntegrityError:
+        raise ValidationError(
+            _("The ballot already has an entry with id %(id)s.") % {"id": proposal.pk}, code="duplicate"
+        ) from None
+    idea.proposal = proposal
+    notifications_idea_decided_enqueue(idea=idea)
+    return entry
+
+
+@transaction.atomic
+def idea_merge(*, idea: Idea, into: Proposal, official) -> Proposal:
+    """Fold the idea into a similar proposal of the same municipality."""
+    campaign = Campaign.objects.get(pk=idea.campaign_id)
+    _idea_require_moderator(official, campaign)
+    target = Proposal.objects.select_related("space").get(pk=into.pk)
+    if target.pk == idea.proposal_id:
+        raise ValidationError(_("An idea cannot be merged into itself."), code="self")
+    if target.space.municipality_id != campaign.municipality_id:
+        raise ValidationError(
+            _("Merge only into a proposal of the same municipality."), code="other_municipality"
+        )
+    if target.status in (Proposal.Status.REJECTED, Proposal.Status.MERGED):
+        raise ValidationError(
+            _("Merge only into a proposal that is still standing."), code="target_closed"
+        )
+    proposal = _idea_lock_pending(idea)
+    proposal.status = Proposal.Status.MERGED
+    proposal.merged_into = target
+    proposal.rejected_at = timezone.now()
+    proposal.save(update_fields=["status", "merged_into", "rejected_at"])
+    idea.proposal = proposal
+    notifications_idea_decided_enqueue(idea=idea)
+    return proposal
+
+
+@transaction.atomic
+def idea_reject(*, idea: Idea, official, reason: str) -> Proposal:
+    """Reject the idea; the author reads `reason` on "my ideas" and in the e-mail."""
+    campaign = Campaign.objects.get(pk=idea.campaign_id)
+    _idea_require_moderator(official, campaign)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give the author a reason for the rejection."), code="reason")
+    proposal = _idea_lock_pending(idea)
+    proposal.status = Proposal.Status.REJECTED
+    proposal.rejected_at = timezone.now()
+    proposal.rejection_reason = reason
+    proposal.save(update_fields=["status", "rejected_at", "rejection_reason"])
+    idea.proposal = proposal
+    notifications_idea_decided_enqueue(idea=idea)
+    return proposal

@@ -1,0 +1,191 @@
+"""Importing a published election (a pabulib file) as a closed campaign with its ballots."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from votes import rules
+from votes.models import Ballot, BallotChoice, Campaign, Entry
+from votes.services.errors import TallyError
+
+
+def _pb_date(text: str, *, end: bool) -> datetime.datetime:
+    """A pabulib date ("09.09.2019", "2019-09-09" or a bare year "2022") as an aware
+    datetime: the start of that day (or year), or, for the end date, the start of the next."""
+    from datetime import date, timedelta
+
+    text = (text or "").strip()
+    try:
+        if len(text) == 4 and text.isdigit():
+            day = date(int(text) + (1 if end else 0), 1, 1)
+            return timezone.make_aware(datetime.datetime(day.year, day.month, day.day))  # noqa: DTZ001
+        if "." in text:
+            d, m, y = (int(x) for x in text.split("."))
+            day = date(y, m, d)
+        else:
+            day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise TallyError(f"unreadable date {text!r} (expected DD.MM.YYYY, YYYY-MM-DD or YYYY)") from exc
+    if end:
+        day += timedelta(days=1)
+    return timezone.make_aware(datetime.datetime(day.year, day.month, day.day))  # noqa: DTZ001
+
+
+def _placeholder_oktmo(country: str, unit: str) -> str:
+    # pabulib files name foreign cities, which have no OKTMO code; the model requires 8
+    # digits, so this is a deterministic PLACEHOLDER derived from a hash, not a real code.
+    import hashlib
+
+    digest = hashlib.sha256(f"pabulib:{country}/{unit}".encode()).hexdigest()
+    return str(int(digest, 16) % 10**8).zfill(8)
+
+
+def campaign_import_pabulib(*, election, population: int | None = None, chunk_size: int = 5000) -> Campaign:
+    """Create a closed campaign, with its entries and every vote as an imported ballot,
+    from a parsed pabulib election (``votes.pabulib.PbElection``).
+
+    The municipality (and region, from the country) is created if missing; its
+    population defaults to the number of voters since .pb files do not record it.
+    """
+    import hashlib
+
+    from django.utils.text import slugify
+
+    from projects.models import Municipality, Proposal, Region, Space
+    from votes import pabulib
+
+    meta = election.meta
+    method = election.vote_type
+    rule = meta.get("rule", "")
+    if method not in rules.METHODS:
+        raise TallyError(f"unsupported vote_type {method!r}")
+    if rule not in rules.RULES:
+        raise TallyError(f"unsupported rule {rule!r}; the portal supports {', '.join(rules.RULES)}")
+    data = pabulib.to_rules_input(election)
+    if data.budget <= 0:
+        raise TallyError("the budget must be positive")
+    for project in data.projects:
+        if project.cost <= 0:
+            raise TallyError(f"project {project.id!r} costs {project.cost}: entries must cost more than 0")
+    country = meta.get("country") or "Unknown"
+    unit = meta.get("unit") or meta.get("description") or "Unknown"
+    opens = _pb_date(meta.get("date_begin") or meta.get("instance", ""), end=False)
+    closes = _pb_date(meta.get("date_end") or meta.get("date_begin") or meta.get("instance", ""), end=True)
+    if closes <= opens:
+        raise TallyError("date_end is before date_begin")
+    try:
+        year = int(meta.get("instance", ""))
+    except ValueError:
+        year = timezone.localtime(closes).year
+    if not 2000 <= year <= 2100:
+        year = timezone.localtime(closes).year
+    n_projects = len(data.projects)
+    if method == rules.CHOOSE_ONE:
+        min_choices = max_choices = 1
+    else:
+        min_choices = max(data.min_length or 1, 1)
+        max_choices = max(data.max_length or n_projects, min_choices)
+    points = None
+    if method == rules.CUMULATIVE:
+        points = int(meta.get("max_sum_points") or 0) or max(sum(p for _, p in b) for b in data.ballots) or 1
+    n_voters = len(election.votes)
+
+    with transaction.atomic():
+        region_slug = slugify(country) or "region"
+        region, _ = Region.objects.get_or_create(
+            slug=region_slug[:100],
+            defaults={"name": country, "code": "PB-" + hashlib.sha256(country.encode()).hexdigest()[:7].upper()},
+        )
+        municipality = Municipality.objects.filter(region=region, name=unit).first()
+        if municipality is None:
+            municipality = Municipality.objects.create(
+                region=region,
+                name=unit,
+                slug=slugify(f"{country} {unit}")[:100] or _placeholder_oktmo(country, unit),
+                population=population or max(n_voters, 1),
+                oktmo=_placeholder_oktmo(country, unit),
+            )
+        campaign = Campaign.objects.create(
+            municipality=municipality,
+            title=(meta.get("description") or f"{unit} {year}")[:200],
+            description=meta.get("comment", ""),
+            year=year,
+            voting_opens_at=opens,
+            voting_closes_at=closes,
+            method=method,
+            min_choices=min_choices,
+            max_choices=max_choices,
+            points=points,
+            budget=Decimal(data.budget),
+            rule=rule,
+            winners=n_projects if rule == rules.TOP_K else None,
+            score_threshold=data.threshold if rule == rules.GREEDY_THRESHOLD else None,
+        )
+        # The window lies in the past: the campaign is imported closed.
+        Campaign.objects.filter(pk=campaign.pk).update(opened_at=opens, closed_at=closes)
+        campaign.refresh_from_db()
+        tag = f"[pb {campaign.pk}]"
+        spaces = Space.objects.bulk_create(
+            Space(
+                municipality=municipality,
+                kind=Space.Kind.PUBLIC_SPACE,
+                # Unique per municipality: the campaign and project id make it so.
+                name=f"{(row.get('name') or row['project_id'])[:150]} {tag} {row['project_id']}"[:200],
+                address=row.get("address") or unit,
+                description=row.get("description", ""),
+                latitude=Decimal(row.get("latitude") or 0),
+                longitude=Decimal(row.get("longitude") or 0),
+                area_m2=Decimal(1),
+            )
+            for row in election.projects
+        )
+        proposals = Proposal.objects.bulk_create(
+            Proposal(
+                space=space,
+                title=(row.get("name") or row["project_id"])[:200],
+                description=row.get("description") or row.get("name") or row["project_id"],
+                estimated_cost=Decimal(project.cost),
+                status=Proposal.Status.APPROVED,
+                submitted_at=opens,
+                approved_at=opens,
+            )
+            for space, row, project in zip(spaces, election.projects, data.projects, strict=True)
+        )
+        entries = Entry.objects.bulk_create(
+            Entry(campaign=campaign, proposal=proposal, external_id=project.id, cost=Decimal(project.cost), position=i)
+            for i, (proposal, project) in enumerate(zip(proposals, data.projects, strict=True))
+        )
+        entry_of = {e.external_id: e for e in entries}
+        for start in range(0, n_voters, chunk_size):
+            chunk = election.votes[start : start + chunk_size]
+            ballots = Ballot.objects.bulk_create(
+                Ballot(
+                    campaign=campaign,
+                    external_voter_id=str(vote["voter_id"])[:64],
+                    channel="import",
+                    cast_at=closes,
+                    # No receipt was ever shown: a deterministic hash keeps the ledger stable.
+                    receipt_hash=hashlib.sha256(f"pabulib:{campaign.pk}:{vote['voter_id']}".encode()).hexdigest(),
+                )
+                for vote in chunk
+            )
+            choices = []
+            for ballot, vote in zip(ballots, chunk, strict=True):
+                ids = vote["vote_list"]
+                if method == rules.CUMULATIVE:
+                    values = vote.get("points_list") or []
+                elif method == rules.ORDINAL:
+                    values = range(1, len(ids) + 1)
+                else:
+                    values = [1] * len(ids)
+                choices.extend(
+                    BallotChoice(ballot=ballot, campaign=campaign, entry=entry_of[pid], points=int(v))
+                    for pid, v in zip(ids, values, strict=True)
+                    if int(v) > 0
+                )
+            BallotChoice.objects.bulk_create(choices, batch_size=chunk_size)
+    return campaign

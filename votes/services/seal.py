@@ -1,0 +1,138 @@
+"""The public ballot ledger: its rows in ledger order and the sealed head of its hash chain."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+from django.db import connection, transaction
+
+from portal.queue import task_send_on_commit
+from votes import ledger
+from votes.models import Ballot, Entry, Tally
+from votes.results import results_page_invalidate_on_commit
+from votes.services.errors import TallyError
+from votes.services.locks import TallyLock
+
+
+def _ledger_ballots(campaign_id: int, *, chunk_size: int = 5000) -> Iterator[tuple[str, list[tuple[str, int]]]]:
+    """Ballots in ledger order (receipt hash), with their choices; streamed."""
+    rows = (
+        Ballot.objects.filter(campaign_id=campaign_id)
+        .order_by("receipt_hash", "choices__entry__external_id")
+        .values_list("receipt_hash", "choices__entry__external_id", "choices__points")
+        .iterator(chunk_size=chunk_size)
+    )
+    current, choices = None, []
+    for receipt, external_id, points in rows:
+        if receipt != current:
+            if current is not None:
+                yield current, choices
+            current, choices = receipt, []
+        if external_id is not None:
+            choices.append((external_id, points))
+    if current is not None:
+        yield current, choices
+
+
+def ledger_rows(campaign_id: int) -> Iterator[tuple[int, str, list, str]]:
+    """``(position, receipt_hash, choices, chain hash)`` of the campaign's public ledger."""
+    return ledger.chain(campaign_id, _ledger_ballots(campaign_id))
+
+
+def _ledger_head_sql(campaign_id: int) -> tuple[str, int]:
+    """The ledger head and the number of ballots, read in one sorted pass on PostgreSQL.
+
+    Same format as ``ledger.chain``, without its per-ballot tuples and sorts: PostgreSQL
+    returns the choices in ledger order (receipt hash, COLLATE "C" = byte order, which is
+    code point order for the hex hashes), the canonical text is built per ballot here
+    (choices sorted by external id only when a ballot has several) and hashed.
+    """
+    sql = """
+        SELECT b.receipt_hash, c.entry_id, c.points
+        FROM votes_ballot b
+        LEFT JOIN votes_ballotchoice c ON c.ballot_id = b.id AND c.campaign_id = b.campaign_id
+        WHERE b.campaign_id = %s
+        ORDER BY b.receipt_hash COLLATE "C"
+    """
+    external_id = dict(Entry.objects.filter(campaign_id=campaign_id).values_list("pk", "external_id"))
+    sha256 = hashlib.sha256
+    head = ledger.genesis(campaign_id)
+    count = 0
+    current = ""
+    choices: list[tuple[str, int]] = []
+
+    def link() -> None:
+        nonlocal head
+        if not choices:
+            text = ""
+        elif len(choices) == 1:
+            text = f"{choices[0][0]}:{choices[0][1]}"
+        else:
+            text = ",".join(f"{e}:{p}" for e, p in sorted(choices))
+        head = sha256((head + current + text).encode()).hexdigest()
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # One sort of every ballot: in memory rather than on disk, and no JIT
+            # compilation (about 0.8 s on this plan) for a query that runs once.
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+            cursor.execute("SET LOCAL jit = off")
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql, [campaign_id])
+            while rows := cursor.fetchmany(20000):
+                for receipt, entry_id, points in rows:
+                    if receipt != current:
+                        if receipt < current:
+                            raise TallyError(f"ballot {count + 1}: receipt hashes must be strictly ascending")
+                        if count:
+                            link()
+                        current, choices = receipt, []
+                        count += 1
+                    if entry_id is not None:
+                        choices.append((external_id[entry_id], points))
+    if count:
+        link()
+    return head, count
+
+
+def ledger_head_compute(campaign_id: int) -> tuple[str, int]:
+    """``(head, ballots)`` of the campaign's ledger as it stands in the database."""
+    if connection.vendor == "postgresql":
+        return _ledger_head_sql(campaign_id)
+    count = 0
+    head = ledger.genesis(campaign_id)
+    for count, _receipt, _choices, head in ledger.chain(campaign_id, _ledger_ballots(campaign_id)):  # noqa: B007
+        pass
+    return head, count
+
+
+def ledger_seal(*, campaign_id: int) -> str:
+    """Compute the ledger head of the campaign's final tally and store it; return it.
+
+    Runs after the final tally (its own task: the hash chain over every ballot is not
+    counting, and the count should not wait for it). Idempotent: a sealed tally keeps
+    its head. Refuses when the ballots no longer match the count (recount first).
+    """
+    with TallyLock(campaign_id, Tally.Kind.FINAL):
+        tally = Tally.objects.filter(campaign_id=campaign_id, kind=Tally.Kind.FINAL).first()
+        if tally is None or tally.status != Tally.Status.DONE:
+            raise TallyError(f"campaign {campaign_id} has no finished final tally to seal")
+        if tally.ledger_head:
+            return tally.ledger_head
+        head, ballots = ledger_head_compute(campaign_id)
+        if ballots != tally.ballots_counted:
+            raise TallyError(
+                f"campaign {campaign_id}: {ballots} ballots in the ledger, {tally.ballots_counted} counted; recount"
+            )
+        with transaction.atomic():
+            Tally.objects.filter(pk=tally.pk, computed_at=tally.computed_at).update(ledger_head=head)
+            results_page_invalidate_on_commit(campaign_id=campaign_id)  # the page shows the head
+    return head
+
+
+def ledger_seal_enqueue(*, campaign_id: int) -> None:
+    """Ask a worker to seal the ledger once the final tally's transaction commits."""
+    from votes import tasks
+
+    task_send_on_commit(tasks.ledger_seal, campaign_id)
