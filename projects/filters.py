@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_filters import CharFilter, ChoiceFilter, FilterSet, ModelChoiceFilter, NumberFilter
 
 from projects.models import Municipality, Proposal, Region, Space
+from projects.search import Casefold
+
+# The text fields the catalogue's search box looks in.
+SEARCHED_FIELDS = ("title", "description", "space__name", "space__address")
 
 # What residents may filter by: the statuses `Proposal.objects.public()` shows.
 PUBLIC_STATUSES = [
@@ -63,12 +69,20 @@ class ProposalFilter(FilterSet):
         form = ProposalFilterForm
 
     def filter_text(self, queryset: QuerySet[Proposal], name: str, value: str) -> QuerySet[Proposal]:
+        """Words in any letter case; on PostgreSQL also Russian word forms ("набережная"
+        finds "набережной") through full-text search with the Russian stemmer."""
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(
-            Q(title__icontains=value)
-            | Q(description__icontains=value)
-            | Q(space__name__icontains=value)
-            | Q(space__address__icontains=value)
-        )
+        if connection.vendor == "postgresql":
+            # PostgreSQL's ILIKE folds Cyrillic case; the stemmed match adds the word forms.
+            matches = Q(search_document=SearchQuery(value, config="russian", search_type="websearch"))
+            for field in SEARCHED_FIELDS:
+                matches |= Q(**{f"{field}__icontains": value})
+            return queryset.annotate(search_document=SearchVector(*SEARCHED_FIELDS, config="russian")).filter(matches)
+        # SQLite's LIKE and lower() fold ASCII only: compare Python's casefold of both sides.
+        needle = value.casefold()
+        matches = Q()
+        for field in SEARCHED_FIELDS:
+            matches |= Q(**{f"{field}_folded__contains": needle})
+        return queryset.annotate(**{f"{field}_folded": Casefold(field) for field in SEARCHED_FIELDS}).filter(matches)

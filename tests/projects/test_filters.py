@@ -70,6 +70,10 @@ def titles(response) -> set[str]:
         ({"cost_max": "5000000"}, {"swings", "alley"}),
         ({"cost_min": "1000000", "cost_max": "20000000"}, {"fountain", "alley"}),
         ({"q": "Скейт"}, {"skate"}),
+        # Any letter case, Cyrillic included (SQLite's LIKE folds only ASCII).
+        ({"q": "скейт"}, {"skate"}),
+        ({"q": "СКЕЙТ-ПАРК"}, {"skate"}),
+        ({"q": "театральная"}, {"fountain"}),
         ({"q": "песочница"}, {"swings"}),  # description
         ({"q": "Театральная"}, {"fountain"}),  # space name
         ({"q": "Мичурина"}, {"skate"}),  # address
@@ -131,3 +135,14 @@ def test_bad_page_numbers_fall_back_to_a_real_page(catalogue: dict, page: str) -
     response = Client().get(URL, {"page": page})
     assert response.status_code == 200
     assert titles(response)
+
+
+@pytest.mark.postgres
+def test_search_finds_other_russian_word_forms(catalogue: dict) -> None:
+    """On PostgreSQL the Russian stemmer matches word forms that no substring would."""
+    make_proposal(catalogue["skate"].space, title="Набережная у пруда", description="Новые фонари вдоль воды")
+    response = Client().get(URL, {"q": "фонарь"})
+    assert titles(response) == {"Набережная у пруда"}
+    response = Client().get(URL, {"q": "набережной"})
+    assert titles(response) == {"Набережная у пруда"}
+
