@@ -18,6 +18,7 @@ api_v1 = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("about/", views.about, name="about"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("stats/", stats.stats, name="stats"),
     path("lang/<str:code>/", views.language_switch, name="language_switch"),
     path("i18n/", include("django.conf.urls.i18n")),
