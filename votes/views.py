@@ -254,10 +254,15 @@ def money(value) -> str:
     return rub(value)
 
 
+# Methods whose standings are points or ranks rather than a count of votes.
+SCORED_METHODS = ("cumulative", "ordinal")
+
+
 def explain(explanation: dict, selected: bool, campaign) -> str:
     """A plain-language sentence from a TallyRow's machine-readable explanation."""
     e = explanation
     reason = e.get("reason", "")
+    scored = campaign.method in SCORED_METHODS
     values = {
         "position": e.get("position"),
         "round": e.get("round"),
@@ -273,6 +278,11 @@ def explain(explanation: dict, selected: bool, campaign) -> str:
     sentences = {
         "fits_budget": gettext(
             "Selected because it was number %(position)s by score and its cost, %(cost)s, fitted in the "
+            "budget left, %(left)s."
+        )
+        if scored
+        else gettext(
+            "Selected because it was number %(position)s by votes and its cost, %(cost)s, fitted in the "
             "budget left, %(left)s."
         ),
         "budget_exhausted": gettext(
@@ -302,7 +312,9 @@ def explain(explanation: dict, selected: bool, campaign) -> str:
         "free_project": gettext("Selected because it costs nothing and has supporters."),
         "completion": gettext(
             "Selected when the budget left, %(left)s, was filled by score: its cost, %(cost)s, fitted."
-        ),
+        )
+        if scored
+        else gettext("Selected when the budget left, %(left)s, was filled by votes: its cost, %(cost)s, fitted."),
     }
     template = sentences.get(reason)
     if template is None:
@@ -310,35 +322,33 @@ def explain(explanation: dict, selected: bool, campaign) -> str:
     return template % values
 
 
-CHART_ROW_HEIGHT = 28
-CHART_LABEL_WIDTH = 84
+# Each project takes two lines: its name, then its bar with the number.
+CHART_ROW_HEIGHT = 46
 CHART_WIDTH = 420
+CHART_LABEL_CHARS = 52
 
 
 def _chart(rows: list[dict], key: str) -> dict:
     """Coordinates of a horizontal bar chart, drawn as inline SVG by the template."""
     top = max((r[key] for r in rows), default=0) or 1
-    span = CHART_WIDTH - CHART_LABEL_WIDTH - 70
+    span = CHART_WIDTH - 80
     bars = []
     for i, r in enumerate(rows):
         width = round(span * r[key] / top, 1)
         bars.append(
             {
-                "y": i * CHART_ROW_HEIGHT,
-                "text_y": i * CHART_ROW_HEIGHT + 18,
+                "label_y": i * CHART_ROW_HEIGHT + 14,
+                "y": i * CHART_ROW_HEIGHT + 20,
+                "text_y": i * CHART_ROW_HEIGHT + 35,
                 "width": max(width, 1 if r[key] else 0),
-                "value_x": CHART_LABEL_WIDTH + width + 6,
-                "label": r["external_id"],
+                "value_x": width + 6,
+                "label": r["title"],
+                "label_chars": CHART_LABEL_CHARS,
                 "value": r[key],
                 "selected": r["selected"],
             }
         )
-    return {
-        "width": CHART_WIDTH,
-        "height": len(rows) * CHART_ROW_HEIGHT + 4,
-        "label_width": CHART_LABEL_WIDTH,
-        "bars": bars,
-    }
+    return {"width": CHART_WIDTH, "height": len(rows) * CHART_ROW_HEIGHT + 4, "bars": bars}
 
 
 def _campaign_or_404(pk: int):
@@ -372,18 +382,25 @@ def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
     if tally is not None:
         tally_row_list = list(tally_rows(tally))  # one read serves the numbers and the explanations
         data = results_dict(campaign, tally, tally_row_list)
-        scored = campaign.method in ("cumulative", "ordinal")
+        scored = campaign.method in SCORED_METHODS
+        live = tally.kind == Tally.Kind.LIVE
         explanations = {row.entry_id: row.explanation for row in tally_row_list}
         rows = []
         for item in data["entries"]:
             item = dict(item)
-            item["explanation"] = explain(explanations.get(item["entry"], {}), item["selected"], campaign)
+            if live:
+                # Nothing is selected before the close: the standings are provisional.
+                item["selected"] = False
+                item["explanation"] = ""
+            else:
+                item["explanation"] = explain(explanations.get(item["entry"], {}), item["selected"], campaign)
             item["cost_text"] = money(item["cost"])
             rows.append(item)
         population = campaign.municipality.population
         budget_left = (campaign.budget - tally.budget_used) if campaign.budget is not None else None
         context |= {
             "rows": rows,
+            "live": live,
             "scored": scored,
             "chart": _chart(rows, "score" if scored else "votes"),
             "budget": money(campaign.budget) if campaign.budget is not None else None,

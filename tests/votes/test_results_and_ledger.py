@@ -86,6 +86,28 @@ def test_live_standings_only_where_the_campaign_shows_them(client) -> None:
     assert "Live standings" in client.get(reverse("votes:campaign_results", args=[shown.pk])).content.decode()
 
 
+def test_live_standings_say_they_are_provisional_and_select_nothing(client) -> None:
+    obj = campaign(costs={"a": 10, "b": 20}, closed=False, show_live_standings=True)
+    cast(obj, "v1", {"a": 1})
+    services.tally_compute(campaign_id=obj.pk, final=False)
+    html = client.get(reverse("votes:campaign_results", args=[obj.pk])).content.decode()
+    assert "<h1>Live standings</h1>" in html and "<h1>Results</h1>" not in html
+    assert "provisional" in html and "No project is selected until the vote closes" in html
+    # Neither the project with the vote nor the one with none is marked selected.
+    assert "✓" not in html and 'class="bar-selected"' not in html and "not selected" not in html
+    assert "Used" not in html and "Left" not in html  # no budget is spent before the close
+
+
+def test_chart_bars_are_labelled_with_project_names_and_votes_not_score(client) -> None:
+    obj = _counted()
+    html = client.get(reverse("votes:campaign_results", args=[obj.pk])).content.decode()
+    chart = html[html.index("<svg") : html.index("</svg>")]
+    for name in ("Project a", "Project b", "Project c", "Project d"):
+        assert f'class="chart-label">{name}<' in chart
+    # An approval vote counts votes: its explanations speak of votes, not of a score.
+    assert "number 1 by votes" in html and "by score" not in html
+
+
 def test_results_api_shape(client) -> None:
     obj = _counted()
     body = client.get(f"/api/v1/campaigns/{obj.pk}/results/").json()
