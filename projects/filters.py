@@ -9,11 +9,18 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_filters import CharFilter, ChoiceFilter, FilterSet, ModelChoiceFilter, NumberFilter
 
+from projects.fields import MoneyField
 from projects.models import Municipality, Proposal, Region, Space
 from projects.search import Casefold
 
 # The text fields the catalogue's search box looks in.
 SEARCHED_FIELDS = ("title", "description", "space__name", "space__address")
+
+class MoneyFilter(NumberFilter):
+    """A cost bound typed as people write amounts ("2 500 000")."""
+
+    field_class = MoneyField
+
 
 # What residents may filter by: the statuses `Proposal.objects.public()` shows.
 PUBLIC_STATUSES = [
@@ -60,8 +67,8 @@ class ProposalFilter(FilterSet):
     year = NumberFilter(
         label=_("Year submitted"), field_name="submitted_at", lookup_expr="year", min_value=2000, max_value=2100
     )
-    cost_min = NumberFilter(label=_("Cost from, ₽"), field_name="estimated_cost", lookup_expr="gte", min_value=0)
-    cost_max = NumberFilter(label=_("Cost up to, ₽"), field_name="estimated_cost", lookup_expr="lte", min_value=0)
+    cost_min = MoneyFilter(label=_("Cost from, ₽"), field_name="estimated_cost", lookup_expr="gte", min_value=0)
+    cost_max = MoneyFilter(label=_("Cost up to, ₽"), field_name="estimated_cost", lookup_expr="lte", min_value=0)
 
     class Meta:
         model = Proposal

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.phones import InvalidPhone, phone_normalise
 from portal.accounts.validators import validate_birth_date
+from projects.fields import MoneyField
 from projects.models import Municipality, Space
 from projects.validators import validate_image_upload
 from votes import rules
@@ -265,7 +266,7 @@ class IdeaForm(forms.Form):
     description = forms.CharField(
         label=gettext_lazy("Describe the idea"), widget=forms.Textarea(attrs={"rows": 6}), max_length=5000
     )
-    estimated_cost = forms.DecimalField(
+    estimated_cost = MoneyField(
         label=gettext_lazy("Rough cost, ₽"), max_digits=14, decimal_places=2,
         validators=[MinValueValidator(Decimal("0.01"))],
         help_text=gettext_lazy("Your estimate; officials will check it before the vote."),

@@ -19,6 +19,10 @@
     var center = readJson(container.dataset.center) || points[0] || { lat: 56.8389, lon: 60.6057 };
     container.classList.add("map-ready");
     var map = L.map(container, { scrollWheelZoom: false }).setView([center.lat, center.lon], points.length ? 15 : 12);
+    // Leaflet's default prefix carries a national flag; a municipal site names the library only.
+    map.attributionControl.setPrefix("Leaflet");
+    // A map in a part of a form that was hidden when it loaded must measure itself again.
+    document.addEventListener("change", function () { window.setTimeout(function () { map.invalidateSize(); }, 0); });
     var failures = 0;
     var tiles = L.tileLayer(container.dataset.tileUrl, { maxZoom: 19, attribution: container.dataset.attribution || "" });
     tiles.on("tileerror", function () {

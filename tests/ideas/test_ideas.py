@@ -107,6 +107,31 @@ def test_idea_form_page_for_a_new_space_without_js(client, campaign, resident):
     assert Idea.objects.get().proposal.space.address == "ул. Мира, 2"
 
 
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("2 500 000", "2500000"), ("2\u00a0500\u00a0000 ₽", "2500000"), ("1500,50", "1500.50")],
+)
+def test_idea_cost_is_taken_as_people_type_amounts(client, campaign, resident, space, typed, stored):
+    client.force_login(resident)
+    response = client.post(
+        reverse("votes:idea_new", args=[campaign.pk]),
+        {"target": "existing", "space": space.pk, "title": "T", "description": "D", "estimated_cost": typed},
+    )
+    assert response.status_code == 302
+    assert Idea.objects.get().proposal.estimated_cost == Decimal(stored)
+
+
+def test_idea_cost_that_is_not_an_amount_is_a_form_error(client, campaign, resident, space):
+    client.force_login(resident)
+    response = client.post(
+        reverse("votes:idea_new", args=[campaign.pk]),
+        {"target": "existing", "space": space.pk, "title": "T", "description": "D", "estimated_cost": "2,5,0"},
+    )
+    assert response.status_code == 400
+    assert response.context["form"].has_error("estimated_cost")
+    assert not Proposal.objects.exists()
+
+
 def test_idea_form_is_refused_outside_the_window(client, town, resident):
     closed = make_campaign(town, ideas_open=False)
     client.force_login(resident)

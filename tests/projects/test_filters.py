@@ -68,6 +68,7 @@ def titles(response) -> set[str]:
         ({"year": "2025"}, {"swings"}),
         ({"cost_min": "10000000"}, {"skate", "fountain"}),
         ({"cost_max": "5000000"}, {"swings", "alley"}),
+        ({"cost_max": "5 000 000"}, {"swings", "alley"}),  # typed as people write amounts
         ({"cost_min": "1000000", "cost_max": "20000000"}, {"fountain", "alley"}),
         ({"q": "Скейт"}, {"skate"}),
         # Any letter case, Cyrillic included (SQLite's LIKE folds only ASCII).
