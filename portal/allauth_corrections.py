@@ -15,13 +15,20 @@ ALLAUTH_CORRECTED = (
         'Please confirm that <a href="mailto:%(email)s">%(email)s</a> is an email address for user %(user_display)s.'
     ),
     gettext_noop(
-        "We have sent you an email. If you have not received it please check your spam folder. Otherwise contact us if you do not receive it in a few minutes."
+        "We have sent you an email. If you have not received it please check your spam "
+        "folder. Otherwise contact us if you do not receive it in a few minutes."
     ),
     gettext_noop("Verify Your Email Address"),
     gettext_noop(
-        "We have sent an email to you for verification. Follow the link provided to finalize the signup process. If you do not see the verification email in your main inbox, check your spam folder. Please contact us if you do not receive the verification email within a few minutes."
+        "We have sent an email to you for verification. Follow the link provided to "
+        "finalize the signup process. If you do not see the verification email in your "
+        "main inbox, check your spam folder. Please contact us if you do not receive the "
+        "verification email within a few minutes."
     ),
     gettext_noop(
-        "We have sent an email to you for\nverification. Please click on the link inside that email. If you do not see the verification email in your main inbox, check your spam folder. Otherwise\ncontact us if you do not receive it within a few minutes."
+        "We have sent an email to you for\nverification. Please click on the link inside "
+        "that email. If you do not see the verification email in your main inbox, check "
+        "your spam folder. Otherwise\ncontact us if you do not receive it within a few "
+        "minutes."
     ),
 )
