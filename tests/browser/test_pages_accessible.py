@@ -1,5 +1,6 @@
 """Each main page, as a resident sees it: no serious or critical axe-core (WCAG 2.1 A/AA)
-violation at desktop width, and no horizontal scrolling on a 360 px phone.
+violation at desktop width, no horizontal scrolling on a 360 px phone, nor at 200 % zoom
+of a 1280 px window (a 640 px layout viewport, as the 2026 accessibility rules ask).
 
 Screenshots of both widths go to SCREENSHOT_DIR for a person to look at."""
 
@@ -15,6 +16,9 @@ from tests.browser.town import build_town, published_campaign
 from tests.builders import make_campaign
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# A 1280 × 900 window at 200 % zoom lays pages out in 640 × 450 CSS pixels.
+ZOOM_200 = {"width": 640, "height": 450}
 
 
 def _vote_in_browser(page, campaign) -> None:
@@ -118,4 +122,9 @@ def test_page_has_no_serious_axe_violation_and_fits_a_phone(name, contexts):
     overflow = horizontal_overflow(page)
     if overflow:
         problems.append(f"horizontal scrolling at 360 px on {page.url}: {overflow}")
+    page.set_viewport_size(ZOOM_200)
+    screenshot(page, f"{name}-zoom-200")
+    overflow = horizontal_overflow(page)
+    if overflow:
+        problems.append(f"horizontal scrolling at 200 % zoom of 1280 px on {page.url}: {overflow}")
     assert not problems, "\n\n".join(problems)
