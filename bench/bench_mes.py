@@ -109,9 +109,7 @@ def _pabutools_job(ri: pabulib.RulesInput, rule: str, multi: bool, queue: Any) -
     queue.put(([p.name for p in outcome], best))
 
 
-def pabutools(
-    ri: pabulib.RulesInput, rule: str, *, multi: bool
-) -> tuple[list[str], float] | None:
+def pabutools(ri: pabulib.RulesInput, rule: str, *, multi: bool) -> tuple[list[str], float] | None:
     """(outcome, seconds) or None when pabutools exceeds PABUTOOLS_LIMIT_S."""
     queue: Any = mp.Queue()
     proc = mp.Process(target=_pabutools_job, args=(ri, rule, multi, queue))
@@ -174,9 +172,7 @@ def main() -> dict[str, Any]:
     results["generated_100k"] = row
     if not isinstance(row.get("pabutools_profile_s"), float):
         print("pabutools did not finish the 100k election in time; comparing on 20k:")
-        results["generated_20k"] = compare(
-            "generated approval, 20k voters", generate(20_000), rules.EQUAL_SHARES
-        )
+        results["generated_20k"] = compare("generated approval, 20k voters", generate(20_000), rules.EQUAL_SHARES)
     return results
 
 

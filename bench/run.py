@@ -160,9 +160,7 @@ def cpu_snapshot(gunicorn_pid: int) -> dict[str, dict[int, float]]:
 
 
 def cpu_used(before: dict, after: dict) -> dict[str, float]:
-    return {
-        kind: sum(seconds - before[kind].get(pid, 0.0) for pid, seconds in after[kind].items()) for kind in after
-    }
+    return {kind: sum(seconds - before[kind].get(pid, 0.0) for pid, seconds in after[kind].items()) for kind in after}
 
 
 class Gunicorn:

@@ -129,9 +129,7 @@ def _audited_action(func, name: str):
                 obj = objects_after.get(pk)
                 new = audit_snapshot(obj) if obj is not None else None
                 if new != old:
-                    modeladmin._audit(
-                        request, f"{AuditEvent.ACTION_PREFIX}{name}", obj or objects_before[pk], old, new
-                    )
+                    modeladmin._audit(request, f"{AuditEvent.ACTION_PREFIX}{name}", obj or objects_before[pk], old, new)
         return response
 
     return audited

@@ -114,9 +114,7 @@ def _batch(queryset, after_id: int, batch_size: int | None) -> tuple[list[User],
     return users, next_after
 
 
-def email_campaign_opened_send(
-    *, campaign_id: int, after_id: int = 0, batch_size: int | None = None
-) -> int | None:
+def email_campaign_opened_send(*, campaign_id: int, after_id: int = 0, batch_size: int | None = None) -> int | None:
     """Send one batch of "voting is open" e-mails; returns the id to continue after, or None."""
     from votes.models import Campaign
 
@@ -126,9 +124,7 @@ def email_campaign_opened_send(
     return next_after
 
 
-def email_results_published_send(
-    *, campaign_id: int, after_id: int = 0, batch_size: int | None = None
-) -> int | None:
+def email_results_published_send(*, campaign_id: int, after_id: int = 0, batch_size: int | None = None) -> int | None:
     """Send one batch of "results are published" e-mails to the campaign's voters."""
     from votes.models import Campaign
 
@@ -137,5 +133,3 @@ def email_results_published_send(
     users, next_after = _batch(voters, after_id, batch_size)
     _send([_message(user=user, template="results_published", context={"campaign": campaign}) for user in users])
     return next_after
-
-

@@ -11,9 +11,7 @@ from votes.models import Campaign
 
 def home(request: HttpRequest) -> HttpResponse:
     open_campaigns = list(Campaign.objects.open().select_related("municipality").order_by("voting_closes_at"))
-    idea_campaigns = list(
-        Campaign.objects.collecting_ideas().select_related("municipality").order_by("ideas_close_at")
-    )
+    idea_campaigns = list(Campaign.objects.collecting_ideas().select_related("municipality").order_by("ideas_close_at"))
     figures = {
         "municipalities": Municipality.objects.count(),
         "spaces": Space.objects.public().count(),

@@ -55,9 +55,13 @@ def _works_context(proposal: Proposal) -> dict | None:
         date = update.happened_on if update else (getattr(proposal, date_field) if date_field else None)
         status_reached = reached >= services.WORKS_STATUSES.index(services.STAGE_STATUS[stage])
         # A contract is done when reported, or implied once construction has begun.
-        done = update is not None or (status_reached and stage != ProgressUpdate.Stage.CONTRACT) or (
-            stage == ProgressUpdate.Stage.CONTRACT
-            and reached >= services.WORKS_STATUSES.index(Proposal.Status.UNDER_CONSTRUCTION)
+        done = (
+            update is not None
+            or (status_reached and stage != ProgressUpdate.Stage.CONTRACT)
+            or (
+                stage == ProgressUpdate.Stage.CONTRACT
+                and reached >= services.WORKS_STATUSES.index(Proposal.Status.UNDER_CONSTRUCTION)
+            )
         )
         stages.append({"stage": stage, "label": ProgressUpdate.Stage(stage).label, "date": date, "done": done})
     current = next((item for item in stages if not item["done"]), None)

@@ -16,6 +16,7 @@ from projects.search import Casefold
 # The text fields the catalogue's search box looks in.
 SEARCHED_FIELDS = ("title", "description", "space__name", "space__address")
 
+
 class MoneyFilter(NumberFilter):
     """A cost bound typed as people write amounts ("2 500 000")."""
 
@@ -23,11 +24,7 @@ class MoneyFilter(NumberFilter):
 
 
 # What residents may filter by: the statuses `Proposal.objects.public()` shows.
-PUBLIC_STATUSES = [
-    (value, label)
-    for value, label in Proposal.Status.choices
-    if value not in Proposal.HIDDEN_STATUSES
-]
+PUBLIC_STATUSES = [(value, label) for value, label in Proposal.Status.choices if value not in Proposal.HIDDEN_STATUSES]
 
 
 class ProposalFilterForm(forms.Form):

@@ -56,9 +56,7 @@ class Municipality(models.Model):
     population = models.PositiveIntegerField(_("population"))
     oktmo = models.CharField(_("OKTMO code"), max_length=11, unique=True)
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
-    longitude = models.DecimalField(
-        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
-    )
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
 
     objects = MunicipalityQuerySet.as_manager()
 
@@ -134,9 +132,7 @@ class Space(models.Model):
         verbose_name_plural = _("spaces")
         ordering = ["municipality__name", "name"]
         constraints = [
-            models.UniqueConstraint(
-                "municipality", Lower("name"), name="space_unique_name_in_municipality"
-            ),
+            models.UniqueConstraint("municipality", Lower("name"), name="space_unique_name_in_municipality"),
             models.CheckConstraint(condition=Q(area_m2__gt=0), name="space_area_positive"),
             models.CheckConstraint(
                 condition=Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
@@ -233,9 +229,7 @@ class Proposal(models.Model):
     estimated_cost = models.DecimalField(
         _("estimated cost, ₽"), max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
     )
-    spent = models.DecimalField(
-        _("spent so far, ₽"), max_digits=14, decimal_places=2, default=Decimal(0)
-    )
+    spent = models.DecimalField(_("spent so far, ₽"), max_digits=14, decimal_places=2, default=Decimal(0))
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("author"),
@@ -347,9 +341,7 @@ class ProgressUpdate(models.Model):
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="progress_updates")
     stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
     text = models.TextField(_("text"))
-    spent_to_date = models.DecimalField(
-        _("spent to date, ₽"), max_digits=14, decimal_places=2, null=True, blank=True
-    )
+    spent_to_date = models.DecimalField(_("spent to date, ₽"), max_digits=14, decimal_places=2, null=True, blank=True)
     happened_on = models.DateField(_("date"))
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -381,9 +373,7 @@ class CommentQuerySet(models.QuerySet["Comment"]):
 class Comment(models.Model):
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
-    parent = models.ForeignKey(
-        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
-    )
+    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies")
     body = models.TextField(_("comment"), max_length=4000)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     hidden_at = models.DateTimeField(_("hidden at"), null=True, blank=True)
@@ -418,9 +408,7 @@ class CommentReport(models.Model):
     class Meta:
         verbose_name = _("comment report")
         verbose_name_plural = _("comment reports")
-        constraints = [
-            models.UniqueConstraint(fields=["comment", "reporter"], name="comment_report_once_per_reporter")
-        ]
+        constraints = [models.UniqueConstraint(fields=["comment", "reporter"], name="comment_report_once_per_reporter")]
 
     def __str__(self) -> str:
         return self.reason[:60]

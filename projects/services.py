@@ -96,9 +96,9 @@ def comment_hide(*, comment: Comment, moderator, reason: str) -> Comment:
     """Hide a comment; readers see "hidden by a moderator: <reason>". Open reports are resolved."""
     from portal.accounts.permissions import can_moderate, municipalities_in_scope
 
-    municipality_id = Proposal.objects.filter(pk=comment.proposal_id).values_list(
-        "space__municipality_id", flat=True
-    ).get()
+    municipality_id = (
+        Proposal.objects.filter(pk=comment.proposal_id).values_list("space__municipality_id", flat=True).get()
+    )
     if not can_moderate(moderator) or not municipalities_in_scope(moderator).filter(pk=municipality_id).exists():
         raise PermissionError("not a moderator of this municipality")
     reason = (reason or "").strip()

@@ -84,8 +84,20 @@ class CampaignAdmin(ScopedAdmin):
     readonly_fields = ["opened_at", "closed_at", "results_published_at", "tally_state", "live_tally_warning"]
     # What ballots were cast under, and what the count reads, cannot change once voting began.
     FROZEN_WHEN_OPEN = [
-        "municipality", "year", "residence_scope", "min_age", "voting_opens_at", "method", "min_choices",
-        "max_choices", "points", "budget", "rule", "winners", "score_threshold", "ordinal_scoring",
+        "municipality",
+        "year",
+        "residence_scope",
+        "min_age",
+        "voting_opens_at",
+        "method",
+        "min_choices",
+        "max_choices",
+        "points",
+        "budget",
+        "rule",
+        "winners",
+        "score_threshold",
+        "ordinal_scoring",
     ]
     inlines = [EntryInline]
     actions = ["recount_now", "publish_results"]
@@ -150,7 +162,8 @@ class CampaignAdmin(ScopedAdmin):
         published = [campaign for campaign in queryset if campaign.results_published_at is not None]
         for campaign in published:
             self.message_user(
-                request, gettext("%(campaign)s: its results are published and stand.") % {"campaign": campaign},
+                request,
+                gettext("%(campaign)s: its results are published and stand.") % {"campaign": campaign},
                 level=messages.WARNING,
             )
         queryset = queryset.filter(results_published_at__isnull=True)

@@ -141,7 +141,6 @@ class VolunteerBallotRequestSerializer(serializers.Serializer):
     choices = ChoiceInputSerializer(many=True, min_length=1, max_length=500)
 
 
-
 ERROR_RESPONSES = {
     400: OpenApiResponse(ErrorSerializer, description="Malformed request or invalid ballot."),
     401: OpenApiResponse(ErrorSerializer, description="Not logged in."),
@@ -403,6 +402,8 @@ class CampaignResultsView(generics.GenericAPIView):
                 "entries": [{k: e[k] for k in fields} for e in data["entries"]],
             }
         )
+
+
 @extend_schema(exclude=True)
 class NotFoundView(APIView):
     """A JSON 404 for paths under the ballot API that match no route (e.g. a non-numeric id)."""

@@ -202,7 +202,6 @@ class ResidentForm(forms.Form):
             raise forms.ValidationError(_("Enter a Russian mobile number, e.g. +7 912 345-67-89.")) from None
 
 
-
 def validate_photo(upload: UploadedFile) -> None:
     """A photo is a real JPEG/PNG/WebP image of a sane size; anything else is refused."""
     validate_image_upload(upload)
@@ -241,7 +240,9 @@ class IdeaForm(forms.Form):
         initial=TARGET_EXISTING,
     )
     space = forms.ModelChoiceField(
-        label=gettext_lazy("Space"), queryset=Space.objects.none(), required=False,
+        label=gettext_lazy("Space"),
+        queryset=Space.objects.none(),
+        required=False,
         empty_label=gettext_lazy("— choose a space —"),
     )
     space_name = forms.CharField(label=gettext_lazy("Name of the new space"), max_length=200, required=False)
@@ -250,16 +251,25 @@ class IdeaForm(forms.Form):
     )
     space_address = forms.CharField(label=gettext_lazy("Address"), max_length=300, required=False)
     latitude = forms.DecimalField(
-        label=gettext_lazy("Latitude"), max_digits=9, decimal_places=6, required=False,
+        label=gettext_lazy("Latitude"),
+        max_digits=9,
+        decimal_places=6,
+        required=False,
         validators=[MinValueValidator(Decimal(-90)), MaxValueValidator(Decimal(90))],
         help_text=gettext_lazy("Click the map to fill in, or type the coordinates."),
     )
     longitude = forms.DecimalField(
-        label=gettext_lazy("Longitude"), max_digits=9, decimal_places=6, required=False,
+        label=gettext_lazy("Longitude"),
+        max_digits=9,
+        decimal_places=6,
+        required=False,
         validators=[MinValueValidator(Decimal(-180)), MaxValueValidator(Decimal(180))],
     )
     space_area_m2 = forms.DecimalField(
-        label=gettext_lazy("Approximate area, m²"), max_digits=12, decimal_places=2, required=False,
+        label=gettext_lazy("Approximate area, m²"),
+        max_digits=12,
+        decimal_places=2,
+        required=False,
         validators=[MinValueValidator(Decimal("0.01"))],
     )
     title = forms.CharField(label=gettext_lazy("What should be done"), max_length=200)
@@ -267,7 +277,9 @@ class IdeaForm(forms.Form):
         label=gettext_lazy("Describe the idea"), widget=forms.Textarea(attrs={"rows": 6}), max_length=5000
     )
     estimated_cost = MoneyField(
-        label=gettext_lazy("Rough cost, ₽"), max_digits=14, decimal_places=2,
+        label=gettext_lazy("Rough cost, ₽"),
+        max_digits=14,
+        decimal_places=2,
         validators=[MinValueValidator(Decimal("0.01"))],
         help_text=gettext_lazy("Your estimate; officials will check it before the vote."),
     )

@@ -59,9 +59,7 @@ BUDGET_RULES = frozenset(
 class CampaignQuerySet(models.QuerySet["Campaign"]):
     def open(self, now=None) -> CampaignQuerySet:
         now = now or timezone.now()
-        return self.filter(
-            closed_at__isnull=True, voting_opens_at__lte=now, voting_closes_at__gt=now
-        )
+        return self.filter(closed_at__isnull=True, voting_opens_at__lte=now, voting_closes_at__gt=now)
 
     def upcoming(self, now=None) -> CampaignQuerySet:
         now = now or timezone.now()
@@ -110,9 +108,7 @@ class Campaign(models.Model):
     points = models.PositiveSmallIntegerField(
         _("points to distribute"), null=True, blank=True, help_text=_("Cumulative ballots only.")
     )
-    budget = models.DecimalField(
-        _("budget, ₽"), max_digits=14, decimal_places=2, null=True, blank=True
-    )
+    budget = models.DecimalField(_("budget, ₽"), max_digits=14, decimal_places=2, null=True, blank=True)
     rule = models.CharField(
         _("selection rule"), max_length=24, choices=SelectionRule.choices, default=SelectionRule.GREEDY
     )
@@ -167,9 +163,7 @@ class Campaign(models.Model):
                 condition=~Q(method=rules.CUMULATIVE) | Q(points__isnull=False, points__gte=1),
                 name="campaign_cumulative_has_points",
             ),
-            models.CheckConstraint(
-                condition=Q(budget__isnull=True) | Q(budget__gt=0), name="campaign_budget_positive"
-            ),
+            models.CheckConstraint(condition=Q(budget__isnull=True) | Q(budget__gt=0), name="campaign_budget_positive"),
             models.CheckConstraint(
                 condition=~Q(method=rules.KNAPSACK) | Q(budget__isnull=False), name="campaign_knapsack_has_budget"
             ),
@@ -230,9 +224,7 @@ class Entry(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="entries")
     proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="entries")
-    external_id = models.CharField(
-        _("external id"), max_length=64, help_text=_("The project id in pabulib files.")
-    )
+    external_id = models.CharField(_("external id"), max_length=64, help_text=_("The project id in pabulib files."))
     cost = models.DecimalField(
         _("cost on the ballot, ₽"), max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
     )
@@ -281,7 +273,6 @@ class Ballot(models.Model):
     cast_at = models.DateTimeField(_("cast at"), default=timezone.now)
     receipt_hash = models.CharField(_("receipt hash"), max_length=64, unique=True)
 
-
     class Meta:
         verbose_name = _("ballot")
         verbose_name_plural = _("ballots")
@@ -289,9 +280,7 @@ class Ballot(models.Model):
         constraints = [
             # The rule that matters most: one voter, one ballot, across all channels.
             models.UniqueConstraint(fields=["campaign", "voter"], name="ballot_one_per_voter"),
-            models.UniqueConstraint(
-                fields=["campaign", "external_voter_id"], name="ballot_one_per_external_voter"
-            ),
+            models.UniqueConstraint(fields=["campaign", "external_voter_id"], name="ballot_one_per_external_voter"),
             # Target of the composite foreign key from BallotChoice (see migrations).
             models.UniqueConstraint(fields=["id", "campaign"], name="ballot_id_campaign_unique"),
             models.CheckConstraint(
@@ -414,12 +403,8 @@ class Idea(models.Model):
     rejected), so there is one lifecycle to keep consistent, not two.
     """
 
-    campaign = models.ForeignKey(
-        Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT, related_name="ideas"
-    )
-    proposal = models.OneToOneField(
-        Proposal, verbose_name=_("proposal"), on_delete=models.CASCADE, related_name="idea"
-    )
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT, related_name="ideas")
+    proposal = models.OneToOneField(Proposal, verbose_name=_("proposal"), on_delete=models.CASCADE, related_name="idea")
     submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
 
     objects = IdeaQuerySet.as_manager()

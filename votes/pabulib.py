@@ -125,15 +125,11 @@ def parse(source: str | bytes | Path | IO[str] | IO[bytes]) -> PbElection:
                     raise PabulibError("the META header must be 'key;value'", line)
                 if section == "projects":
                     if "project_id" not in header or "cost" not in header:
-                        raise PabulibError(
-                            "PROJECTS needs project_id and cost columns", line
-                        )
+                        raise PabulibError("PROJECTS needs project_id and cost columns", line)
                     election.project_columns = header
                 if section == "votes":
                     if "voter_id" not in header or "vote" not in header:
-                        raise PabulibError(
-                            "VOTES needs voter_id and vote columns", line
-                        )
+                        raise PabulibError("VOTES needs voter_id and vote columns", line)
                     election.vote_columns = header
                 continue
             if section == "meta":
@@ -143,8 +139,7 @@ def parse(source: str | bytes | Path | IO[str] | IO[bytes]) -> PbElection:
                 continue
             if len(row) != len(header):
                 raise PabulibError(
-                    f"{section.upper()} row has {len(row)} fields, the header has "
-                    f"{len(header)}",
+                    f"{section.upper()} row has {len(row)} fields, the header has {len(header)}",
                     line,
                 )
             values = dict(zip(header, (c.strip() for c in row), strict=True))
@@ -174,9 +169,7 @@ def parse(source: str | bytes | Path | IO[str] | IO[bytes]) -> PbElection:
     return election
 
 
-def _parse_vote(
-    values: dict[str, str], election: PbElection, project_ids: set[str], line: int
-) -> dict[str, object]:
+def _parse_vote(values: dict[str, str], election: PbElection, project_ids: set[str], line: int) -> dict[str, object]:
     raw = values["vote"]
     vote = [] if raw.lower() == "none" else _split_list(raw)
     for pid in vote:
@@ -189,9 +182,7 @@ def _parse_vote(
     if "points" in values and values["points"] and values["points"].lower() != "none":
         points = [_to_int(x, "points", line) for x in _split_list(values["points"])]
         if len(points) != len(vote):
-            raise PabulibError(
-                f"{len(vote)} projects but {len(points)} points in the vote", line
-            )
+            raise PabulibError(f"{len(vote)} projects but {len(points)} points in the vote", line)
         out["points_list"] = points
     elif election.vote_type == rules.CUMULATIVE and vote:
         raise PabulibError("a cumulative vote needs a points column", line)
@@ -200,9 +191,7 @@ def _parse_vote(
 
 def _format_row(values: Iterable[object]) -> str:
     buf = io.StringIO()
-    csv.writer(buf, delimiter=";", lineterminator="\n").writerow(
-        ["" if v is None else str(v) for v in values]
-    )
+    csv.writer(buf, delimiter=";", lineterminator="\n").writerow(["" if v is None else str(v) for v in values])
     return buf.getvalue()
 
 
@@ -213,16 +202,11 @@ def dump(election: PbElection) -> str:
     meta["num_votes"] = str(len(election.votes))
     out = ["META\n", _format_row(["key", "value"])]
     out += [_format_row([k, v]) for k, v in meta.items()]
-    pcols = election.project_columns or _columns(
-        election.projects, ["project_id", "cost"]
-    )
+    pcols = election.project_columns or _columns(election.projects, ["project_id", "cost"])
     out += ["PROJECTS\n", _format_row(pcols)]
     out += [_format_row([p.get(c) for c in pcols]) for p in election.projects]
     vcols = election.vote_columns or _columns(
-        [
-            {k: v for k, v in vote.items() if not k.endswith("_list")}
-            for vote in election.votes
-        ],
+        [{k: v for k, v in vote.items() if not k.endswith("_list")} for vote in election.votes],
         ["voter_id", "vote"],
     )
     if any("points_list" in v for v in election.votes) and "points" not in vcols:
@@ -258,8 +242,7 @@ def to_rules_input(election: PbElection) -> RulesInput:
     if method not in rules.METHODS:
         raise PabulibError(f"unsupported vote_type {method!r}")
     projects = [
-        rules.Project(p["project_id"], _to_int(p["cost"], "cost", 0), p.get("name", ""))
-        for p in election.projects
+        rules.Project(p["project_id"], _to_int(p["cost"], "cost", 0), p.get("name", "")) for p in election.projects
     ]
     ballots: dict[rules.Ballot, int] = {}
     for vote in election.votes:

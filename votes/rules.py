@@ -215,9 +215,7 @@ def _ordinal_points(scoring: str, rank: int, length: int, max_length: int) -> in
         return length - rank
     if scoring == FIRST_CHOICE:
         return 1 if rank == 1 else 0
-    raise RulesError(
-        f"unknown ordinal scoring {scoring!r}; use one of {ORDINAL_SCORINGS}"
-    )
+    raise RulesError(f"unknown ordinal scoring {scoring!r}; use one of {ORDINAL_SCORINGS}")
 
 
 def ballot_points(
@@ -234,10 +232,7 @@ def ballot_points(
         return dict(ballot)
     if method == ORDINAL:
         n = len(ballot)
-        return {
-            pid: _ordinal_points(ordinal_scoring, rank, n, ordinal_max_length)
-            for pid, rank in ballot
-        }
+        return {pid: _ordinal_points(ordinal_scoring, rank, n, ordinal_max_length) for pid, rank in ballot}
     raise RulesError(f"unknown ballot method {method!r}; use one of {METHODS}")
 
 
@@ -267,9 +262,7 @@ def tally_scores(
             for pid, _ in ballot:
                 votes[pid] = votes.get(pid, 0) + count
             continue
-        points = ballot_points(
-            method, ballot, ordinal_scoring=ordinal_scoring, ordinal_max_length=max_len
-        )
+        points = ballot_points(method, ballot, ordinal_scoring=ordinal_scoring, ordinal_max_length=max_len)
         for pid, pts in points.items():
             votes[pid] = votes.get(pid, 0) + count
             score[pid] = score.get(pid, 0) + pts * count
@@ -384,21 +377,15 @@ def _explain(
     return Explanation(p.id, selected, reason, p.cost, votes, score, **kw)  # type: ignore[arg-type]
 
 
-def _top_k(
-    projects: Sequence[Project], scores: Mapping[str, ProjectScore], k: int, budget: int
-) -> Outcome:
+def _top_k(projects: Sequence[Project], scores: Mapping[str, ProjectScore], k: int, budget: int) -> Outcome:
     ranked = _ranked(projects, scores)
     chosen = ranked[:k]
     expl = {
-        p.id: _explain(
-            p, scores, i < k, IN_TOP_K if i < k else NOT_IN_TOP_K, position=i + 1
-        )
+        p.id: _explain(p, scores, i < k, IN_TOP_K if i < k else NOT_IN_TOP_K, position=i + 1)
         for i, p in enumerate(ranked)
     }
     used = sum(p.cost for p in chosen)
-    return Outcome(
-        TOP_K, tuple(p.id for p in chosen), expl, budget, used, budget - used
-    )
+    return Outcome(TOP_K, tuple(p.id for p in chosen), expl, budget, used, budget - used)
 
 
 def _greedy(
@@ -424,10 +411,7 @@ def _greedy(
             continue
         position += 1
         votes, score = _score_of(scores, p.id)
-        if (
-            threshold is not None
-            and (votes if threshold_on == "votes" else score) < threshold
-        ):
+        if threshold is not None and (votes if threshold_on == "votes" else score) < threshold:
             expl[p.id] = _explain(
                 p,
                 scores,
@@ -438,20 +422,14 @@ def _greedy(
             )
             continue
         if stopped:
-            expl[p.id] = _explain(
-                p, scores, False, NOT_REACHED, position=position, budget_left=left
-            )
+            expl[p.id] = _explain(p, scores, False, NOT_REACHED, position=position, budget_left=left)
         elif p.cost <= left:
-            expl[p.id] = _explain(
-                p, scores, True, reason_selected, position=position, budget_left=left
-            )
+            expl[p.id] = _explain(p, scores, True, reason_selected, position=position, budget_left=left)
             chosen.append(p.id)
             left -= p.cost
         else:
             reason = BUDGET_EXHAUSTED if skip else STOPPED_NO_SKIP
-            expl[p.id] = _explain(
-                p, scores, False, reason, position=position, budget_left=left
-            )
+            expl[p.id] = _explain(p, scores, False, reason, position=position, budget_left=left)
             stopped = not skip
     return Outcome(rule, tuple(chosen), expl, budget, budget - left, left)
 
@@ -478,11 +456,7 @@ class _MesRun:
     def leftover(self) -> dict[int, Fraction]:
         """Money left among the supporters of each supported project not funded."""
         funded = {r.project for r in self.rounds}
-        return {
-            j: _frac(_available(h, self.budgets))
-            for j, h in self.hist.items()
-            if j not in funded
-        }
+        return {j: _frac(_available(h, self.budgets)) for j, h in self.hist.items() if j not in funded}
 
 
 # Relative tolerance of the float screening in MES; float errors here are ~1e-12.
@@ -565,9 +539,7 @@ class _MesInstance:
             self.start_hist[j][(0, u)] = w
         # pabutools: a project without supporters is never part of MES; a supported
         # project that costs nothing is taken before the first round.
-        self.candidates = [
-            j for j in range(m) if self.total_util[j] > 0 and costs[j] > 0
-        ]
+        self.candidates = [j for j in range(m) if self.total_util[j] > 0 and costs[j] > 0]
         self.free = [j for j in range(m) if self.total_util[j] > 0 and costs[j] == 0]
 
     def run(self, per_voter: Fraction, order: list[str]) -> _MesRun:
@@ -598,9 +570,7 @@ class _MesInstance:
                 h = hist[j]
                 cost = costs[j]
                 available = sum(fb[c] * w for (c, _), w in h.items())
-                if available < cost * _ONE_PLUS and (
-                    available < cost * _ONE_MINUS or _available(h, cls_budget) < cost
-                ):
+                if available < cost * _ONE_PLUS and (available < cost * _ONE_MINUS or _available(h, cls_budget) < cost):
                     remaining.discard(j)
                     continue
                 rho_f = _rho(h, fb, cost, zero=0.0, unaffordable=inf)
@@ -616,11 +586,7 @@ class _MesInstance:
                 if rho_f > best_f * _ONE_PLUS:
                     continue
                 rho = _rho(hist[j], cls_budget, costs[j], zero=_Q(0), unaffordable=_Q(0))
-                if (
-                    best is None
-                    or rho < best
-                    or (rho == best and order[j] < order[best_j])
-                ):
+                if best is None or rho < best or (rho == best and order[j] < order[best_j]):
                     best, best_j = rho, j
             assert best is not None  # noqa: S101 -- near is not empty
             s = best_j
@@ -712,14 +678,9 @@ def _mes_groups(
                 )
                 # Cost utility counts every project named on the ballot (pabutools
                 # Cost_Sat is "project in ballot" * cost); points only positive ones.
-                items = [
-                    (index[pid], costs[index[pid]] if cost_utility else pts)
-                    for pid, pts in points.items()
-                ]
+                items = [(index[pid], costs[index[pid]] if cost_utility else pts) for pid, pts in points.items()]
         except KeyError as exc:
-            raise RulesError(
-                f"a ballot names unknown project {exc.args[0]!r}"
-            ) from None
+            raise RulesError(f"a ballot names unknown project {exc.args[0]!r}") from None
         if approval_like and cost_utility:
             # Distinct ballots stay distinct here: no need to merge them again.
             fast_groups.append((count, items))
@@ -766,9 +727,7 @@ def _equal_shares(
     return _mes_outcome(rule, projects, scores, budget, run, runs, greedy_completion)
 
 
-def _mes_rounds(
-    rule: str, inst: _MesInstance, budget: int, order: list[str]
-) -> tuple[_MesRun, int]:
+def _mes_rounds(rule: str, inst: _MesInstance, budget: int, order: list[str]) -> tuple[_MesRun, int]:
     """The MES run to keep (add1: the last feasible one) and how many runs it took."""
     costs = inst.costs
     runs = 0
@@ -828,9 +787,7 @@ def _mes_outcome(
         spent += p.cost
     if greedy_completion:
         # Fill what is left greedily by score, skipping what does not fit.
-        initial = [projects[j] for j in run.free] + [
-            projects[r.project] for r in run.rounds
-        ]
+        initial = [projects[j] for j in run.free] + [projects[r.project] for r in run.rounds]
         comp = _greedy(
             rule,
             projects,

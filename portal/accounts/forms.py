@@ -46,7 +46,6 @@ class ProfileForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
     )
 
-
     def clean_phone(self) -> str | None:
         raw = self.cleaned_data.get("phone", "").strip()
         if not raw:

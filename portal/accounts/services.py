@@ -34,6 +34,8 @@ def user_unsubscribe(*, user: User) -> User:
         user.notify_by_email = False
         user.save(update_fields=["notify_by_email"])
     return user
+
+
 class ResidentMismatch(ValueError):
     """The phone belongs to an account whose name or birth date differ from the document."""
 

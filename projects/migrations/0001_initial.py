@@ -10,7 +10,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -19,244 +18,548 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Region',
+            name="Region",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True, verbose_name='name')),
-                ('slug', models.SlugField(max_length=100, unique=True, verbose_name='slug')),
-                ('code', models.CharField(max_length=10, unique=True, verbose_name='ISO 3166-2 code')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, unique=True, verbose_name="name")),
+                ("slug", models.SlugField(max_length=100, unique=True, verbose_name="slug")),
+                ("code", models.CharField(max_length=10, unique=True, verbose_name="ISO 3166-2 code")),
             ],
             options={
-                'verbose_name': 'region',
-                'verbose_name_plural': 'regions',
-                'ordering': ['name'],
+                "verbose_name": "region",
+                "verbose_name_plural": "regions",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Proposal',
+            name="Proposal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('description', models.TextField(verbose_name='description')),
-                ('estimated_cost', models.DecimalField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.01'))], verbose_name='estimated cost, ₽')),
-                ('spent', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14, verbose_name='spent so far, ₽')),
-                ('status', models.CharField(choices=[('submitted', 'submitted'), ('approved', 'approved for a ballot'), ('selected', 'selected'), ('in_design', 'in design'), ('under_construction', 'under construction'), ('completed', 'completed'), ('rejected', 'rejected'), ('merged', 'merged into another')], default='submitted', max_length=24, verbose_name='status')),
-                ('submitted_at', models.DateTimeField(verbose_name='submitted at')),
-                ('approved_at', models.DateTimeField(blank=True, null=True, verbose_name='approved at')),
-                ('selected_at', models.DateTimeField(blank=True, null=True, verbose_name='selected at')),
-                ('design_at', models.DateTimeField(blank=True, null=True, verbose_name='design started at')),
-                ('construction_at', models.DateTimeField(blank=True, null=True, verbose_name='construction started at')),
-                ('completed_at', models.DateTimeField(blank=True, null=True, verbose_name='completed at')),
-                ('rejected_at', models.DateTimeField(blank=True, null=True, verbose_name='rejected at')),
-                ('rejection_reason', models.TextField(blank=True, verbose_name='reason for rejection')),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='proposals', to=settings.AUTH_USER_MODEL, verbose_name='author')),
-                ('merged_into', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='merged_ideas', to='projects.proposal', verbose_name='merged into')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                ("description", models.TextField(verbose_name="description")),
+                (
+                    "estimated_cost",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=14,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0.01"))],
+                        verbose_name="estimated cost, ₽",
+                    ),
+                ),
+                (
+                    "spent",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=14, verbose_name="spent so far, ₽"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("submitted", "submitted"),
+                            ("approved", "approved for a ballot"),
+                            ("selected", "selected"),
+                            ("in_design", "in design"),
+                            ("under_construction", "under construction"),
+                            ("completed", "completed"),
+                            ("rejected", "rejected"),
+                            ("merged", "merged into another"),
+                        ],
+                        default="submitted",
+                        max_length=24,
+                        verbose_name="status",
+                    ),
+                ),
+                ("submitted_at", models.DateTimeField(verbose_name="submitted at")),
+                ("approved_at", models.DateTimeField(blank=True, null=True, verbose_name="approved at")),
+                ("selected_at", models.DateTimeField(blank=True, null=True, verbose_name="selected at")),
+                ("design_at", models.DateTimeField(blank=True, null=True, verbose_name="design started at")),
+                (
+                    "construction_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="construction started at"),
+                ),
+                ("completed_at", models.DateTimeField(blank=True, null=True, verbose_name="completed at")),
+                ("rejected_at", models.DateTimeField(blank=True, null=True, verbose_name="rejected at")),
+                ("rejection_reason", models.TextField(blank=True, verbose_name="reason for rejection")),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="proposals",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="author",
+                    ),
+                ),
+                (
+                    "merged_into",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="merged_ideas",
+                        to="projects.proposal",
+                        verbose_name="merged into",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'proposal',
-                'verbose_name_plural': 'proposals',
-                'ordering': ['-submitted_at', '-pk'],
+                "verbose_name": "proposal",
+                "verbose_name_plural": "proposals",
+                "ordering": ["-submitted_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Comment',
+            name="Comment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('body', models.TextField(max_length=4000, verbose_name='comment')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('hidden_at', models.DateTimeField(blank=True, null=True, verbose_name='hidden at')),
-                ('hidden_reason', models.CharField(blank=True, max_length=300, verbose_name='reason for hiding')),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='comments', to=settings.AUTH_USER_MODEL)),
-                ('hidden_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='replies', to='projects.comment')),
-                ('proposal', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='comments', to='projects.proposal')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("body", models.TextField(max_length=4000, verbose_name="comment")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("hidden_at", models.DateTimeField(blank=True, null=True, verbose_name="hidden at")),
+                ("hidden_reason", models.CharField(blank=True, max_length=300, verbose_name="reason for hiding")),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="comments",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "hidden_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="replies",
+                        to="projects.comment",
+                    ),
+                ),
+                (
+                    "proposal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="comments", to="projects.proposal"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'comment',
-                'verbose_name_plural': 'comments',
-                'ordering': ['created_at', 'pk'],
+                "verbose_name": "comment",
+                "verbose_name_plural": "comments",
+                "ordering": ["created_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='ProposalPhoto',
+            name="ProposalPhoto",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('image', models.ImageField(upload_to=projects.models._photo_path, verbose_name='image')),
-                ('caption', models.CharField(blank=True, max_length=200, verbose_name='caption')),
-                ('kind', models.CharField(choices=[('general', 'general'), ('before', 'before'), ('after', 'after')], default='general', max_length=10, verbose_name='kind')),
-                ('uploaded_at', models.DateTimeField(auto_now_add=True, verbose_name='uploaded at')),
-                ('proposal', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='photos', to='projects.proposal')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("image", models.ImageField(upload_to=projects.models._photo_path, verbose_name="image")),
+                ("caption", models.CharField(blank=True, max_length=200, verbose_name="caption")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("general", "general"), ("before", "before"), ("after", "after")],
+                        default="general",
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("uploaded_at", models.DateTimeField(auto_now_add=True, verbose_name="uploaded at")),
+                (
+                    "proposal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="photos", to="projects.proposal"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'proposal photo',
-                'verbose_name_plural': 'proposal photos',
-                'ordering': ['uploaded_at', 'pk'],
+                "verbose_name": "proposal photo",
+                "verbose_name_plural": "proposal photos",
+                "ordering": ["uploaded_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Municipality',
+            name="Municipality",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('slug', models.SlugField(max_length=100, unique=True, verbose_name='slug')),
-                ('kind', models.CharField(choices=[('urban_okrug', 'urban okrug'), ('municipal_okrug', 'municipal okrug'), ('municipal_district', 'municipal district')], default='urban_okrug', max_length=32, verbose_name='kind')),
-                ('population', models.PositiveIntegerField(verbose_name='population')),
-                ('oktmo', models.CharField(max_length=11, unique=True, verbose_name='OKTMO code')),
-                ('latitude', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name='latitude')),
-                ('longitude', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name='longitude')),
-                ('region', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='municipalities', to='projects.region', verbose_name='region')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("slug", models.SlugField(max_length=100, unique=True, verbose_name="slug")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("urban_okrug", "urban okrug"),
+                            ("municipal_okrug", "municipal okrug"),
+                            ("municipal_district", "municipal district"),
+                        ],
+                        default="urban_okrug",
+                        max_length=32,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("population", models.PositiveIntegerField(verbose_name="population")),
+                ("oktmo", models.CharField(max_length=11, unique=True, verbose_name="OKTMO code")),
+                (
+                    "latitude",
+                    models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name="latitude"),
+                ),
+                (
+                    "longitude",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, max_digits=9, null=True, verbose_name="longitude"
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="municipalities",
+                        to="projects.region",
+                        verbose_name="region",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'municipality',
-                'verbose_name_plural': 'municipalities',
-                'ordering': ['name'],
+                "verbose_name": "municipality",
+                "verbose_name_plural": "municipalities",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Space',
+            name="Space",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('public_space', 'public space'), ('courtyard', 'courtyard')], max_length=20, verbose_name='kind')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('address', models.CharField(max_length=300, verbose_name='address')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('latitude', models.DecimalField(decimal_places=6, max_digits=9, validators=[django.core.validators.MinValueValidator(Decimal('-90')), django.core.validators.MaxValueValidator(Decimal('90'))], verbose_name='latitude')),
-                ('longitude', models.DecimalField(decimal_places=6, max_digits=9, validators=[django.core.validators.MinValueValidator(Decimal('-180')), django.core.validators.MaxValueValidator(Decimal('180'))], verbose_name='longitude')),
-                ('area_m2', models.DecimalField(decimal_places=2, max_digits=12, validators=[django.core.validators.MinValueValidator(Decimal('0.01'))], verbose_name='area, m²')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='spaces', to='projects.municipality', verbose_name='municipality')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("public_space", "public space"), ("courtyard", "courtyard")],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("address", models.CharField(max_length=300, verbose_name="address")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                (
+                    "latitude",
+                    models.DecimalField(
+                        decimal_places=6,
+                        max_digits=9,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("-90")),
+                            django.core.validators.MaxValueValidator(Decimal("90")),
+                        ],
+                        verbose_name="latitude",
+                    ),
+                ),
+                (
+                    "longitude",
+                    models.DecimalField(
+                        decimal_places=6,
+                        max_digits=9,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("-180")),
+                            django.core.validators.MaxValueValidator(Decimal("180")),
+                        ],
+                        verbose_name="longitude",
+                    ),
+                ),
+                (
+                    "area_m2",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=12,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0.01"))],
+                        verbose_name="area, m²",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="spaces",
+                        to="projects.municipality",
+                        verbose_name="municipality",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'space',
-                'verbose_name_plural': 'spaces',
-                'ordering': ['municipality__name', 'name'],
+                "verbose_name": "space",
+                "verbose_name_plural": "spaces",
+                "ordering": ["municipality__name", "name"],
             },
         ),
         migrations.AddField(
-            model_name='proposal',
-            name='space',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='proposals', to='projects.space', verbose_name='space'),
+            model_name="proposal",
+            name="space",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="proposals",
+                to="projects.space",
+                verbose_name="space",
+            ),
         ),
         migrations.CreateModel(
-            name='SpacePhoto',
+            name="SpacePhoto",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('image', models.ImageField(upload_to=projects.models._photo_path, verbose_name='image')),
-                ('caption', models.CharField(blank=True, max_length=200, verbose_name='caption')),
-                ('uploaded_at', models.DateTimeField(auto_now_add=True, verbose_name='uploaded at')),
-                ('space', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='photos', to='projects.space')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("image", models.ImageField(upload_to=projects.models._photo_path, verbose_name="image")),
+                ("caption", models.CharField(blank=True, max_length=200, verbose_name="caption")),
+                ("uploaded_at", models.DateTimeField(auto_now_add=True, verbose_name="uploaded at")),
+                (
+                    "space",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="photos", to="projects.space"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'space photo',
-                'verbose_name_plural': 'space photos',
-                'ordering': ['uploaded_at', 'pk'],
+                "verbose_name": "space photo",
+                "verbose_name_plural": "space photos",
+                "ordering": ["uploaded_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='CommentReport',
+            name="CommentReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(max_length=300, verbose_name='reason')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('resolved_at', models.DateTimeField(blank=True, null=True, verbose_name='resolved at')),
-                ('comment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reports', to='projects.comment')),
-                ('reporter', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("reason", models.CharField(max_length=300, verbose_name="reason")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("resolved_at", models.DateTimeField(blank=True, null=True, verbose_name="resolved at")),
+                (
+                    "comment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="reports", to="projects.comment"
+                    ),
+                ),
+                (
+                    "reporter",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'comment report',
-                'verbose_name_plural': 'comment reports',
-                'constraints': [models.UniqueConstraint(fields=('comment', 'reporter'), name='comment_report_once_per_reporter')],
+                "verbose_name": "comment report",
+                "verbose_name_plural": "comment reports",
+                "constraints": [
+                    models.UniqueConstraint(fields=("comment", "reporter"), name="comment_report_once_per_reporter")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ProgressUpdate',
+            name="ProgressUpdate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stage', models.CharField(choices=[('design', 'design'), ('contract', 'contract'), ('construction', 'construction'), ('completed', 'completed')], max_length=20, verbose_name='stage')),
-                ('text', models.TextField(verbose_name='text')),
-                ('spent_to_date', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name='spent to date, ₽')),
-                ('happened_on', models.DateField(verbose_name='date')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('proposal', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='progress_updates', to='projects.proposal')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[
+                            ("design", "design"),
+                            ("contract", "contract"),
+                            ("construction", "construction"),
+                            ("completed", "completed"),
+                        ],
+                        max_length=20,
+                        verbose_name="stage",
+                    ),
+                ),
+                ("text", models.TextField(verbose_name="text")),
+                (
+                    "spent_to_date",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=14, null=True, verbose_name="spent to date, ₽"
+                    ),
+                ),
+                ("happened_on", models.DateField(verbose_name="date")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "proposal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="progress_updates",
+                        to="projects.proposal",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'progress update',
-                'verbose_name_plural': 'progress updates',
-                'ordering': ['happened_on', 'pk'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('spent_to_date__isnull', True), ('spent_to_date__gte', 0), _connector='OR'), name='progress_spent_not_negative')],
+                "verbose_name": "progress update",
+                "verbose_name_plural": "progress updates",
+                "ordering": ["happened_on", "pk"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("spent_to_date__isnull", True), ("spent_to_date__gte", 0), _connector="OR"),
+                        name="progress_spent_not_negative",
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='comment',
-            constraint=models.CheckConstraint(condition=models.Q(('hidden_at__isnull', True), models.Q(('hidden_reason', ''), _negated=True), _connector='OR'), name='comment_hidden_has_reason'),
+            model_name="comment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("hidden_at__isnull", True), models.Q(("hidden_reason", ""), _negated=True), _connector="OR"
+                ),
+                name="comment_hidden_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='municipality',
-            constraint=models.UniqueConstraint(fields=('region', 'name'), name='municipality_unique_name_in_region'),
+            model_name="municipality",
+            constraint=models.UniqueConstraint(fields=("region", "name"), name="municipality_unique_name_in_region"),
         ),
         migrations.AddConstraint(
-            model_name='municipality',
-            constraint=models.CheckConstraint(condition=models.Q(('oktmo__regex', '^([0-9]{8}|[0-9]{11})$')), name='municipality_oktmo_digits'),
+            model_name="municipality",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("oktmo__regex", "^([0-9]{8}|[0-9]{11})$")), name="municipality_oktmo_digits"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='municipality',
-            constraint=models.CheckConstraint(condition=models.Q(('population__gt', 0)), name='municipality_population_positive'),
+            model_name="municipality",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("population__gt", 0)), name="municipality_population_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='space',
-            constraint=models.UniqueConstraint(models.F('municipality'), django.db.models.functions.text.Lower('name'), name='space_unique_name_in_municipality'),
+            model_name="space",
+            constraint=models.UniqueConstraint(
+                models.F("municipality"),
+                django.db.models.functions.text.Lower("name"),
+                name="space_unique_name_in_municipality",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='space',
-            constraint=models.CheckConstraint(condition=models.Q(('area_m2__gt', 0)), name='space_area_positive'),
+            model_name="space",
+            constraint=models.CheckConstraint(condition=models.Q(("area_m2__gt", 0)), name="space_area_positive"),
         ),
         migrations.AddConstraint(
-            model_name='space',
-            constraint=models.CheckConstraint(condition=models.Q(('latitude__gte', -90), ('latitude__lte', 90), ('longitude__gte', -180), ('longitude__lte', 180)), name='space_coordinates_on_earth'),
+            model_name="space",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("latitude__gte", -90), ("latitude__lte", 90), ("longitude__gte", -180), ("longitude__lte", 180)
+                ),
+                name="space_coordinates_on_earth",
+            ),
         ),
         migrations.AddIndex(
-            model_name='proposal',
-            index=models.Index(fields=['status', 'submitted_at'], name='proposal_status_submitted'),
+            model_name="proposal",
+            index=models.Index(fields=["status", "submitted_at"], name="proposal_status_submitted"),
         ),
         migrations.AddConstraint(
-            model_name='proposal',
-            constraint=models.CheckConstraint(condition=models.Q(('estimated_cost__gt', 0)), name='proposal_cost_positive'),
+            model_name="proposal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("estimated_cost__gt", 0)), name="proposal_cost_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='proposal',
-            constraint=models.CheckConstraint(condition=models.Q(('spent__gte', 0)), name='proposal_spent_not_negative'),
+            model_name="proposal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("spent__gte", 0)), name="proposal_spent_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='proposal',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['approved', 'selected', 'in_design', 'under_construction', 'completed']), _negated=True), ('approved_at__isnull', False), _connector='OR'), name='proposal_approved_has_date'),
+            model_name="proposal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("status__in", ["approved", "selected", "in_design", "under_construction", "completed"]),
+                        _negated=True,
+                    ),
+                    ("approved_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="proposal_approved_has_date",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='proposal',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['selected', 'in_design', 'under_construction', 'completed']), _negated=True), ('selected_at__isnull', False), _connector='OR'), name='proposal_selected_has_date'),
+            model_name="proposal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("status__in", ["selected", "in_design", "under_construction", "completed"]), _negated=True
+                    ),
+                    ("selected_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="proposal_selected_has_date",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='proposal',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['in_design', 'under_construction', 'completed']), _negated=True), ('design_at__isnull', False), _connector='OR'), name='proposal_design_has_date'),
+            model_name="proposal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status__in", ["in_design", "under_construction", "completed"]), _negated=True),
+                    ("design_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="proposal_design_has_date",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='proposal',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['under_construction', 'completed']), _negated=True), ('construction_at__isnull', False), _connector='OR'), name='proposal_construction_has_date'),
+            model_name="proposal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status__in", ["under_construction", "completed"]), _negated=True),
+                    ("construction_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="proposal_construction_has_date",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='proposal',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'completed'), _negated=True), ('completed_at__isnull', False), _connector='OR'), name='proposal_completed_has_date'),
+            model_name="proposal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "completed"), _negated=True), ("completed_at__isnull", False), _connector="OR"
+                ),
+                name="proposal_completed_has_date",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='proposal',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'rejected'), _negated=True), models.Q(('rejected_at__isnull', False), models.Q(('rejection_reason', ''), _negated=True)), _connector='OR'), name='proposal_rejected_has_date_and_reason'),
+            model_name="proposal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "rejected"), _negated=True),
+                    models.Q(("rejected_at__isnull", False), models.Q(("rejection_reason", ""), _negated=True)),
+                    _connector="OR",
+                ),
+                name="proposal_rejected_has_date_and_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='proposal',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'merged'), _negated=True), ('merged_into__isnull', False), _connector='OR'), name='proposal_merged_has_target'),
+            model_name="proposal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "merged"), _negated=True), ("merged_into__isnull", False), _connector="OR"
+                ),
+                name="proposal_merged_has_target",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='proposal',
-            constraint=models.CheckConstraint(condition=models.Q(('merged_into__isnull', True), models.Q(('merged_into', models.F('pk')), _negated=True), _connector='OR'), name='proposal_not_merged_into_itself'),
+            model_name="proposal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("merged_into__isnull", True),
+                    models.Q(("merged_into", models.F("pk")), _negated=True),
+                    _connector="OR",
+                ),
+                name="proposal_not_merged_into_itself",
+            ),
         ),
     ]

@@ -6,20 +6,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0001_initial'),
+        ("projects", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='proposalphoto',
-            name='image',
-            field=models.ImageField(help_text='A JPEG, PNG or WebP photo; it is stored re-encoded, without its metadata.', upload_to=projects.models._photo_path, validators=[projects.validators.validate_image_upload], verbose_name='image'),
+            model_name="proposalphoto",
+            name="image",
+            field=models.ImageField(
+                help_text="A JPEG, PNG or WebP photo; it is stored re-encoded, without its metadata.",
+                upload_to=projects.models._photo_path,
+                validators=[projects.validators.validate_image_upload],
+                verbose_name="image",
+            ),
         ),
         migrations.AlterField(
-            model_name='spacephoto',
-            name='image',
-            field=models.ImageField(help_text='A JPEG, PNG or WebP photo; it is stored re-encoded, without its metadata.', upload_to=projects.models._photo_path, validators=[projects.validators.validate_image_upload], verbose_name='image'),
+            model_name="spacephoto",
+            name="image",
+            field=models.ImageField(
+                help_text="A JPEG, PNG or WebP photo; it is stored re-encoded, without its metadata.",
+                upload_to=projects.models._photo_path,
+                validators=[projects.validators.validate_image_upload],
+                verbose_name="image",
+            ),
         ),
     ]

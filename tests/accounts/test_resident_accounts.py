@@ -251,13 +251,27 @@ def test_residence_is_locked_while_a_vote_with_my_ballot_is_open(client, residen
         region=town.region, name="Берёзовский", slug="berezovsky", population=60000, oktmo="65731000"
     )
     campaign = Campaign.objects.create(
-        municipality=town, title="Дворы", year=2027, method="choose-1", rule="top-k", winners=1,
-        voting_opens_at=now - datetime.timedelta(days=1), voting_closes_at=now + datetime.timedelta(days=1),
+        municipality=town,
+        title="Дворы",
+        year=2027,
+        method="choose-1",
+        rule="top-k",
+        winners=1,
+        voting_opens_at=now - datetime.timedelta(days=1),
+        voting_closes_at=now + datetime.timedelta(days=1),
     )
-    space = Space.objects.create(municipality=town, kind="courtyard", name="Двор", address="ул. Мира, 1",
-                                 latitude=Decimal(56), longitude=Decimal(60), area_m2=Decimal(100))
-    proposal = Proposal.objects.create(space=space, title="Двор", description="-", estimated_cost=Decimal(1000),
-                                       submitted_at=now)
+    space = Space.objects.create(
+        municipality=town,
+        kind="courtyard",
+        name="Двор",
+        address="ул. Мира, 1",
+        latitude=Decimal(56),
+        longitude=Decimal(60),
+        area_m2=Decimal(100),
+    )
+    proposal = Proposal.objects.create(
+        space=space, title="Двор", description="-", estimated_cost=Decimal(1000), submitted_at=now
+    )
     entry = Entry.objects.create(campaign=campaign, proposal=proposal, external_id="1", cost=Decimal(1000))
     client.force_login(resident)
     data = {"full_name": resident.full_name, "birth_date": "1988-04-12", "municipality": elsewhere.pk, "phone": ""}

@@ -240,7 +240,10 @@ def test_an_official_builds_a_campaign_approves_ideas_opens_it_and_publishes_res
     assert "успешно добавлен" in page.locator(".messagelist").inner_text(), page.locator("#content").inner_text()
     campaign = Campaign.objects.get(title=title)
     assert (campaign.municipality_id, campaign.method, campaign.rule, campaign.budget) == (
-        town.municipality.pk, "approval", "greedy", Decimal(9_000_000)
+        town.municipality.pk,
+        "approval",
+        "greedy",
+        Decimal(9_000_000),
     )
 
     # Residents propose ideas; the official approves two of them onto the ballot.
@@ -314,4 +317,3 @@ def test_publishing_before_the_final_tally_is_refused_in_the_admin(contexts):
     assert "not closed" in page.locator(".messagelist").inner_text()
     town.campaign.refresh_from_db()
     assert town.campaign.results_published_at is None
-

@@ -91,9 +91,23 @@ class PrivatePostgres:
     def _ctl(self, *args: str, timeout: float = 60) -> None:
         options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60"
         subprocess.run(
-            [*self.prefix, str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.directory / "log"),
-             "-w", "-t", str(int(timeout)), *args, "-o", options],
-            check=True, timeout=timeout + 10, stdout=subprocess.DEVNULL,
+            [
+                *self.prefix,
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.directory / "log"),
+                "-w",
+                "-t",
+                str(int(timeout)),
+                *args,
+                "-o",
+                options,
+            ],
+            check=True,
+            timeout=timeout + 10,
+            stdout=subprocess.DEVNULL,
         )
 
     def start(self) -> None:
@@ -155,7 +169,11 @@ def manage(env: dict[str, str], *args: str, timeout: float = 120) -> str:
 def scenario(env: dict[str, str], *args: str, timeout: float = 180) -> dict:
     """Run tests/faults/scenario.py COMMAND in a subprocess against `env`'s database."""
     result = subprocess.run(
-        [PYTHON, "-m", "tests.faults.scenario", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True,
+        [PYTHON, "-m", "tests.faults.scenario", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=timeout,
     )
     if result.returncode != 0:
@@ -175,14 +193,33 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     server = PrivatePostgres(directory=directory, port=free_port(), prefix=prefix)
     try:
         subprocess.run(
-            [*prefix, str(PG_BIN / "initdb"), "-D", str(server.data), "-A", "trust", "-U", "postgres", "--no-sync",
-             "-E", "UTF8"],
-            check=True, timeout=120, stdout=subprocess.DEVNULL,
+            [
+                *prefix,
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(server.data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+            check=True,
+            timeout=120,
+            stdout=subprocess.DEVNULL,
         )
         server.start()
         server.execute("CREATE DATABASE portal_template")
-        manage(portal_env(server.url("portal_template"), None, directory / "var"), "migrate", "--no-input", "-v", "0",
-               timeout=300)
+        manage(
+            portal_env(server.url("portal_template"), None, directory / "var"),
+            "migrate",
+            "--no-input",
+            "-v",
+            "0",
+            timeout=300,
+        )
         yield server
     finally:
         with contextlib.suppress(Exception):
@@ -211,9 +248,22 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--daemonize", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         wait_until(self.ping, timeout=20, what="redis-server")
 
@@ -273,8 +323,9 @@ class _Services:
     def popen(self, name: str, args: list[str], env: dict[str, str]) -> Service:
         log = self.tmp_path / f"{name}-{len(self.started)}.log"
         handle = log.open("wb")
-        process = subprocess.Popen(args, cwd=BASE_DIR, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            args, cwd=BASE_DIR, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
         handle.close()
         service = Service(process=process, log=log)
         self.started.append(service)
@@ -316,8 +367,22 @@ def portal_server(services):
         port = free_port()
         service = services.popen(
             "web",
-            [PYTHON, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers",
-             str(workers), "--threads", str(threads), "--timeout", "60", "--graceful-timeout", "5"],
+            [
+                PYTHON,
+                "-m",
+                "gunicorn",
+                "portal.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+                "--timeout",
+                "60",
+                "--graceful-timeout",
+                "5",
+            ],
             env,
         )
         service.url = f"http://127.0.0.1:{port}"
@@ -341,8 +406,22 @@ def celery_worker(services):
         env = services.env(database_url, redis_url, **extra)
         service = services.popen(
             "worker",
-            [PYTHON, "-m", "celery", "-A", "portal", "worker", "--pool=solo", "-l", "info", "-n",
-             f"{name}-{uuid.uuid4().hex[:6]}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "--pool=solo",
+                "-l",
+                "info",
+                "-n",
+                f"{name}-{uuid.uuid4().hex[:6]}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
             env,
         )
 

@@ -36,8 +36,14 @@ def _town() -> Municipality:
     return town
 
 
-def campaign_create(*, opens_in: float = -86400, closes_in: float = 864000, method: str = "approval",
-                    rule: str = "greedy", n_entries: int = 5) -> Campaign:
+def campaign_create(
+    *,
+    opens_in: float = -86400,
+    closes_in: float = 864000,
+    method: str = "approval",
+    rule: str = "greedy",
+    n_entries: int = 5,
+) -> Campaign:
     """A campaign of `n_entries` projects whose window is given in seconds from now."""
     town = _town()
     now = timezone.now()
@@ -56,17 +62,30 @@ def campaign_create(*, opens_in: float = -86400, closes_in: float = 864000, meth
     )
     for position in range(n_entries):
         space = Space.objects.create(
-            municipality=town, kind=Space.Kind.PUBLIC_SPACE, name=f"Сквер {campaign.pk}-{position}",
-            address=f"ул. Ленина, {position + 1}", latitude=Decimal("56.838"), longitude=Decimal("60.597"),
+            municipality=town,
+            kind=Space.Kind.PUBLIC_SPACE,
+            name=f"Сквер {campaign.pk}-{position}",
+            address=f"ул. Ленина, {position + 1}",
+            latitude=Decimal("56.838"),
+            longitude=Decimal("60.597"),
             area_m2=Decimal(1000),
         )
         proposal = Proposal.objects.create(
-            space=space, title=f"Сквер {position + 1}", description="Скамейки и свет.",
-            estimated_cost=Decimal(300_000 + 100_000 * position), status=Proposal.Status.APPROVED,
-            submitted_at=now - datetime.timedelta(days=30), approved_at=now - datetime.timedelta(days=20),
+            space=space,
+            title=f"Сквер {position + 1}",
+            description="Скамейки и свет.",
+            estimated_cost=Decimal(300_000 + 100_000 * position),
+            status=Proposal.Status.APPROVED,
+            submitted_at=now - datetime.timedelta(days=30),
+            approved_at=now - datetime.timedelta(days=20),
         )
-        Entry.objects.create(campaign=campaign, proposal=proposal, external_id=str(position + 1),
-                             cost=proposal.estimated_cost, position=position)
+        Entry.objects.create(
+            campaign=campaign,
+            proposal=proposal,
+            external_id=str(position + 1),
+            cost=proposal.estimated_cost,
+            position=position,
+        )
     return campaign
 
 
@@ -89,14 +108,21 @@ def imported_ballots(count: int, n_entries: int = 60) -> dict:
     per-ballot work for the final tally to take seconds."""
     import random
 
-    campaign = campaign_create(opens_in=-86400 * 10, closes_in=-86400, method="approval",
-                               rule="equalshares/add1", n_entries=n_entries)
+    campaign = campaign_create(
+        opens_in=-86400 * 10, closes_in=-86400, method="approval", rule="equalshares/add1", n_entries=n_entries
+    )
     Campaign.objects.filter(pk=campaign.pk).update(budget=Decimal(10_000_000), max_choices=8)
     entries = list(campaign.entries.order_by("position"))
     ballots = Ballot.objects.bulk_create(
-        [Ballot(campaign=campaign, external_voter_id=f"v{n}", channel=Channel.IMPORT,
-                receipt_hash=hashlib.sha256(f"{campaign.pk}-{n}".encode()).hexdigest())
-         for n in range(count)],
+        [
+            Ballot(
+                campaign=campaign,
+                external_voter_id=f"v{n}",
+                channel=Channel.IMPORT,
+                receipt_hash=hashlib.sha256(f"{campaign.pk}-{n}".encode()).hexdigest(),
+            )
+            for n in range(count)
+        ],
         batch_size=5000,
     )
     rng = random.Random(20260101)  # the same data on every run
@@ -116,8 +142,17 @@ def clock_campaigns(residents: int) -> dict:
     town = _town()
     now = timezone.now()
     User.objects.bulk_create(
-        [User(email=f"resident{n}@example.org", full_name=f"Житель {n}", municipality=town, verified_at=now,
-              birth_date=datetime.date(1980, 1, 1), notify_by_email=True) for n in range(residents)]
+        [
+            User(
+                email=f"resident{n}@example.org",
+                full_name=f"Житель {n}",
+                municipality=town,
+                verified_at=now,
+                birth_date=datetime.date(1980, 1, 1),
+                notify_by_email=True,
+            )
+            for n in range(residents)
+        ]
     )
     opening = campaign_create(opens_in=3, closes_in=86400)
     closing = campaign_create(opens_in=-86400, closes_in=4)
@@ -127,8 +162,12 @@ def clock_campaigns(residents: int) -> dict:
     Campaign.objects.filter(pk=closing.pk).update(opened_at=now - datetime.timedelta(days=1))
     entries = list(closing.entries.order_by("position"))
     for n, user in enumerate(User.objects.order_by("pk")):
-        ballot = Ballot.objects.create(campaign=closing, voter=user, channel=Channel.WEB,
-                                       receipt_hash=hashlib.sha256(f"{closing.pk}-{n}".encode()).hexdigest())
+        ballot = Ballot.objects.create(
+            campaign=closing,
+            voter=user,
+            channel=Channel.WEB,
+            receipt_hash=hashlib.sha256(f"{closing.pk}-{n}".encode()).hexdigest(),
+        )
         BallotChoice.objects.create(ballot=ballot, campaign=closing, entry=entries[n % 3], points=1)
     return {"opening": opening.pk, "closing": closing.pk}
 
@@ -136,8 +175,11 @@ def clock_campaigns(residents: int) -> dict:
 def tally_rows(campaign: int, kind: str) -> dict:
     tally = Tally.objects.get(campaign_id=campaign, kind=kind)
     rows = list(tally.rows.order_by("rank").values_list("entry_id", "votes", "score", "rank", "selected"))
-    return {"status": tally.status, "ballots": tally.ballots_counted,
-            "rows": [[e, v, str(s), r, sel] for e, v, s, r, sel in rows]}
+    return {
+        "status": tally.status,
+        "ballots": tally.ballots_counted,
+        "rows": [[e, v, str(s), r, sel] for e, v, s, r, sel in rows],
+    }
 
 
 def main(argv: list[str]) -> None:

@@ -37,7 +37,9 @@ def test_two_beat_processes_open_close_and_tally_each_campaign_once(
     def state():
         return private_postgres.query(
             "SELECT c.id, c.opened_at, c.closed_at, t.status FROM votes_campaign c "
-            "LEFT JOIN votes_tally t ON t.campaign_id = c.id AND t.kind = 'final' ORDER BY c.id", db)
+            "LEFT JOIN votes_tally t ON t.campaign_id = c.id AND t.kind = 'final' ORDER BY c.id",
+            db,
+        )
 
     def settled():
         rows = {row[0]: row for row in state()}
@@ -50,10 +52,20 @@ def test_two_beat_processes_open_close_and_tally_each_campaign_once(
     first = state()
     mail_dir = services.tmp_path / "var" / "mail"
     # Both beats keep ticking for a while: nothing may change any more.
-    wait_until(lambda: sum(w.output().count("votes.tasks.campaigns_clock[") for w in workers) >= 10,
-               timeout=30, what="ten more clock ticks")
-    wait_until(lambda: sum(w.output().count("notify_campaign_opened[") for w in workers) >= 1 and mail_dir.exists()
-               and any(mail_dir.iterdir()), timeout=30, what="the opening e-mails")
+    wait_until(
+        lambda: sum(w.output().count("votes.tasks.campaigns_clock[") for w in workers) >= 10,
+        timeout=30,
+        what="ten more clock ticks",
+    )
+    wait_until(
+        lambda: (
+            sum(w.output().count("notify_campaign_opened[") for w in workers) >= 1
+            and mail_dir.exists()
+            and any(mail_dir.iterdir())
+        ),
+        timeout=30,
+        what="the opening e-mails",
+    )
     for service in beats + workers:
         service.kill()
     assert state() == first  # opened_at / closed_at stamped once, never re-stamped
@@ -80,8 +92,9 @@ def test_concurrent_clock_ticks_open_and_close_once():
     now = timezone.now()
     due_open = [make_campaign(town, voting_opens_at=now - datetime.timedelta(minutes=1)) for _ in range(5)]
     due_close = [
-        make_campaign(town, voting_opens_at=now - datetime.timedelta(days=2),
-                      voting_closes_at=now - datetime.timedelta(minutes=1))
+        make_campaign(
+            town, voting_opens_at=now - datetime.timedelta(days=2), voting_closes_at=now - datetime.timedelta(minutes=1)
+        )
         for _ in range(5)
     ]
     for campaign in due_open + due_close:
@@ -96,8 +109,10 @@ def test_concurrent_clock_ticks_open_and_close_once():
         finally:
             connection.close()
 
-    with mock.patch("votes.tasks.tally_final.delay") as tally_final, \
-            mock.patch("portal.tasks.notify_campaign_opened.delay") as notify_opened:
+    with (
+        mock.patch("votes.tasks.tally_final.delay") as tally_final,
+        mock.patch("portal.tasks.notify_campaign_opened.delay") as notify_opened,
+    ):
         threads = [threading.Thread(target=tick) for _ in range(2)]
         for thread in threads:
             thread.start()

@@ -58,8 +58,12 @@ def test_requests_during_a_postgres_restart_get_503_and_no_201_is_lost(
     assert statuses.count(201) > 0
 
     db = fault_database.rsplit("/", 1)[1]
-    stored = [row[0] for row in private_postgres.query(
-        "SELECT receipt_hash FROM votes_ballot WHERE campaign_id = %s", db, [campaign])]
+    stored = [
+        row[0]
+        for row in private_postgres.query(
+            "SELECT receipt_hash FROM votes_ballot WHERE campaign_id = %s", db, [campaign]
+        )
+    ]
     answered = [body["receipt_hash"] for status, body in answers if status == 201]
     assert len(stored) == len(set(stored))
     assert set(stored) == set(answered)  # every 201 stored; nothing stored without a 201

@@ -83,8 +83,12 @@ def test_casting_survives_a_redis_outage_and_live_tally_resumes(
     assert statuses == [201] * VOTERS, [a for a in answers if a[0] != 201][:3]
 
     db = fault_database.rsplit("/", 1)[1]
-    stored = {row[0] for row in private_postgres.query(
-        "SELECT receipt_hash FROM votes_ballot WHERE campaign_id = %s", db, [campaign])}
+    stored = {
+        row[0]
+        for row in private_postgres.query(
+            "SELECT receipt_hash FROM votes_ballot WHERE campaign_id = %s", db, [campaign]
+        )
+    }
     answered = [body["receipt_hash"] for _status, body in answers]
     assert len(answered) == len(set(answered)) == VOTERS
     assert stored == set(answered)  # nothing lost, nothing doubled
@@ -94,14 +98,20 @@ def test_casting_survives_a_redis_outage_and_live_tally_resumes(
 
     def live_tally_counts_everything():
         rows = private_postgres.query(
-            "SELECT status, ballots_counted FROM votes_tally WHERE campaign_id = %s AND kind = 'live'", db, [campaign])
+            "SELECT status, ballots_counted FROM votes_tally WHERE campaign_id = %s AND kind = 'live'", db, [campaign]
+        )
         return rows and rows[0] == ("done", VOTERS)
 
     try:
         wait_until(live_tally_counts_everything, timeout=90, what="the live tally after Redis came back")
     except TimeoutError:
         pytest.fail(f"live tally not done; worker log:\n{worker.output()[-4000:]}")
-    votes = dict(private_postgres.query(
-        "SELECT r.entry_id, r.votes FROM votes_tallyrow r JOIN votes_tally t ON t.id = r.tally_id "
-        "WHERE t.campaign_id = %s AND t.kind = 'live'", db, [campaign]))
+    votes = dict(
+        private_postgres.query(
+            "SELECT r.entry_id, r.votes FROM votes_tallyrow r JOIN votes_tally t ON t.id = r.tally_id "
+            "WHERE t.campaign_id = %s AND t.kind = 'live'",
+            db,
+            [campaign],
+        )
+    )
     assert sum(votes.values()) == 2 * VOTERS  # two choices on every ballot

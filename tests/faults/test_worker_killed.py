@@ -29,20 +29,26 @@ def test_killed_worker_final_tally_is_completed_by_the_next_run(
 
     def tally_state():
         rows = private_postgres.query(
-            "SELECT status, ballots_counted FROM votes_tally WHERE campaign_id = %s AND kind = 'final'", db, [campaign])
+            "SELECT status, ballots_counted FROM votes_tally WHERE campaign_id = %s AND kind = 'final'", db, [campaign]
+        )
         return rows[0] if rows else None
 
     first = celery_worker(fault_database, private_redis.url, name="first", **worker_env)
     send_task(private_redis.url, "votes.tasks.tally_final", campaign)
-    wait_until(lambda: tally_state() is not None and tally_state()[0] == "running", timeout=60, interval=0.05,
-               what="the final tally to start")
+    wait_until(
+        lambda: tally_state() is not None and tally_state()[0] == "running",
+        timeout=60,
+        interval=0.05,
+        what="the final tally to start",
+    )
     first.kill()
     assert tally_state() == ("running", 0), "the tally finished before the kill: make it slower (more ballots)"
 
     second = celery_worker(fault_database, private_redis.url, name="second", **worker_env)
     try:
-        wait_until(lambda: tally_state() == ("done", BALLOTS), timeout=120, interval=0.5,
-                   what="the redelivered final tally")
+        wait_until(
+            lambda: tally_state() == ("done", BALLOTS), timeout=120, interval=0.5, what="the redelivered final tally"
+        )
     except TimeoutError:
         pytest.fail(f"final tally not completed: {tally_state()}\n{second.output()[-4000:]}")
     assert "Task votes.tasks.tally_final" in second.output()  # the redelivered message, not a new one

@@ -120,7 +120,9 @@ def test_placeholders_survive_the_translation(catalogue) -> None:
 def test_the_catalogue_compiles_and_the_compiled_file_is_current() -> None:
     result = subprocess.run(
         ["msgfmt", "--check", "-o", "/dev/null", str(CATALOGUE)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     compiled = CATALOGUE.with_suffix(".mo")

@@ -54,7 +54,11 @@ def make_proposal(space, *, status=Proposal.Status.APPROVED, title="Детска
         for field in names[: order.index(status) + 1]:
             stamps[field] = now
     return Proposal.objects.create(
-        space=space, title=title, description="Описание", estimated_cost=Decimal("1000000"), status=status,
+        space=space,
+        title=title,
+        description="Описание",
+        estimated_cost=Decimal("1000000"),
+        status=status,
         **{**stamps, **fields},
     )
 

@@ -87,8 +87,14 @@ def test_idea_form_page_refuses_bad_upload_with_a_message(client, campaign, resi
     fake = SimpleUploadedFile("x.png", b"not an image", content_type="image/png")
     response = client.post(
         url,
-        {"target": "existing", "space": space.pk, "title": "T", "description": "D", "estimated_cost": "100",
-         "photos": [fake]},
+        {
+            "target": "existing",
+            "space": space.pk,
+            "title": "T",
+            "description": "D",
+            "estimated_cost": "100",
+            "photos": [fake],
+        },
     )
     assert response.status_code == 400
     assert "JPEG, PNG" in response.content.decode()
@@ -99,9 +105,18 @@ def test_idea_form_page_for_a_new_space_without_js(client, campaign, resident):
     client.force_login(resident)
     response = client.post(
         reverse("votes:idea_new", args=[campaign.pk]),
-        {"target": "new", "space_name": "Сквер", "space_kind": "public_space", "space_address": "ул. Мира, 2",
-         "latitude": "56.8", "longitude": "60.6", "space_area_m2": "500", "title": "Сквер", "description": "D",
-         "estimated_cost": "100000"},
+        {
+            "target": "new",
+            "space_name": "Сквер",
+            "space_kind": "public_space",
+            "space_address": "ул. Мира, 2",
+            "latitude": "56.8",
+            "longitude": "60.6",
+            "space_area_m2": "500",
+            "title": "Сквер",
+            "description": "D",
+            "estimated_cost": "100000",
+        },
     )
     assert response.status_code == 302
     assert Idea.objects.get().proposal.space.address == "ул. Мира, 2"

@@ -29,7 +29,11 @@ def eager(settings):
 
 def submit_idea(campaign, resident, space):
     return services.idea_submit(
-        campaign=campaign, author=resident, space=space, title="Лавочки", description="Нужны",
+        campaign=campaign,
+        author=resident,
+        space=space,
+        title="Лавочки",
+        description="Нужны",
         estimated_cost=Decimal("1000"),
     )
 
@@ -68,8 +72,9 @@ def test_no_mail_for_residents_who_opted_out(campaign, resident, space, official
     assert mail.outbox == []
 
 
-def test_campaign_opened_goes_to_eligible_residents_in_batches(campaign, town, other_town, settings,
-                                                               django_capture_on_commit_callbacks):
+def test_campaign_opened_goes_to_eligible_residents_in_batches(
+    campaign, town, other_town, settings, django_capture_on_commit_callbacks
+):
     settings.NOTIFY_BATCH_SIZE = 2
     eligible = [make_user(f"r{n}@example.org", municipality=town) for n in range(5)]
     make_user("young@example.org", municipality=town, birth_date=timezone.localdate() - datetime.timedelta(days=365))

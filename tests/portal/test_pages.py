@@ -39,13 +39,22 @@ def test_home_shows_the_figures_and_open_votes(town) -> None:
     make_proposal(park)
     make_proposal(park, status="submitted", approved_at=None)  # not counted: not public
     campaign = make_campaign(town, title="Выбираем парки")
-    make_campaign(town, title="Прошлое голосование", year=2025, voting_opens_at=now - datetime.timedelta(days=400),
-                  voting_closes_at=now - datetime.timedelta(days=360))
+    make_campaign(
+        town,
+        title="Прошлое голосование",
+        year=2025,
+        voting_opens_at=now - datetime.timedelta(days=400),
+        voting_closes_at=now - datetime.timedelta(days=360),
+    )
 
     response = ru().get("/")
     assert response.status_code == 200
     assert response.context["figures"] == {
-        "municipalities": 1, "spaces": 2, "proposals": 2, "open_campaigns": 1, "spaces_improved": 1,
+        "municipalities": 1,
+        "spaces": 2,
+        "proposals": 2,
+        "open_campaigns": 1,
+        "spaces_improved": 1,
     }
     html = response.content.decode()
     assert campaign.get_absolute_url() in html
@@ -70,8 +79,14 @@ def test_proposal_page_shows_status_timeline_cost_and_space(town) -> None:
     space = make_space(town, name="Парк Маяковского", address="ул. Мичурина, 230")
     now = timezone.now()
     proposal = make_proposal(
-        space, title="Скейт-парк", description="Чаша и уличный фитнес.", estimated_cost=Decimal("27000000.50"),
-        status="under_construction", selected_at=now, design_at=now, construction_at=now,
+        space,
+        title="Скейт-парк",
+        description="Чаша и уличный фитнес.",
+        estimated_cost=Decimal("27000000.50"),
+        status="under_construction",
+        selected_at=now,
+        design_at=now,
+        construction_at=now,
     )
     ProgressUpdate.objects.create(proposal=proposal, stage="construction", text="Залит бетон", happened_on=now.date())
     ProposalPhoto.objects.create(
@@ -79,9 +94,15 @@ def test_proposal_page_shows_status_timeline_cost_and_space(town) -> None:
     )
     html = ru().get(proposal.get_absolute_url()).content.decode()
     for expected in [
-        "Скейт-парк", "Чаша и уличный фитнес.", "27\xa0000\xa0000,50\xa0₽", "ул. Мичурина, 230",
+        "Скейт-парк",
+        "Чаша и уличный фитнес.",
+        "27\xa0000\xa0000,50\xa0₽",
+        "ул. Мичурина, 230",
         space.get_absolute_url(),
-        "Начато строительство", "Залит бетон", "/media/photos/proposalphoto/x.jpg", "До работ",
+        "Начато строительство",
+        "Залит бетон",
+        "/media/photos/proposalphoto/x.jpg",
+        "До работ",
     ]:
         assert expected in html, expected
     assert 'timeline__label">Завершено</span>' not in html  # not reached yet
@@ -96,8 +117,15 @@ def test_amounts_follow_the_language(town) -> None:
 
 
 def test_space_page_shows_its_facts_and_public_proposals(town) -> None:
-    space = make_space(town, name="Двор на Малышева", kind=Space.Kind.COURTYARD, address="ул. Малышева, 101",
-                       latitude=Decimal("56.837100"), longitude=Decimal("60.626300"), area_m2=Decimal(2600))
+    space = make_space(
+        town,
+        name="Двор на Малышева",
+        kind=Space.Kind.COURTYARD,
+        address="ул. Малышева, 101",
+        latitude=Decimal("56.837100"),
+        longitude=Decimal("60.626300"),
+        area_m2=Decimal(2600),
+    )
     shown = make_proposal(space, title="Детская площадка")
     make_proposal(space, title="Скрытая идея", status="submitted", approved_at=None)
     response = ru().get(space.get_absolute_url())
@@ -171,13 +199,21 @@ def test_query_count_does_not_grow_with_proposals(town, page: str, budget: int, 
 def test_home_invites_ideas_while_a_vote_collects_them(town) -> None:
     now = timezone.now()
     collecting = make_campaign(
-        town, title="Идеи для дворов", ideas_open_at=now - datetime.timedelta(days=1),
-        ideas_close_at=now + datetime.timedelta(days=5), voting_opens_at=now + datetime.timedelta(days=10),
+        town,
+        title="Идеи для дворов",
+        ideas_open_at=now - datetime.timedelta(days=1),
+        ideas_close_at=now + datetime.timedelta(days=5),
+        voting_opens_at=now + datetime.timedelta(days=10),
         voting_closes_at=now + datetime.timedelta(days=20),
     )
-    make_campaign(town, title="Идеи собраны", ideas_open_at=now - datetime.timedelta(days=30),
-                  ideas_close_at=now - datetime.timedelta(days=20), voting_opens_at=now + datetime.timedelta(days=1),
-                  voting_closes_at=now + datetime.timedelta(days=20))
+    make_campaign(
+        town,
+        title="Идеи собраны",
+        ideas_open_at=now - datetime.timedelta(days=30),
+        ideas_close_at=now - datetime.timedelta(days=20),
+        voting_opens_at=now + datetime.timedelta(days=1),
+        voting_closes_at=now + datetime.timedelta(days=20),
+    )
     html = ru().get("/").content.decode()
     assert "Идеи для дворов" in html
     assert reverse("votes:idea_new", args=[collecting.pk]) in html

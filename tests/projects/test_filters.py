@@ -32,15 +32,29 @@ def catalogue() -> dict:
     proposals = {
         "skate": make_proposal(park, title="Скейт-парк", estimated_cost=Decimal(27_000_000)),
         "swings": make_proposal(
-            yard, title="Качели во дворе", description="Новые качели и песочница", estimated_cost=Decimal(900_000),
-            submitted_at=in_2025, approved_at=in_2025,
+            yard,
+            title="Качели во дворе",
+            description="Новые качели и песочница",
+            estimated_cost=Decimal(900_000),
+            submitted_at=in_2025,
+            approved_at=in_2025,
         ),
         "fountain": make_proposal(
-            square, title="Фонтан", estimated_cost=Decimal(15_000_000), status="completed",
-            selected_at=now, design_at=now, construction_at=now, completed_at=now,
+            square,
+            title="Фонтан",
+            estimated_cost=Decimal(15_000_000),
+            status="completed",
+            selected_at=now,
+            design_at=now,
+            construction_at=now,
+            completed_at=now,
         ),
         "alley": make_proposal(
-            chel_park, title="Аллея", estimated_cost=Decimal(5_000_000), status="rejected", rejected_at=now,
+            chel_park,
+            title="Аллея",
+            estimated_cost=Decimal(5_000_000),
+            status="rejected",
+            rejected_at=now,
             rejection_reason="Нет земли",
         ),
         # Not public: never listed, whatever the filters.
@@ -146,4 +160,3 @@ def test_search_finds_other_russian_word_forms(catalogue: dict) -> None:
     assert titles(response) == {"Набережная у пруда"}
     response = Client().get(URL, {"q": "набережной"})
     assert titles(response) == {"Набережная у пруда"}
-

@@ -57,8 +57,13 @@ def test_unchanged_save_records_nothing(client, official_a, town_a):
 def test_official_addition_and_deletion_are_recorded(client, official_a, town_a):
     client.force_login(official_a)
     template = Space(
-        municipality=town_a, kind="courtyard", name="Двор на Мира", address="ул. Мира, 5",
-        latitude="56.1", longitude="60.1", area_m2="300.00",
+        municipality=town_a,
+        kind="courtyard",
+        name="Двор на Мира",
+        address="ул. Мира, 5",
+        latitude="56.1",
+        longitude="60.1",
+        area_m2="300.00",
     )
     response = client.post(reverse("admin:projects_space_add"), space_form_data(template))
     assert response.status_code == 302

@@ -22,9 +22,17 @@ pytestmark = pytest.mark.django_db
 # Forms whose POST must be refused without a token (a test that they are in the URL conf
 # keeps this list honest when a form moves).
 NAMED_FORMS = [
-    "/campaigns/1/ballot/", "/volunteer/", "/campaigns/1/ideas/new/", "/accounts/login/", "/accounts/signup/",
-    "/accounts/password/reset/", "/accounts/logout/", "/admin/login/", "/admin/projects/space/add/",
-    "/admin/votes/campaign/1/change/", "/me/",
+    "/campaigns/1/ballot/",
+    "/volunteer/",
+    "/campaigns/1/ideas/new/",
+    "/accounts/login/",
+    "/accounts/signup/",
+    "/accounts/password/reset/",
+    "/accounts/logout/",
+    "/admin/login/",
+    "/admin/projects/space/add/",
+    "/admin/votes/campaign/1/change/",
+    "/me/",
 ]
 
 

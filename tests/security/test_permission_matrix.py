@@ -33,11 +33,24 @@ from votes.models import Idea, Tally
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ["anonymous", "resident", "volunteer", "moderator", "official_a", "official_b", "regional", "auditor",
-         "superuser"]
+ROLES = [
+    "anonymous",
+    "resident",
+    "volunteer",
+    "moderator",
+    "official_a",
+    "official_b",
+    "regional",
+    "auditor",
+    "superuser",
+]
 # Which of the towns A, B (region 1) and C (region 2) each role administers.
 SCOPE = {
-    "moderator": {"A", "B"}, "official_a": {"A"}, "official_b": {"B"}, "regional": {"A", "B"}, "auditor": {"A"},
+    "moderator": {"A", "B"},
+    "official_a": {"A"},
+    "official_b": {"B"},
+    "regional": {"A", "B"},
+    "auditor": {"A"},
     "superuser": {"A", "B", "C"},
 }
 STAFF = set(SCOPE)
@@ -46,9 +59,14 @@ OFFICIALS = {"official_a", "official_b", "regional"}
 # auditors read, moderators triage ideas and comments, the rest is the superuser's).
 SCOPED_READERS = OFFICIALS | {"auditor", "superuser"}
 READERS = {
-    "projects.municipality": SCOPED_READERS, "projects.space": SCOPED_READERS, "projects.proposal": SCOPED_READERS,
-    "projects.comment": SCOPED_READERS | {"moderator"}, "projects.commentreport": SCOPED_READERS,
-    "votes.campaign": SCOPED_READERS, "votes.ballot": SCOPED_READERS, "votes.tally": SCOPED_READERS,
+    "projects.municipality": SCOPED_READERS,
+    "projects.space": SCOPED_READERS,
+    "projects.proposal": SCOPED_READERS,
+    "projects.comment": SCOPED_READERS | {"moderator"},
+    "projects.commentreport": SCOPED_READERS,
+    "votes.campaign": SCOPED_READERS,
+    "votes.ballot": SCOPED_READERS,
+    "votes.tally": SCOPED_READERS,
     "votes.idea": SCOPED_READERS | {"moderator"},
     "audit.auditevent": {"auditor", "superuser"},
 }
@@ -107,17 +125,23 @@ FACTORIES = {
     "projects.proposal": _proposal,
     "projects.comment": _comment,
     "projects.commentreport": lambda town: CommentReport.objects.create(
-        comment=_comment(town), reporter=_someone(), reason="Спам"),
+        comment=_comment(town), reporter=_someone(), reason="Спам"
+    ),
     "votes.campaign": _campaign,
     "votes.ballot": lambda town: make_ballot(_campaign(town)),
     "votes.tally": lambda town: Tally.objects.create(
-        campaign=_campaign(town), kind="live", status="done", computed_at=timezone.now(), started_at=timezone.now()),
+        campaign=_campaign(town), kind="live", status="done", computed_at=timezone.now(), started_at=timezone.now()
+    ),
     "votes.idea": lambda town: Idea.objects.create(
-        campaign=make_campaign(town, ideas_open_at=timezone.now() - datetime.timedelta(days=1),
-                               ideas_close_at=timezone.now() + datetime.timedelta(days=1),
-                               voting_opens_at=timezone.now() + datetime.timedelta(days=5),
-                               voting_closes_at=timezone.now() + datetime.timedelta(days=9)),
-        proposal=_proposal(town)),
+        campaign=make_campaign(
+            town,
+            ideas_open_at=timezone.now() - datetime.timedelta(days=1),
+            ideas_close_at=timezone.now() + datetime.timedelta(days=1),
+            voting_opens_at=timezone.now() + datetime.timedelta(days=5),
+            voting_closes_at=timezone.now() + datetime.timedelta(days=9),
+        ),
+        proposal=_proposal(town),
+    ),
 }
 
 MODEL_ADMINS = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label_lower)
@@ -183,8 +207,12 @@ def test_admin_matrix(cast):
 
 def api_operations() -> list[tuple[str, str]]:
     schema = APIClient().get("/api/v1/schema/?format=json").json()
-    return sorted((method.upper(), path) for path, item in schema["paths"].items() for method in item
-                  if method in ("get", "post", "put", "patch", "delete"))
+    return sorted(
+        (method.upper(), path)
+        for path, item in schema["paths"].items()
+        for method in item
+        if method in ("get", "post", "put", "patch", "delete")
+    )
 
 
 def expected_api(role: str, method: str, path: str) -> set[int]:

@@ -23,6 +23,8 @@ def _language_reset():
     # thread; tests that read the default (Russian) must not depend on the test before.
     yield
     translation.deactivate()
+
+
 PASSWORD = "correct horse 42"
 
 

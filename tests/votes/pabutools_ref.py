@@ -37,9 +37,7 @@ def _points_times_cost(instance, profile, ballot, project, precomputed_values): 
 
 class PointsCostSat(AdditiveSatisfaction):
     def __init__(self, instance, profile, ballot):  # type: ignore[no-untyped-def]
-        AdditiveSatisfaction.__init__(
-            self, instance, profile, ballot, _points_times_cost
-        )
+        AdditiveSatisfaction.__init__(self, instance, profile, ballot, _points_times_cost)
 
 
 def build(
@@ -67,16 +65,10 @@ def build(
     cardinal = method in (rules.CUMULATIVE, rules.ORDINAL)
     out: list[Any] = []
     for ballot, count in ballots.items():
-        points = rules.ballot_points(
-            method, ballot, ordinal_scoring=ordinal_scoring, ordinal_max_length=max_len
-        )
+        points = rules.ballot_points(method, ballot, ordinal_scoring=ordinal_scoring, ordinal_max_length=max_len)
         for _ in range(count):
             if cardinal:
-                out.append(
-                    CumulativeBallot(
-                        {pb[pid]: pts for pid, pts in points.items() if pid in pb}
-                    )
-                )
+                out.append(CumulativeBallot({pb[pid]: pts for pid, pts in points.items() if pid in pb}))
             else:
                 out.append(ApprovalBallot(pb[pid] for pid in points if pid in pb))
     profile = CumulativeProfile(out) if cardinal else ApprovalProfile(out)
@@ -92,27 +84,17 @@ def greedy(instance: Instance, profile: Any, cardinal: bool) -> list[str]:
     return names(greedy_utilitarian_welfare(instance, profile, sat_class=sat))
 
 
-def mes_allocation(
-    instance: Instance, profile: Any, *, utility: str, add1: bool
-) -> Any:
+def mes_allocation(instance: Instance, profile: Any, *, utility: str, add1: bool) -> Any:
     sat = Cost_Sat if utility == "cost" else Additive_Cardinal_Sat
-    return method_of_equal_shares(
-        instance, profile, sat_class=sat, voter_budget_increment=1 if add1 else None
-    )
+    return method_of_equal_shares(instance, profile, sat_class=sat, voter_budget_increment=1 if add1 else None)
 
 
 def complete(instance: Instance, profile: Any, allocation: Any) -> list[str]:
     """Greedy fill by score after MES (completion_by_rule_combination's second rule)."""
     sat = Cost_Sat if isinstance(profile, AbstractApprovalProfile) else PointsCostSat
-    return names(
-        greedy_utilitarian_welfare(
-            instance, profile, sat_class=sat, initial_budget_allocation=allocation
-        )
-    )
+    return names(greedy_utilitarian_welfare(instance, profile, sat_class=sat, initial_budget_allocation=allocation))
 
 
-def mes(
-    instance: Instance, profile: Any, *, utility: str, add1: bool, completion: bool
-) -> list[str]:
+def mes(instance: Instance, profile: Any, *, utility: str, add1: bool, completion: bool) -> list[str]:
     outcome = mes_allocation(instance, profile, utility=utility, add1=add1)
     return complete(instance, profile, outcome) if completion else names(outcome)

@@ -13,8 +13,12 @@ from votes.services import BallotError, ballot_cast, ballot_validate
 pytestmark = pytest.mark.django_db
 
 ANY_VALUE = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70), st.floats(allow_nan=True),
-    st.text(max_size=5), st.binary(max_size=3),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True),
+    st.text(max_size=5),
+    st.binary(max_size=3),
 )
 
 

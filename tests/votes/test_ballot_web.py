@@ -252,8 +252,9 @@ def _desk_data(campaign, town, entry_id, phone="+79120003344"):
     }
 
 
-def test_officials_enter_paper_ballots_of_their_own_municipality(client_for, make_campaign, make_user, town,
-                                                                 far_town, ids):
+def test_officials_enter_paper_ballots_of_their_own_municipality(
+    client_for, make_campaign, make_user, town, far_town, ids
+):
     official = make_user(role=User.Role.MUNICIPAL_OFFICIAL)
     official.scope_municipalities.add(town)
     campaign = make_campaign(method="approval", max_choices=2)

@@ -28,15 +28,18 @@ def test_ballot_is_cast_when_the_throttle_cache_is_down(token_client, make_campa
     campaign = make_campaign()
     with mock.patch.object(PortalThrottle, "cache", DownCache()):
         response = token_client(voter).post(
-            f"/api/v1/campaigns/{campaign.pk}/ballots/", {"choices": [{"entry": ids(campaign)[0]}]}, format="json")
+            f"/api/v1/campaigns/{campaign.pk}/ballots/", {"choices": [{"entry": ids(campaign)[0]}]}, format="json"
+        )
     assert response.status_code == 201
     assert Ballot.objects.filter(campaign=campaign, voter=voter).count() == 1
 
 
 def test_close_commits_when_the_broker_is_down(make_campaign, django_capture_on_commit_callbacks, caplog):
     campaign = make_campaign()
-    with mock.patch("votes.tasks.tally_final.delay", side_effect=OperationalError("Connection refused")) as delay, \
-            django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch("votes.tasks.tally_final.delay", side_effect=OperationalError("Connection refused")) as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         campaign_close(campaign=campaign)
     assert delay.call_count == 1
     assert Campaign.objects.get(pk=campaign.pk).closed_at is not None

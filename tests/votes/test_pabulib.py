@@ -51,9 +51,7 @@ def _pabulib_dir() -> Path:
 
 PB_DIR = _pabulib_dir()
 PB_FILES = sorted(PB_DIR.glob("*.pb")) if PB_DIR.is_dir() else []
-needs_files = pytest.mark.skipif(
-    not PB_FILES, reason=f"no pabulib sample files in {PB_DIR} (set PABULIB_DIR)"
-)
+needs_files = pytest.mark.skipif(not PB_FILES, reason=f"no pabulib sample files in {PB_DIR} (set PABULIB_DIR)")
 files = pytest.mark.parametrize("path", PB_FILES, ids=[p.name for p in PB_FILES])
 
 
@@ -63,9 +61,7 @@ def _load(path: Path) -> tuple[pabulib.PbElection, pabulib.RulesInput]:
 
 
 def _scores(ri: pabulib.RulesInput) -> dict[str, rules.ProjectScore]:
-    return rules.tally_scores(
-        ri.method, ri.ballots, projects=[p.id for p in ri.projects]
-    )
+    return rules.tally_scores(ri.method, ri.ballots, projects=[p.id for p in ri.projects])
 
 
 def _select(ri: pabulib.RulesInput, rule: str, **kw: Any) -> rules.Outcome:
@@ -117,17 +113,13 @@ def test_scores_equal_the_published_columns(path: Path) -> None:
 def test_parse_reads_what_pabutools_reads(path: Path) -> None:
     election, ri = _load(path)
     instance, profile = parse_pabulib(str(path))
-    assert sorted(p["project_id"] for p in election.projects) == sorted(
-        p.name for p in instance
-    )
+    assert sorted(p["project_id"] for p in election.projects) == sorted(p.name for p in instance)
     assert len(election.votes) == len(profile)
     assert election.meta == dict(instance.meta.items())
     mine = Counter()
     for ballot, count in ri.ballots.items():
         if ri.method == rules.ORDINAL:
-            key: tuple[Any, ...] = tuple(
-                pid for pid, _ in sorted(ballot, key=lambda x: x[1])
-            )
+            key: tuple[Any, ...] = tuple(pid for pid, _ in sorted(ballot, key=lambda x: x[1]))
         elif ri.method == rules.CUMULATIVE:
             key = ballot
         else:
@@ -145,9 +137,7 @@ def test_round_trip_through_pabutools(path: Path, tmp_path: Path) -> None:
     out.write_text(text, encoding="utf-8")
     again_instance, again_profile = parse_pabulib(str(out))
     instance, profile = parse_pabulib(str(path))
-    assert _pabutools_view(again_instance, again_profile) == _pabutools_view(
-        instance, profile
-    )
+    assert _pabutools_view(again_instance, again_profile) == _pabutools_view(instance, profile)
     again = pabulib.parse(text)
     assert again.projects == election.projects
     assert again.votes == election.votes
@@ -172,9 +162,7 @@ def test_every_rule_equals_pabutools_on_the_file(path: Path) -> None:
     _, ri = _load(path)
     if ri.method == rules.ORDINAL:
         # pabutools has no L - r + 1 scoring: feed it the same points as cumulative.
-        instance, profile, cardinal = ref.build(
-            ri.projects, ri.ballots, ri.budget, method=ri.method
-        )
+        instance, profile, cardinal = ref.build(ri.projects, ri.ballots, ri.budget, method=ri.method)
     else:
         instance, profile = parse_pabulib(str(path))
         cardinal = ri.method == rules.CUMULATIVE
@@ -188,9 +176,7 @@ def test_every_rule_equals_pabutools_on_the_file(path: Path) -> None:
             utility = kw.get("mes_utility", "points" if cardinal else "cost")
             add1 = rule == rules.EQUAL_SHARES_ADD1
             if (utility, add1) not in cache:
-                cache[(utility, add1)] = ref.mes_allocation(
-                    instance, multi, utility=utility, add1=add1
-                )
+                cache[(utility, add1)] = ref.mes_allocation(instance, multi, utility=utility, add1=add1)
             allocation = cache[(utility, add1)]
             if kw.get("greedy_completion"):
                 expected = ref.complete(instance, multi, allocation)

@@ -16,9 +16,7 @@ from hypothesis import strategies as st
 from tests.votes import pabutools_ref as ref
 from votes import rules
 
-SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
@@ -26,9 +24,7 @@ def elections(draw: Any, method: str, zero_cost: bool = False) -> dict[str, Any]
     n = draw(st.integers(1, 6))
     # Few distinct costs and small counts make ties (equal scores, equal rho) common.
     low = 0 if zero_cost else 1
-    costs = draw(
-        st.lists(st.sampled_from([low, 2, 3, 5, 6, 10]), min_size=n, max_size=n)
-    )
+    costs = draw(st.lists(st.sampled_from([low, 2, 3, 5, 6, 10]), min_size=n, max_size=n))
     ids = draw(
         st.lists(
             st.sampled_from(["1", "2", "9", "10", "a", "B", "p1", "p10"]),
@@ -43,9 +39,7 @@ def elections(draw: Any, method: str, zero_cost: bool = False) -> dict[str, Any]
         if method == rules.CHOOSE_ONE:
             chosen = [draw(st.sampled_from(ids))]
         else:
-            chosen = draw(
-                st.lists(st.sampled_from(ids), min_size=1, max_size=n, unique=True)
-            )
+            chosen = draw(st.lists(st.sampled_from(ids), min_size=1, max_size=n, unique=True))
         if method == rules.CUMULATIVE:
             ballot = tuple(sorted((pid, draw(st.integers(1, 4))) for pid in chosen))
         elif method == rules.ORDINAL:
@@ -63,9 +57,7 @@ def elections(draw: Any, method: str, zero_cost: bool = False) -> dict[str, Any]
 
 
 def _scores(e: Mapping[str, Any], **kw: Any) -> dict[str, rules.ProjectScore]:
-    return rules.tally_scores(
-        e["method"], e["ballots"], projects=[p.id for p in e["projects"]], **kw
-    )
+    return rules.tally_scores(e["method"], e["ballots"], projects=[p.id for p in e["projects"]], **kw)
 
 
 def _check_explanations(out: rules.Outcome, projects: list[rules.Project]) -> None:
@@ -87,23 +79,17 @@ ALL_METHODS = [*APPROVAL_LIKE, rules.CUMULATIVE, rules.ORDINAL]
 def test_greedy_equals_pabutools(method: str, data: st.DataObject) -> None:
     e = data.draw(elections(method, zero_cost=True))
     ours = rules.select(rules.GREEDY, e["projects"], _scores(e), budget=e["budget"])
-    inst, prof, cardinal = ref.build(
-        e["projects"], e["ballots"], e["budget"], method=method
-    )
+    inst, prof, cardinal = ref.build(e["projects"], e["ballots"], e["budget"], method=method)
     assert list(ours.selected) == ref.greedy(inst, prof, cardinal)
     _check_explanations(ours, e["projects"])
     assert ours.budget_used + ours.budget_left == e["budget"]
-    assert ours.budget_used == sum(
-        p.cost for p in e["projects"] if p.id in ours.selected
-    )
+    assert ours.budget_used == sum(p.cost for p in e["projects"] if p.id in ours.selected)
 
 
 @pytest.mark.parametrize("method", [rules.APPROVAL, rules.CUMULATIVE])
 @SETTINGS
 @given(data=st.data(), threshold=st.integers(0, 12))
-def test_greedy_threshold_equals_pabutools_on_eligible(
-    method: str, data: st.DataObject, threshold: int
-) -> None:
+def test_greedy_threshold_equals_pabutools_on_eligible(method: str, data: st.DataObject, threshold: int) -> None:
     e = data.draw(elections(method))
     scores = _scores(e)
     ours = rules.select(
@@ -114,9 +100,7 @@ def test_greedy_threshold_equals_pabutools_on_eligible(
         threshold=threshold,
     )
     keep = {pid for pid, s in scores.items() if s.score >= threshold}
-    inst, prof, cardinal = ref.build(
-        e["projects"], e["ballots"], e["budget"], method=method, keep=keep
-    )
+    inst, prof, cardinal = ref.build(e["projects"], e["ballots"], e["budget"], method=method, keep=keep)
     assert list(ours.selected) == ref.greedy(inst, prof, cardinal)
     for pid, ex in ours.explanations.items():
         assert (ex.reason == rules.BELOW_THRESHOLD) == (pid not in keep)
@@ -125,15 +109,11 @@ def test_greedy_threshold_equals_pabutools_on_eligible(
 @pytest.mark.parametrize("method", [rules.APPROVAL, rules.CUMULATIVE])
 @SETTINGS
 @given(data=st.data(), k=st.integers(0, 7))
-def test_top_k_equals_pabutools_unit_cost_greedy(
-    method: str, data: st.DataObject, k: int
-) -> None:
+def test_top_k_equals_pabutools_unit_cost_greedy(method: str, data: st.DataObject, k: int) -> None:
     # Top-k is greedy with every cost 1 and a budget of k.
     e = data.draw(elections(method))
     ours = rules.select(rules.TOP_K, e["projects"], _scores(e), budget=e["budget"], k=k)
-    inst, prof, cardinal = ref.build(
-        e["projects"], e["ballots"], k, method=method, cost_override=1
-    )
+    inst, prof, cardinal = ref.build(e["projects"], e["ballots"], k, method=method, cost_override=1)
     assert list(ours.selected) == ref.greedy(inst, prof, cardinal)
 
 
@@ -147,9 +127,7 @@ def test_greedy_no_skip_is_the_greedy_prefix(method: str, data: st.DataObject) -
     scores = _scores(e)
     ours = rules.select(rules.GREEDY_NO_SKIP, e["projects"], scores, budget=e["budget"])
     inst, prof, cardinal = ref.build(e["projects"], e["ballots"], 10**9, method=method)
-    order = ref.greedy(
-        inst, prof, cardinal
-    )  # everything fits: the full pabutools order
+    order = ref.greedy(inst, prof, cardinal)  # everything fits: the full pabutools order
     cost = {p.id: p.cost for p in e["projects"]}
     expected, left = [], e["budget"]
     for pid in order:
@@ -177,9 +155,7 @@ MES_CASES = [
 @pytest.mark.parametrize(("method", "utility"), MES_CASES)
 @SETTINGS
 @given(data=st.data())
-def test_equal_shares_equals_pabutools(
-    method: str, utility: str, data: st.DataObject
-) -> None:
+def test_equal_shares_equals_pabutools(method: str, utility: str, data: st.DataObject) -> None:
     e = data.draw(elections(method))
     ours = rules.select(
         rules.EQUAL_SHARES,
@@ -191,9 +167,7 @@ def test_equal_shares_equals_pabutools(
         mes_utility=utility,  # type: ignore[arg-type]
     )
     inst, prof, _ = ref.build(e["projects"], e["ballots"], e["budget"], method=method)
-    assert list(ours.selected) == ref.mes(
-        inst, prof, utility=utility, add1=False, completion=False
-    )
+    assert list(ours.selected) == ref.mes(inst, prof, utility=utility, add1=False, completion=False)
     assert ours.budget_used <= e["budget"]
 
 
@@ -201,9 +175,7 @@ def test_equal_shares_equals_pabutools(
 @pytest.mark.parametrize("completion", [False, True])
 @SETTINGS
 @given(data=st.data())
-def test_equal_shares_add1_equals_pabutools(
-    method: str, utility: str, completion: bool, data: st.DataObject
-) -> None:
+def test_equal_shares_add1_equals_pabutools(method: str, utility: str, completion: bool, data: st.DataObject) -> None:
     e = data.draw(elections(method))
     ours = rules.select(
         rules.EQUAL_SHARES_ADD1,
@@ -236,9 +208,7 @@ def test_equal_shares_with_free_projects_equals_pabutools_as_a_set(
         budget=e["budget"],
         ballots=e["ballots"],
     )
-    inst, prof, _ = ref.build(
-        e["projects"], e["ballots"], e["budget"], method=rules.APPROVAL
-    )
+    inst, prof, _ = ref.build(e["projects"], e["ballots"], e["budget"], method=rules.APPROVAL)
     expected = ref.mes(inst, prof, utility="cost", add1=False, completion=False)
     assert sorted(ours.selected) == sorted(expected)
 
@@ -291,9 +261,7 @@ def test_borda_ballot_scoring_equals_pabutools_borda(data: st.DataObject) -> Non
 def test_tally_equals_pabutools_scores(method: str, data: st.DataObject) -> None:
     e = data.draw(elections(method))
     ours = _scores(e)
-    inst, prof, cardinal = ref.build(
-        e["projects"], e["ballots"], e["budget"], method=method
-    )
+    inst, prof, cardinal = ref.build(e["projects"], e["ballots"], e["budget"], method=method)
     for project in inst:
         if cardinal:
             assert ours[project.name].score == prof.total_score(project)
@@ -307,9 +275,7 @@ def test_ordinal_scorings_on_one_ballot() -> None:
     ballots = {(("a", 1), ("b", 2)): 2, (("c", 1),): 1}
     borda = rules.tally_scores(rules.ORDINAL, ballots, ordinal_max_length=3)
     assert {k: v.score for k, v in borda.items()} == {"a": 6, "b": 4, "c": 3}
-    first = rules.tally_scores(
-        rules.ORDINAL, ballots, ordinal_scoring=rules.FIRST_CHOICE
-    )
+    first = rules.tally_scores(rules.ORDINAL, ballots, ordinal_scoring=rules.FIRST_CHOICE)
     assert {k: v.score for k, v in first.items()} == {"a": 2, "b": 0, "c": 1}
     assert {k: v.votes for k, v in first.items()} == {"a": 2, "b": 2, "c": 1}
 

@@ -26,8 +26,9 @@ pytestmark = pytest.mark.django_db
 def published(make_campaign, make_user, ids):
     campaign = make_campaign(method="approval")
     voters = [
-        make_user(email=f"secret.voter{n}@example.org", full_name=f"Тайнов Секрет{n} Бюллетеневич",
-                  phone=f"+7912555{n:04d}")
+        make_user(
+            email=f"secret.voter{n}@example.org", full_name=f"Тайнов Секрет{n} Бюллетеневич", phone=f"+7912555{n:04d}"
+        )
         for n in range(3)
     ]
     for n, voter in enumerate(voters):
@@ -98,8 +99,13 @@ def test_admin_ballot_pages_do_not_show_the_voter(published):
     assert search.status_code == 200 and search.context["cl"].result_count == 0
     # Nor can a voter's or volunteer's id be used as a filter or an ordering: Django
     # answers a refused lookup with the changelist's error redirect (?e=1), never a list.
-    for probe in ({"voter": voters[0].pk}, {"voter__id__exact": voters[0].pk}, {"volunteer": voters[0].pk},
-                  {"voter__email": voters[0].email}, {"external_voter_id": "x"}):
+    for probe in (
+        {"voter": voters[0].pk},
+        {"voter__id__exact": voters[0].pk},
+        {"volunteer": voters[0].pk},
+        {"voter__email": voters[0].email},
+        {"external_voter_id": "x"},
+    ):
         response = client.get("/admin/votes/ballot/", probe)
         assert response.status_code in (302, 400), probe
         assert "cl" not in (response.context or {}), probe

@@ -42,7 +42,9 @@ def test_stats_numbers_equal_hand_computed_values(client, town, region):
     campaign = make_campaign(small, ideas_open=False, title="Берёзовский 2027")
     for n in range(3):
         Ballot.objects.create(
-            campaign=campaign, voter=make_user(f"v{n}@example.org", municipality=small), channel=Channel.IMPORT,
+            campaign=campaign,
+            voter=make_user(f"v{n}@example.org", municipality=small),
+            channel=Channel.IMPORT,
             receipt_hash=hashlib.sha256(str(n).encode()).hexdigest(),
         )
     # Before the count is public, the page publishes no turnout for the campaign.

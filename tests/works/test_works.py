@@ -95,12 +95,18 @@ def test_admin_inline_goes_through_the_service(client, selected, official):
     assert page.status_code == 200
     form = page.context["adminform"].form
     data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
-    data.update({
-        "photos-TOTAL_FORMS": "0", "photos-INITIAL_FORMS": "0",
-        "progress_updates-TOTAL_FORMS": "1", "progress_updates-INITIAL_FORMS": "0",
-        "progress_updates-0-stage": "construction", "progress_updates-0-happened_on": timezone.localdate().isoformat(),
-        "progress_updates-0-text": "Работы начались", "progress_updates-0-spent_to_date": "100000",
-    })
+    data.update(
+        {
+            "photos-TOTAL_FORMS": "0",
+            "photos-INITIAL_FORMS": "0",
+            "progress_updates-TOTAL_FORMS": "1",
+            "progress_updates-INITIAL_FORMS": "0",
+            "progress_updates-0-stage": "construction",
+            "progress_updates-0-happened_on": timezone.localdate().isoformat(),
+            "progress_updates-0-text": "Работы начались",
+            "progress_updates-0-spent_to_date": "100000",
+        }
+    )
     for key in ("submitted_at", "approved_at", "selected_at"):
         value = getattr(selected, key)
         data.pop(key, None)

@@ -9,254 +9,564 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('projects', '0001_initial'),
+        ("projects", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Campaign',
+            name="Campaign",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('year', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(2000), django.core.validators.MaxValueValidator(2100)], verbose_name='year of the works')),
-                ('residence_scope', models.CharField(choices=[('municipality', 'residents of the municipality'), ('region', 'residents of the whole region')], default='municipality', max_length=16, verbose_name='who may vote')),
-                ('ideas_open_at', models.DateTimeField(blank=True, null=True, verbose_name='idea collection opens at')),
-                ('ideas_close_at', models.DateTimeField(blank=True, null=True, verbose_name='idea collection closes at')),
-                ('voting_opens_at', models.DateTimeField(verbose_name='voting opens at')),
-                ('voting_closes_at', models.DateTimeField(verbose_name='voting closes at')),
-                ('method', models.CharField(choices=[('choose-1', 'choose one'), ('approval', 'approval (several choices)'), ('cumulative', 'cumulative (distribute points)'), ('ordinal', 'ranking'), ('knapsack', 'basket within the budget')], default='approval', max_length=16, verbose_name='voting method')),
-                ('min_choices', models.PositiveSmallIntegerField(default=1, verbose_name='minimum choices')),
-                ('max_choices', models.PositiveSmallIntegerField(default=1, verbose_name='maximum choices')),
-                ('points', models.PositiveSmallIntegerField(blank=True, help_text='Cumulative ballots only.', null=True, verbose_name='points to distribute')),
-                ('budget', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name='budget, ₽')),
-                ('rule', models.CharField(choices=[('top-k', 'most votes (top k)'), ('greedy', 'greedy within the budget'), ('greedy-no-skip', 'greedy without skipping'), ('greedy-threshold', 'greedy with a minimum score'), ('equalshares', 'Method of Equal Shares'), ('equalshares/add1', 'Method of Equal Shares with completion')], default='greedy', max_length=24, verbose_name='selection rule')),
-                ('winners', models.PositiveSmallIntegerField(blank=True, help_text="For the 'most votes' rule.", null=True, verbose_name='number of winners')),
-                ('score_threshold', models.PositiveIntegerField(blank=True, help_text="For the 'greedy with a minimum score' rule.", null=True, verbose_name='minimum score')),
-                ('ordinal_scoring', models.CharField(choices=[('borda', 'Borda: first place gets as many points as places on the ballot'), ('first-choice', 'first choices only')], default='borda', max_length=16, verbose_name='scoring of rankings')),
-                ('show_live_standings', models.BooleanField(default=False, verbose_name='show standings while open')),
-                ('min_age', models.PositiveSmallIntegerField(default=14, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(120)], verbose_name='minimum age')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('opened_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='opened at')),
-                ('closed_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='closed at')),
-                ('results_published_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='results published at')),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='campaigns', to='projects.municipality', verbose_name='municipality')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                (
+                    "year",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(2000),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="year of the works",
+                    ),
+                ),
+                (
+                    "residence_scope",
+                    models.CharField(
+                        choices=[
+                            ("municipality", "residents of the municipality"),
+                            ("region", "residents of the whole region"),
+                        ],
+                        default="municipality",
+                        max_length=16,
+                        verbose_name="who may vote",
+                    ),
+                ),
+                ("ideas_open_at", models.DateTimeField(blank=True, null=True, verbose_name="idea collection opens at")),
+                (
+                    "ideas_close_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="idea collection closes at"),
+                ),
+                ("voting_opens_at", models.DateTimeField(verbose_name="voting opens at")),
+                ("voting_closes_at", models.DateTimeField(verbose_name="voting closes at")),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("choose-1", "choose one"),
+                            ("approval", "approval (several choices)"),
+                            ("cumulative", "cumulative (distribute points)"),
+                            ("ordinal", "ranking"),
+                            ("knapsack", "basket within the budget"),
+                        ],
+                        default="approval",
+                        max_length=16,
+                        verbose_name="voting method",
+                    ),
+                ),
+                ("min_choices", models.PositiveSmallIntegerField(default=1, verbose_name="minimum choices")),
+                ("max_choices", models.PositiveSmallIntegerField(default=1, verbose_name="maximum choices")),
+                (
+                    "points",
+                    models.PositiveSmallIntegerField(
+                        blank=True, help_text="Cumulative ballots only.", null=True, verbose_name="points to distribute"
+                    ),
+                ),
+                (
+                    "budget",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=14, null=True, verbose_name="budget, ₽"
+                    ),
+                ),
+                (
+                    "rule",
+                    models.CharField(
+                        choices=[
+                            ("top-k", "most votes (top k)"),
+                            ("greedy", "greedy within the budget"),
+                            ("greedy-no-skip", "greedy without skipping"),
+                            ("greedy-threshold", "greedy with a minimum score"),
+                            ("equalshares", "Method of Equal Shares"),
+                            ("equalshares/add1", "Method of Equal Shares with completion"),
+                        ],
+                        default="greedy",
+                        max_length=24,
+                        verbose_name="selection rule",
+                    ),
+                ),
+                (
+                    "winners",
+                    models.PositiveSmallIntegerField(
+                        blank=True, help_text="For the 'most votes' rule.", null=True, verbose_name="number of winners"
+                    ),
+                ),
+                (
+                    "score_threshold",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="For the 'greedy with a minimum score' rule.",
+                        null=True,
+                        verbose_name="minimum score",
+                    ),
+                ),
+                (
+                    "ordinal_scoring",
+                    models.CharField(
+                        choices=[
+                            ("borda", "Borda: first place gets as many points as places on the ballot"),
+                            ("first-choice", "first choices only"),
+                        ],
+                        default="borda",
+                        max_length=16,
+                        verbose_name="scoring of rankings",
+                    ),
+                ),
+                ("show_live_standings", models.BooleanField(default=False, verbose_name="show standings while open")),
+                (
+                    "min_age",
+                    models.PositiveSmallIntegerField(
+                        default=14,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(120),
+                        ],
+                        verbose_name="minimum age",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("opened_at", models.DateTimeField(blank=True, editable=False, null=True, verbose_name="opened at")),
+                ("closed_at", models.DateTimeField(blank=True, editable=False, null=True, verbose_name="closed at")),
+                (
+                    "results_published_at",
+                    models.DateTimeField(blank=True, editable=False, null=True, verbose_name="results published at"),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="campaigns",
+                        to="projects.municipality",
+                        verbose_name="municipality",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'campaign',
-                'verbose_name_plural': 'campaigns',
-                'ordering': ['-voting_opens_at', '-pk'],
+                "verbose_name": "campaign",
+                "verbose_name_plural": "campaigns",
+                "ordering": ["-voting_opens_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Ballot',
+            name="Ballot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_voter_id', models.CharField(blank=True, max_length=64, null=True)),
-                ('channel', models.CharField(choices=[('web', 'web'), ('api', 'API'), ('volunteer', 'with a volunteer'), ('paper', 'paper, entered by an official'), ('import', 'imported from a file')], max_length=16, verbose_name='channel')),
-                ('cast_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='cast at')),
-                ('receipt_hash', models.CharField(max_length=64, unique=True, verbose_name='receipt hash')),
-                ('volunteer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='assisted_ballots', to=settings.AUTH_USER_MODEL, verbose_name='volunteer or official who entered it')),
-                ('voter', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ballots', to=settings.AUTH_USER_MODEL)),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='ballots', to='votes.campaign')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("external_voter_id", models.CharField(blank=True, max_length=64, null=True)),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("web", "web"),
+                            ("api", "API"),
+                            ("volunteer", "with a volunteer"),
+                            ("paper", "paper, entered by an official"),
+                            ("import", "imported from a file"),
+                        ],
+                        max_length=16,
+                        verbose_name="channel",
+                    ),
+                ),
+                ("cast_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="cast at")),
+                ("receipt_hash", models.CharField(max_length=64, unique=True, verbose_name="receipt hash")),
+                (
+                    "volunteer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assisted_ballots",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="volunteer or official who entered it",
+                    ),
+                ),
+                (
+                    "voter",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="ballots",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="ballots", to="votes.campaign"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'ballot',
-                'verbose_name_plural': 'ballots',
-                'ordering': ['cast_at', 'pk'],
+                "verbose_name": "ballot",
+                "verbose_name_plural": "ballots",
+                "ordering": ["cast_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Entry',
+            name="Entry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(help_text='The project id in pabulib files.', max_length=64, verbose_name='external id')),
-                ('cost', models.DecimalField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.01'))], verbose_name='cost on the ballot, ₽')),
-                ('position', models.PositiveIntegerField(default=0, verbose_name='position')),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='entries', to='votes.campaign')),
-                ('proposal', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='projects.proposal')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "external_id",
+                    models.CharField(
+                        help_text="The project id in pabulib files.", max_length=64, verbose_name="external id"
+                    ),
+                ),
+                (
+                    "cost",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=14,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0.01"))],
+                        verbose_name="cost on the ballot, ₽",
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=0, verbose_name="position")),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="entries", to="votes.campaign"
+                    ),
+                ),
+                (
+                    "proposal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="entries", to="projects.proposal"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'entry',
-                'verbose_name_plural': 'entries',
-                'ordering': ['position', 'pk'],
+                "verbose_name": "entry",
+                "verbose_name_plural": "entries",
+                "ordering": ["position", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='BallotChoice',
+            name="BallotChoice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('points', models.PositiveSmallIntegerField(default=1, verbose_name='points or rank')),
-                ('ballot', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='choices', to='votes.ballot')),
-                ('campaign', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='votes.campaign')),
-                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='choices', to='votes.entry')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("points", models.PositiveSmallIntegerField(default=1, verbose_name="points or rank")),
+                (
+                    "ballot",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="choices", to="votes.ballot"
+                    ),
+                ),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="votes.campaign",
+                    ),
+                ),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="choices", to="votes.entry"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'choice',
-                'verbose_name_plural': 'choices',
-                'ordering': ['ballot', 'points', 'pk'],
+                "verbose_name": "choice",
+                "verbose_name_plural": "choices",
+                "ordering": ["ballot", "points", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Tally',
+            name="Tally",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('live', 'live'), ('final', 'final')], max_length=8, verbose_name='kind')),
-                ('status', models.CharField(choices=[('running', 'running'), ('done', 'done'), ('failed', 'failed')], default='running', max_length=8, verbose_name='status')),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='started at')),
-                ('computed_at', models.DateTimeField(blank=True, null=True, verbose_name='computed at')),
-                ('ballots_counted', models.PositiveIntegerField(default=0, verbose_name='ballots counted')),
-                ('budget_used', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14, verbose_name='budget used, ₽')),
-                ('ledger_head', models.CharField(blank=True, max_length=64, verbose_name='ledger head')),
-                ('error', models.TextField(blank=True, verbose_name='error')),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tallies', to='votes.campaign')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(choices=[("live", "live"), ("final", "final")], max_length=8, verbose_name="kind"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("running", "running"), ("done", "done"), ("failed", "failed")],
+                        default="running",
+                        max_length=8,
+                        verbose_name="status",
+                    ),
+                ),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="started at")),
+                ("computed_at", models.DateTimeField(blank=True, null=True, verbose_name="computed at")),
+                ("ballots_counted", models.PositiveIntegerField(default=0, verbose_name="ballots counted")),
+                (
+                    "budget_used",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=14, verbose_name="budget used, ₽"
+                    ),
+                ),
+                ("ledger_head", models.CharField(blank=True, max_length=64, verbose_name="ledger head")),
+                ("error", models.TextField(blank=True, verbose_name="error")),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="tallies", to="votes.campaign"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tally',
-                'verbose_name_plural': 'tallies',
+                "verbose_name": "tally",
+                "verbose_name_plural": "tallies",
             },
         ),
         migrations.CreateModel(
-            name='TallyRow',
+            name="TallyRow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('votes', models.PositiveIntegerField(verbose_name='votes')),
-                ('score', models.DecimalField(decimal_places=4, max_digits=20, verbose_name='score')),
-                ('rank', models.PositiveIntegerField(verbose_name='rank')),
-                ('selected', models.BooleanField(verbose_name='selected')),
-                ('explanation', models.JSONField(blank=True, default=dict, verbose_name='explanation')),
-                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='votes.entry')),
-                ('tally', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rows', to='votes.tally')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("votes", models.PositiveIntegerField(verbose_name="votes")),
+                ("score", models.DecimalField(decimal_places=4, max_digits=20, verbose_name="score")),
+                ("rank", models.PositiveIntegerField(verbose_name="rank")),
+                ("selected", models.BooleanField(verbose_name="selected")),
+                ("explanation", models.JSONField(blank=True, default=dict, verbose_name="explanation")),
+                (
+                    "entry",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="votes.entry"),
+                ),
+                (
+                    "tally",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="rows", to="votes.tally"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tally row',
-                'verbose_name_plural': 'tally rows',
-                'ordering': ['rank', 'pk'],
+                "verbose_name": "tally row",
+                "verbose_name_plural": "tally rows",
+                "ordering": ["rank", "pk"],
             },
         ),
         migrations.AddIndex(
-            model_name='campaign',
-            index=models.Index(fields=['voting_opens_at', 'voting_closes_at'], name='campaign_window'),
+            model_name="campaign",
+            index=models.Index(fields=["voting_opens_at", "voting_closes_at"], name="campaign_window"),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(('voting_closes_at__gt', models.F('voting_opens_at'))), name='campaign_voting_window_ordered'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("voting_closes_at__gt", models.F("voting_opens_at"))),
+                name="campaign_voting_window_ordered",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('ideas_close_at__isnull', True), ('ideas_open_at__isnull', True)), models.Q(('ideas_close_at__gt', models.F('ideas_open_at')), ('ideas_close_at__isnull', False), ('ideas_open_at__isnull', False)), _connector='OR'), name='campaign_ideas_window_ordered'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("ideas_close_at__isnull", True), ("ideas_open_at__isnull", True)),
+                    models.Q(
+                        ("ideas_close_at__gt", models.F("ideas_open_at")),
+                        ("ideas_close_at__isnull", False),
+                        ("ideas_open_at__isnull", False),
+                    ),
+                    _connector="OR",
+                ),
+                name="campaign_ideas_window_ordered",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(('ideas_close_at__isnull', True), ('ideas_close_at__lte', models.F('voting_opens_at')), _connector='OR'), name='campaign_ideas_before_voting'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("ideas_close_at__isnull", True),
+                    ("ideas_close_at__lte", models.F("voting_opens_at")),
+                    _connector="OR",
+                ),
+                name="campaign_ideas_before_voting",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(('min_choices__gte', 1), ('max_choices__gte', models.F('min_choices'))), name='campaign_choice_limits_ordered'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("min_choices__gte", 1), ("max_choices__gte", models.F("min_choices"))),
+                name="campaign_choice_limits_ordered",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('method', 'choose-1'), _negated=True), models.Q(('max_choices', 1), ('min_choices', 1)), _connector='OR'), name='campaign_choose_one_is_one'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("method", "choose-1"), _negated=True),
+                    models.Q(("max_choices", 1), ("min_choices", 1)),
+                    _connector="OR",
+                ),
+                name="campaign_choose_one_is_one",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('method', 'cumulative'), _negated=True), ('points__gte', 1), _connector='OR'), name='campaign_cumulative_has_points'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("method", "cumulative"), _negated=True), ("points__gte", 1), _connector="OR"
+                ),
+                name="campaign_cumulative_has_points",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(('budget__isnull', True), ('budget__gt', 0), _connector='OR'), name='campaign_budget_positive'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("budget__isnull", True), ("budget__gt", 0), _connector="OR"),
+                name="campaign_budget_positive",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('method', 'knapsack'), _negated=True), ('budget__isnull', False), _connector='OR'), name='campaign_knapsack_has_budget'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("method", "knapsack"), _negated=True), ("budget__isnull", False), _connector="OR"
+                ),
+                name="campaign_knapsack_has_budget",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('rule__in', ['equalshares', 'equalshares/add1', 'greedy', 'greedy-no-skip', 'greedy-threshold']), _negated=True), ('budget__isnull', False), _connector='OR'), name='campaign_budget_rule_has_budget'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        (
+                            "rule__in",
+                            ["equalshares", "equalshares/add1", "greedy", "greedy-no-skip", "greedy-threshold"],
+                        ),
+                        _negated=True,
+                    ),
+                    ("budget__isnull", False),
+                    _connector="OR",
+                ),
+                name="campaign_budget_rule_has_budget",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('rule', 'top-k'), _negated=True), ('winners__gte', 1), _connector='OR'), name='campaign_top_k_has_winners'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(models.Q(("rule", "top-k"), _negated=True), ("winners__gte", 1), _connector="OR"),
+                name="campaign_top_k_has_winners",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('rule', 'greedy-threshold'), _negated=True), ('score_threshold__isnull', False), _connector='OR'), name='campaign_threshold_rule_has_threshold'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("rule", "greedy-threshold"), _negated=True),
+                    ("score_threshold__isnull", False),
+                    _connector="OR",
+                ),
+                name="campaign_threshold_rule_has_threshold",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(('min_age__lte', 120)), name='campaign_min_age_sane'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(condition=models.Q(("min_age__lte", 120)), name="campaign_min_age_sane"),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(('results_published_at__isnull', True), ('closed_at__isnull', False), _connector='OR'), name='campaign_published_after_close'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("results_published_at__isnull", True), ("closed_at__isnull", False), _connector="OR"
+                ),
+                name="campaign_published_after_close",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ballot',
-            constraint=models.UniqueConstraint(fields=('campaign', 'voter'), name='ballot_one_per_voter'),
+            model_name="ballot",
+            constraint=models.UniqueConstraint(fields=("campaign", "voter"), name="ballot_one_per_voter"),
         ),
         migrations.AddConstraint(
-            model_name='ballot',
-            constraint=models.UniqueConstraint(fields=('campaign', 'external_voter_id'), name='ballot_one_per_external_voter'),
+            model_name="ballot",
+            constraint=models.UniqueConstraint(
+                fields=("campaign", "external_voter_id"), name="ballot_one_per_external_voter"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ballot',
-            constraint=models.UniqueConstraint(fields=('id', 'campaign'), name='ballot_id_campaign_unique'),
+            model_name="ballot",
+            constraint=models.UniqueConstraint(fields=("id", "campaign"), name="ballot_id_campaign_unique"),
         ),
         migrations.AddConstraint(
-            model_name='ballot',
-            constraint=models.CheckConstraint(condition=models.Q(('voter__isnull', False), models.Q(('channel', 'import'), ('external_voter_id__isnull', False)), _connector='OR'), name='ballot_has_voter'),
+            model_name="ballot",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("voter__isnull", False),
+                    models.Q(("channel", "import"), ("external_voter_id__isnull", False)),
+                    _connector="OR",
+                ),
+                name="ballot_has_voter",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ballot',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('channel__in', ['volunteer', 'paper']), _negated=True), ('volunteer__isnull', False), _connector='OR'), name='ballot_assisted_names_helper'),
+            model_name="ballot",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("channel__in", ["volunteer", "paper"]), _negated=True),
+                    ("volunteer__isnull", False),
+                    _connector="OR",
+                ),
+                name="ballot_assisted_names_helper",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ballot',
-            constraint=models.CheckConstraint(condition=models.Q(('receipt_hash__regex', '^[0-9a-f]{64}$')), name='ballot_receipt_hash_hex'),
+            model_name="ballot",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("receipt_hash__regex", "^[0-9a-f]{64}$")), name="ballot_receipt_hash_hex"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='entry',
-            constraint=models.UniqueConstraint(fields=('campaign', 'proposal'), name='entry_proposal_once_per_campaign'),
+            model_name="entry",
+            constraint=models.UniqueConstraint(
+                fields=("campaign", "proposal"), name="entry_proposal_once_per_campaign"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='entry',
-            constraint=models.UniqueConstraint(fields=('campaign', 'external_id'), name='entry_external_id_unique'),
+            model_name="entry",
+            constraint=models.UniqueConstraint(fields=("campaign", "external_id"), name="entry_external_id_unique"),
         ),
         migrations.AddConstraint(
-            model_name='entry',
-            constraint=models.UniqueConstraint(fields=('id', 'campaign'), name='entry_id_campaign_unique'),
+            model_name="entry",
+            constraint=models.UniqueConstraint(fields=("id", "campaign"), name="entry_id_campaign_unique"),
         ),
         migrations.AddConstraint(
-            model_name='entry',
-            constraint=models.CheckConstraint(condition=models.Q(('cost__gt', 0)), name='entry_cost_positive'),
+            model_name="entry",
+            constraint=models.CheckConstraint(condition=models.Q(("cost__gt", 0)), name="entry_cost_positive"),
         ),
         migrations.AddIndex(
-            model_name='ballotchoice',
-            index=models.Index(fields=['campaign', 'entry'], name='choice_campaign_entry'),
+            model_name="ballotchoice",
+            index=models.Index(fields=["campaign", "entry"], name="choice_campaign_entry"),
         ),
         migrations.AddConstraint(
-            model_name='ballotchoice',
-            constraint=models.UniqueConstraint(fields=('ballot', 'entry'), name='choice_entry_once_per_ballot'),
+            model_name="ballotchoice",
+            constraint=models.UniqueConstraint(fields=("ballot", "entry"), name="choice_entry_once_per_ballot"),
         ),
         migrations.AddConstraint(
-            model_name='ballotchoice',
-            constraint=models.CheckConstraint(condition=models.Q(('points__gte', 1)), name='choice_points_positive'),
+            model_name="ballotchoice",
+            constraint=models.CheckConstraint(condition=models.Q(("points__gte", 1)), name="choice_points_positive"),
         ),
         migrations.AddConstraint(
-            model_name='tally',
-            constraint=models.UniqueConstraint(fields=('campaign', 'kind'), name='tally_one_per_kind'),
+            model_name="tally",
+            constraint=models.UniqueConstraint(fields=("campaign", "kind"), name="tally_one_per_kind"),
         ),
         migrations.AddConstraint(
-            model_name='tally',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'done'), _negated=True), ('computed_at__isnull', False), _connector='OR'), name='tally_done_has_time'),
+            model_name="tally",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "done"), _negated=True), ("computed_at__isnull", False), _connector="OR"
+                ),
+                name="tally_done_has_time",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tallyrow',
-            constraint=models.UniqueConstraint(fields=('tally', 'entry'), name='tally_row_entry_once'),
+            model_name="tallyrow",
+            constraint=models.UniqueConstraint(fields=("tally", "entry"), name="tally_row_entry_once"),
         ),
     ]

@@ -6,26 +6,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0001_initial'),
-        ('votes', '0002_postgres_ballot_integrity'),
+        ("projects", "0001_initial"),
+        ("votes", "0002_postgres_ballot_integrity"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Idea',
+            name="Idea",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('submitted_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='submitted at')),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='ideas', to='votes.campaign', verbose_name='campaign')),
-                ('proposal', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='idea', to='projects.proposal', verbose_name='proposal')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("submitted_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="submitted at")),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="ideas",
+                        to="votes.campaign",
+                        verbose_name="campaign",
+                    ),
+                ),
+                (
+                    "proposal",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="idea",
+                        to="projects.proposal",
+                        verbose_name="proposal",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'idea',
-                'verbose_name_plural': 'ideas',
-                'ordering': ['-submitted_at', '-pk'],
-                'indexes': [models.Index(fields=['campaign', 'submitted_at'], name='idea_campaign_submitted')],
+                "verbose_name": "idea",
+                "verbose_name_plural": "ideas",
+                "ordering": ["-submitted_at", "-pk"],
+                "indexes": [models.Index(fields=["campaign", "submitted_at"], name="idea_campaign_submitted")],
             },
         ),
     ]

@@ -4,27 +4,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0001_initial'),
-        ('votes', '0003_ideas'),
+        ("projects", "0001_initial"),
+        ("votes", "0003_ideas"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='campaign',
-            name='campaign_cumulative_has_points',
+            model_name="campaign",
+            name="campaign_cumulative_has_points",
         ),
         migrations.RemoveConstraint(
-            model_name='campaign',
-            name='campaign_top_k_has_winners',
+            model_name="campaign",
+            name="campaign_top_k_has_winners",
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('method', 'cumulative'), _negated=True), models.Q(('points__gte', 1), ('points__isnull', False)), _connector='OR'), name='campaign_cumulative_has_points'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("method", "cumulative"), _negated=True),
+                    models.Q(("points__gte", 1), ("points__isnull", False)),
+                    _connector="OR",
+                ),
+                name="campaign_cumulative_has_points",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('rule', 'top-k'), _negated=True), models.Q(('winners__gte', 1), ('winners__isnull', False)), _connector='OR'), name='campaign_top_k_has_winners'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("rule", "top-k"), _negated=True),
+                    models.Q(("winners__gte", 1), ("winners__isnull", False)),
+                    _connector="OR",
+                ),
+                name="campaign_top_k_has_winners",
+            ),
         ),
     ]

@@ -38,9 +38,7 @@ def idea_validate_photos(photos: Sequence[UploadedFile]) -> None:
     from votes.forms import validate_photo
 
     if len(photos) > IDEA_MAX_PHOTOS:
-        raise ValidationError(
-            _("At most %(count)d photos per idea.") % {"count": IDEA_MAX_PHOTOS}, code="too_many"
-        )
+        raise ValidationError(_("At most %(count)d photos per idea.") % {"count": IDEA_MAX_PHOTOS}, code="too_many")
     for photo in photos:
         validate_photo(photo)
 
@@ -110,8 +108,7 @@ def _idea_lock_pending(idea: Idea) -> Proposal:
     proposal = Proposal.objects.select_for_update().get(pk=idea.proposal_id)
     if proposal.status != Proposal.Status.SUBMITTED:
         raise ValidationError(
-            _("This idea has already been moderated (%(status)s).")
-            % {"status": proposal.get_status_display()},
+            _("This idea has already been moderated (%(status)s).") % {"status": proposal.get_status_display()},
             code="moderated",
         )
     return proposal
@@ -125,9 +122,7 @@ def idea_approve(*, idea: Idea, official) -> Entry:
     campaign = Campaign.objects.select_for_update().get(pk=idea.campaign_id)
     _idea_require_moderator(official, campaign)
     if campaign.ballot_is_frozen():
-        raise ValidationError(
-            _("Voting has started: the ballot can no longer change."), code="ballot_frozen"
-        )
+        raise ValidationError(_("Voting has started: the ballot can no longer change."), code="ballot_frozen")
     proposal = _idea_lock_pending(idea)
     proposal.status = Proposal.Status.APPROVED
     proposal.approved_at = timezone.now()
@@ -160,13 +155,9 @@ def idea_merge(*, idea: Idea, into: Proposal, official) -> Proposal:
     if target.pk == idea.proposal_id:
         raise ValidationError(_("An idea cannot be merged into itself."), code="self")
     if target.space.municipality_id != campaign.municipality_id:
-        raise ValidationError(
-            _("Merge only into a proposal of the same municipality."), code="other_municipality"
-        )
+        raise ValidationError(_("Merge only into a proposal of the same municipality."), code="other_municipality")
     if target.status in (Proposal.Status.REJECTED, Proposal.Status.MERGED):
-        raise ValidationError(
-            _("Merge only into a proposal that is still standing."), code="target_closed"
-        )
+        raise ValidationError(_("Merge only into a proposal that is still standing."), code="target_closed")
     proposal = _idea_lock_pending(idea)
     proposal.status = Proposal.Status.MERGED
     proposal.merged_into = target

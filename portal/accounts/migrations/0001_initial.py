@@ -6,39 +6,91 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('email', models.EmailField(max_length=254, unique=True, verbose_name='e-mail')),
-                ('full_name', models.CharField(blank=True, max_length=200, verbose_name='full name')),
-                ('birth_date', models.DateField(blank=True, null=True, verbose_name='birth date')),
-                ('phone', models.CharField(blank=True, help_text='In the form +79001234567.', max_length=16, null=True, unique=True, verbose_name='phone')),
-                ('verified_at', models.DateTimeField(blank=True, help_text='Set when the e-mail is confirmed, by the regional identity service or by a volunteer.', null=True, verbose_name='identity verified at')),
-                ('role', models.CharField(choices=[('resident', 'resident'), ('regional_official', 'regional official'), ('municipal_official', 'municipal official'), ('moderator', 'moderator'), ('volunteer', 'volunteer'), ('auditor', 'auditor')], default='resident', max_length=24, verbose_name='role')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('notify_by_email', models.BooleanField(default=True, verbose_name='e-mail me about campaigns and my ideas')),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254, unique=True, verbose_name="e-mail")),
+                ("full_name", models.CharField(blank=True, max_length=200, verbose_name="full name")),
+                ("birth_date", models.DateField(blank=True, null=True, verbose_name="birth date")),
+                (
+                    "phone",
+                    models.CharField(
+                        blank=True,
+                        help_text="In the form +79001234567.",
+                        max_length=16,
+                        null=True,
+                        unique=True,
+                        verbose_name="phone",
+                    ),
+                ),
+                (
+                    "verified_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Set when the e-mail is confirmed, by the regional identity service or by a volunteer.",
+                        null=True,
+                        verbose_name="identity verified at",
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("resident", "resident"),
+                            ("regional_official", "regional official"),
+                            ("municipal_official", "municipal official"),
+                            ("moderator", "moderator"),
+                            ("volunteer", "volunteer"),
+                            ("auditor", "auditor"),
+                        ],
+                        default="resident",
+                        max_length=24,
+                        verbose_name="role",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("date_joined", models.DateTimeField(default=django.utils.timezone.now, verbose_name="date joined")),
+                (
+                    "notify_by_email",
+                    models.BooleanField(default=True, verbose_name="e-mail me about campaigns and my ideas"),
+                ),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'user',
-                'verbose_name_plural': 'users',
-                'ordering': ['email'],
+                "verbose_name": "user",
+                "verbose_name_plural": "users",
+                "ordering": ["email"],
             },
             managers=[
-                ('objects', portal.accounts.models.UserManager()),
+                ("objects", portal.accounts.models.UserManager()),
             ],
         ),
     ]

@@ -6,46 +6,85 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('projects', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("projects", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='municipality',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='residents', to='projects.municipality', verbose_name='municipality of residence'),
+            model_name="user",
+            name="municipality",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="residents",
+                to="projects.municipality",
+                verbose_name="municipality of residence",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='scope_municipalities',
-            field=models.ManyToManyField(blank=True, help_text='For municipal officials (and auditors of municipalities).', related_name='officials', to='projects.municipality', verbose_name='municipalities in scope'),
+            model_name="user",
+            name="scope_municipalities",
+            field=models.ManyToManyField(
+                blank=True,
+                help_text="For municipal officials (and auditors of municipalities).",
+                related_name="officials",
+                to="projects.municipality",
+                verbose_name="municipalities in scope",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='scope_region',
-            field=models.ForeignKey(blank=True, help_text='For regional officials, moderators and auditors of a region.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='projects.region', verbose_name='region in scope'),
+            model_name="user",
+            name="scope_region",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="For regional officials, moderators and auditors of a region.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="projects.region",
+                verbose_name="region in scope",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='user_permissions',
-            field=models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions'),
+            model_name="user",
+            name="user_permissions",
+            field=models.ManyToManyField(
+                blank=True,
+                help_text="Specific permissions for this user.",
+                related_name="user_set",
+                related_query_name="user",
+                to="auth.permission",
+                verbose_name="user permissions",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('email'), name='user_email_unique_case_insensitive'),
+            model_name="user",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("email"), name="user_email_unique_case_insensitive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('role', 'regional_official'), _negated=True), ('scope_region__isnull', False), _connector='OR'), name='user_regional_official_has_region'),
+            model_name="user",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("role", "regional_official"), _negated=True),
+                    ("scope_region__isnull", False),
+                    _connector="OR",
+                ),
+                name="user_regional_official_has_region",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.CheckConstraint(condition=models.Q(('phone__isnull', True), ('phone__regex', '^\\+[1-9][0-9]{6,14}$'), _connector='OR'), name='user_phone_e164'),
+            model_name="user",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("phone__isnull", True), ("phone__regex", "^\\+[1-9][0-9]{6,14}$"), _connector="OR"),
+                name="user_phone_e164",
+            ),
         ),
     ]

@@ -5,16 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_initial'),
-        ('projects', '0002_photo_upload_validation'),
+        ("accounts", "0002_initial"),
+        ("projects", "0002_photo_upload_validation"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='user',
-            name='scope_region',
-            field=models.ForeignKey(blank=True, help_text='For regional officials, moderators, auditors and volunteers of a region.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='projects.region', verbose_name='region in scope'),
+            model_name="user",
+            name="scope_region",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="For regional officials, moderators, auditors and volunteers of a region.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="projects.region",
+                verbose_name="region in scope",
+            ),
         ),
     ]
