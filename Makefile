@@ -27,7 +27,7 @@ messages: install
 # After adding or changing strings: collect them into the catalogue (new ones come in
 # untranslated; tests/i18n fails until they are translated), then compile.
 messages-update: install
-	$(PY) manage.py makemessages -l ru $(MESSAGES_IGNORE) --ignore=tests --ignore=bench --no-obsolete
+	$(PY) manage.py makemessages -l ru --no-location $(MESSAGES_IGNORE) --ignore=tests --ignore=bench --no-obsolete
 	$(PY) manage.py compilemessages $(MESSAGES_IGNORE) -v 0
 
 run: install messages
