@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from portal.spreadsheets import csv_row, xlsx_append
 from portal.templatetags.portal_tags import rub
 from votes import pabulib, receipts
 from votes.forms import BallotForm, ResidentForm, ballot_token, ballot_token_choices
@@ -434,7 +435,7 @@ def results_csv(request: HttpRequest, pk: int) -> HttpResponse:
     writer = csv.writer(buffer)
     writer.writerow(_CSV_COLUMNS)
     for row in results_dict(campaign, tally)["entries"]:
-        writer.writerow([row[c] if c != "selected" else int(row[c]) for c in _CSV_COLUMNS])
+        writer.writerow(csv_row(row[c] if c != "selected" else int(row[c]) for c in _CSV_COLUMNS))
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-results.csv"'
     return response
@@ -449,7 +450,7 @@ def results_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
     sheet.title = "results"
     sheet.append(_CSV_COLUMNS)
     for row in results_dict(campaign, tally)["entries"]:
-        sheet.append([row[c] if c != "selected" else int(row[c]) for c in _CSV_COLUMNS])
+        xlsx_append(sheet, [row[c] if c != "selected" else int(row[c]) for c in _CSV_COLUMNS])
     buffer = io.BytesIO()
     workbook.save(buffer)
     response = HttpResponse(
