@@ -8,6 +8,7 @@ DATABASE_URL, REDIS_URL, SECRET_KEY, DEBUG=0 and ALLOWED_HOSTS, and then passes
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -94,6 +95,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.middleware.UntrustedForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.PermissionsPolicyMiddleware",
     "portal.middleware.NulInQueryMiddleware",
@@ -358,9 +360,27 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+# The load balancers or reverse proxies in front of the web processes: how many there
+# are ("1"), or their networks ("10.0.0.0/8,2001:db8::/32"). Empty: none, and
+# X-Forwarded-For and X-Forwarded-Proto are ignored (portal/client_address.py).
+_trusted_proxies = env_list("TRUSTED_PROXIES", [])
+TRUSTED_PROXY_COUNT = 0
+TRUSTED_PROXY_NETWORKS: list[str] = []
+if len(_trusted_proxies) == 1 and _trusted_proxies[0].isdigit():
+    TRUSTED_PROXY_COUNT = int(_trusted_proxies[0])
+else:
+    for _network in _trusted_proxies:
+        try:
+            TRUSTED_PROXY_NETWORKS.append(str(ipaddress.ip_network(_network, strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"TRUSTED_PROXIES={_network!r} is neither a number of proxies nor a network"
+            ) from None
+if TRUSTED_PROXY_COUNT or TRUSTED_PROXY_NETWORKS:
+    # Only a proxy that terminates TLS may say the request came over HTTPS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

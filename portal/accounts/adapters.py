@@ -11,6 +11,12 @@ from django.utils.http import urlencode
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def get_client_ip(self, request) -> str:
+        # allauth's rate limits key on this: the same address as every other limit.
+        from portal.client_address import client_address
+
+        return client_address(request)
+
     def pre_authenticate(self, request, **credentials):
         # allauth answers too many failed log-ins with a form error (200); answer 429, as
         # every other throttle of the portal does, so clients and proxies see the limit.

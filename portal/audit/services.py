@@ -16,6 +16,7 @@ from django.db import models, router, transaction
 from django.http import HttpRequest
 
 from portal.audit.models import AuditEvent
+from portal.client_address import client_address
 
 # Field names whose values are never written to the log (password hashes, API tokens).
 SECRET_FIELD_NAMES = frozenset({"password", "key", "token", "secret"})
@@ -116,5 +117,5 @@ def audit_record(
         municipality=municipality,
         before=before,
         after=after,
-        ip=(request.META.get("REMOTE_ADDR") or None) if request is not None else None,
+        ip=(client_address(request) or None) if request is not None else None,
     )
