@@ -167,9 +167,10 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, answering as an empty cache while Redis is down
+            # (portal/cache.py): a cache outage must not take casting or log-in down.
+            "BACKEND": "portal.cache.FailOpenRedisCache",
             "LOCATION": REDIS_URL,
-            # A cache outage must not take casting down: the database is the truth.
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }

@@ -18,6 +18,13 @@ def _warning_text() -> str:
     return gettext("The live tally is out of date: the worker or beat may be down.")
 
 
+def recount_refused_text(command: str) -> str:
+    return gettext(
+        "the recount was not queued: the task queue (Redis) is not answering. "
+        "Try again in a few minutes, or count on the server: %(command)s"
+    ) % {"command": command}
+
+
 def tally_state_text(campaign: Campaign) -> str:
     """never run / running / done at T (final: ledger sealed or not yet) / failed: error, per kind."""
     tallies = {t.kind: t for t in campaign.tallies.all()}
@@ -166,14 +173,19 @@ class CampaignAdmin(ScopedAdmin):
                 gettext("%(campaign)s: its results are published and stand.") % {"campaign": campaign},
                 level=messages.WARNING,
             )
-        queryset = queryset.filter(results_published_at__isnull=True)
-        for campaign in queryset:
-            services.tally_enqueue(campaign=campaign, final=campaign.closed_at is not None)
-        count = queryset.count()
-        message = ngettext(
-            "A recount was queued for %(n)d campaign.", "A recount was queued for %(n)d campaigns.", count
-        )
-        self.message_user(request, message % {"n": count})
+        count = 0
+        for campaign in queryset.filter(results_published_at__isnull=True):
+            final = campaign.closed_at is not None
+            if services.tally_request(campaign=campaign, final=final):
+                count += 1
+            else:
+                command = f"manage.py tally {campaign.pk}" + (" --final" if final else "")
+                self.message_user(request, f"{campaign}: {recount_refused_text(command)}", level=messages.ERROR)
+        if count:
+            message = ngettext(
+                "A recount was queued for %(n)d campaign.", "A recount was queued for %(n)d campaigns.", count
+            )
+            self.message_user(request, message % {"n": count})
 
     @admin.action(description=_("Publish results"))
     def publish_results(self, request: HttpRequest, queryset) -> None:

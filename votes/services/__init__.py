@@ -77,6 +77,7 @@ from votes.services.tallies import (
     tally_compute,
     tally_enqueue,
     tally_outcome,
+    tally_request,
 )
 
 __all__ = [
@@ -128,5 +129,6 @@ __all__ = [
     "tally_compute",
     "tally_enqueue",
     "tally_outcome",
+    "tally_request",
     "volunteer_ballot_cast",
 ]

@@ -12,7 +12,7 @@ from django.db.models import Case, Count, F, IntegerField, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.queue import task_send_on_commit
+from portal.queue import task_send, task_send_on_commit
 from projects.models import Proposal
 from votes import ledger, rules
 from votes.models import Ballot, BallotChoice, Campaign, Entry, Tally, TallyRow
@@ -285,6 +285,17 @@ def tally_enqueue(*, campaign: Campaign, final: bool) -> None:
     task = tasks.tally_final if final else tasks.tally_live
     campaign_id = campaign.pk
     task_send_on_commit(task, campaign_id)
+
+
+def tally_request(*, campaign: Campaign, final: bool) -> bool:
+    """Ask a worker to (re)count the campaign now (an official's "recount now").
+
+    Nothing is written, so there is no commit to wait for; False when the broker
+    refused the task, so the official is told rather than shown "queued".
+    """
+    from votes import tasks
+
+    return task_send(tasks.tally_final if final else tasks.tally_live, campaign.pk)
 
 
 def results_publish(*, campaign: Campaign) -> Campaign:
