@@ -37,7 +37,7 @@ from votes.services import AlreadyVoted, BallotError, CastBallot, ballot_cast, v
 
 RECEIPT_SESSION_KEY = "votes.receipt"
 VOLUNTEER_RECEIPT_SESSION_KEY = "votes.volunteer_receipt"
-PROFILE_CODES = frozenset({"birth_date_missing", "residence_missing"})
+PROFILE_CODES = frozenset({"birth_date_missing", "residence_missing", "profile_changed"})
 
 
 def campaign_list(request: HttpRequest) -> HttpResponse:

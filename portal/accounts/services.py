@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import User
+from portal.integrity import violated_constraint
 
 
 def user_mark_verified(*, user: User) -> User:
@@ -36,11 +37,18 @@ def user_unsubscribe(*, user: User) -> User:
     return user
 
 
+PHONE_TAKEN = _("This phone number belongs to another account.")
+
+
 class ResidentMismatch(ValueError):
     """The phone belongs to an account whose name or birth date differ from the document."""
 
 
 PHONE_ONLY_EMAIL_DOMAIN = "phone.invalid"  # RFC 2606: never delivered
+
+
+# The phone's unique constraint as PostgreSQL and SQLite name it.
+PHONE_UNIQUE = frozenset({"accounts_user_phone_key", "accounts_user.phone"})
 
 
 def user_profile_update(*, user: User, full_name: str, birth_date, municipality, phone: str | None = None) -> User:
@@ -50,19 +58,32 @@ def user_profile_update(*, user: User, full_name: str, birth_date, municipality,
     a vote that is still open they stay as they are until it closes: otherwise moving
     "house" between two open votes would give one person a ballot in each.
     """
-    moved = municipality != user.municipality or birth_date != user.birth_date
-    if moved and user.pk and _has_ballot_in_open_vote(user):
-        message = _(
-            "You have voted in a vote that is still open: "
-            "your municipality and birth date can be changed after it closes."
-        )
-        raise ValidationError({"municipality": ValidationError(message, code="locked_by_ballot")})
-    user.full_name = full_name.strip()
-    user.birth_date = birth_date
-    user.municipality = municipality
-    user.phone = phone or None
-    user.full_clean(exclude=["password"])
-    user.save(update_fields=["full_name", "birth_date", "municipality", "phone"])
+    with transaction.atomic():
+        if user.pk:
+            # FOR UPDATE: a ballot being inserted holds FOR KEY SHARE on its voter until it
+            # commits; this waits for it, so the check below sees that ballot.
+            stored = User.objects.select_for_update().get(pk=user.pk)
+            moved = municipality != stored.municipality or birth_date != stored.birth_date
+            if moved and _has_ballot_in_open_vote(stored):
+                message = _(
+                    "You have voted in a vote that is still open: "
+                    "your municipality and birth date can be changed after it closes."
+                )
+                raise ValidationError({"municipality": ValidationError(message, code="locked_by_ballot")})
+        user.full_name = full_name.strip()
+        user.birth_date = birth_date
+        user.municipality = municipality
+        user.phone = phone or None
+        # The phone's uniqueness is the database's to say (below), so that a race past a
+        # Python check and a plain duplicate get the same answer.
+        user.full_clean(exclude=["password"], validate_unique=False)
+        try:
+            with transaction.atomic():
+                user.save(update_fields=["full_name", "birth_date", "municipality", "phone"])
+        except IntegrityError as error:
+            if violated_constraint(error) not in PHONE_UNIQUE:
+                raise
+            raise ValidationError({"phone": ValidationError(PHONE_TAKEN, code="phone_taken")}) from None
     return user
 
 

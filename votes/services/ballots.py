@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -42,6 +43,7 @@ from votes.services.errors import (
     NotEligible,
     OverBudget,
     PointsOverLimit,
+    ProfileChanged,
     ResidentDetailsMismatch,
     TooFewChoices,
     TooManyChoices,
@@ -225,10 +227,19 @@ def ballot_cast(
     return CastBallot(receipt=receipt, ballot=ballot)
 
 
+# The voter's row is read again in the same statement, locked FOR KEY SHARE until the
+# ballot commits, and must still hold the residence and birth date eligibility was
+# checked against: a profile change that committed since writes no ballot, and one in
+# flight (FOR UPDATE in user_profile_update) is waited for and then seen. Without it, a
+# move between two open votes racing a ballot gave one person a ballot in each.
 _BALLOT_INSERT_SQL = """
-    WITH ballot AS (
+    WITH voter AS (
+        SELECT id FROM accounts_user
+        WHERE id = %s AND municipality_id IS NOT DISTINCT FROM %s AND birth_date IS NOT DISTINCT FROM %s
+        FOR KEY SHARE
+    ), ballot AS (
         INSERT INTO votes_ballot (campaign_id, voter_id, channel, volunteer_id, cast_at, receipt_hash)
-        VALUES (%s, %s, %s, %s, %s, %s)
+        SELECT %s, voter.id, %s, %s, %s, %s FROM voter
         RETURNING id, cast_at
     ), choices AS (
         INSERT INTO votes_ballotchoice (ballot_id, campaign_id, entry_id, points)
@@ -246,8 +257,14 @@ def _ballot_insert(ballot: Ballot, chosen: list[tuple[Entry, int]]) -> None:
     and returns the cast_at the trigger stamped with the database clock; the constraints
     and the trigger apply exactly as to ORM inserts. Elsewhere the ORM, in a transaction.
     """
+    voter = ballot.voter
     if connection.vendor != "postgresql":
         with transaction.atomic():
+            unchanged = Q(pk=voter.pk)
+            for field, value in (("municipality_id", voter.municipality_id), ("birth_date", voter.birth_date)):
+                unchanged &= Q(**{f"{field}__isnull": True}) if value is None else Q(**{field: value})
+            if not User.objects.filter(unchanged).exists():
+                raise ProfileChanged()
             ballot.save(force_insert=True)
             BallotChoice.objects.bulk_create(
                 BallotChoice(ballot=ballot, campaign_id=ballot.campaign_id, entry=entry, points=points)
@@ -255,8 +272,10 @@ def _ballot_insert(ballot: Ballot, chosen: list[tuple[Entry, int]]) -> None:
             )
         return
     params = [
+        voter.pk,
+        voter.municipality_id,
+        voter.birth_date,
         ballot.campaign_id,
-        ballot.voter_id,
         ballot.channel,
         ballot.volunteer_id,
         ballot.cast_at,  # replaced by the trigger
@@ -268,7 +287,10 @@ def _ballot_insert(ballot: Ballot, chosen: list[tuple[Entry, int]]) -> None:
     # Inside a caller's transaction, a savepoint keeps a refused ballot from spoiling it.
     with transaction.atomic() if connection.in_atomic_block else nullcontext(), connection.cursor() as cursor:
         cursor.execute(_BALLOT_INSERT_SQL, params)
-        ballot.pk, ballot.cast_at = cursor.fetchone()
+        row = cursor.fetchone()
+    if row is None:
+        raise ProfileChanged()
+    ballot.pk, ballot.cast_at = row
     ballot._state.adding = False
     ballot._state.db = connection.alias
 
