@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
 
+from portal.integrity import violated_constraint
 from projects.models import Comment, CommentReport, ProgressUpdate, Proposal
 from projects.validators import open_checked_image
 
@@ -62,15 +63,24 @@ def comment_post(*, proposal: Proposal, author, body: str, parent: Comment | Non
         raise ValidationError(
             _("A comment can be at most %(max)d characters long.") % {"max": max_length}, code="too_long"
         )
-    if parent is not None:
-        if parent.proposal_id != proposal.pk:
-            raise ValidationError(_("You can only reply to a comment on the same proposal."), code="parent")
-        if parent.parent_id is not None:
-            parent = Comment.objects.get(pk=parent.parent_id)  # one level of replies
-        if parent.hidden_at is not None:
-            raise ValidationError(_("This comment was hidden by a moderator."), code="parent_hidden")
+    if parent is not None and parent.proposal_id != proposal.pk:
+        raise ValidationError(_("You can only reply to a comment on the same proposal."), code="parent")
     _comment_rate_check(author)
-    return Comment.objects.create(proposal=proposal, author=author, parent=parent, body=body)
+    with transaction.atomic():
+        if parent is not None:
+            # The thread's first comment, locked: a moderator hiding it at this moment
+            # (comment_hide holds FOR UPDATE) is waited for, and the reply then refused.
+            thread_id = parent.parent_id or parent.pk  # one level of replies
+            parent = Comment.objects.select_for_update(no_key=True).get(pk=thread_id)
+            if parent.hidden_at is not None:
+                raise ValidationError(_("This comment was hidden by a moderator."), code="parent_hidden")
+        return Comment.objects.create(proposal=proposal, author=author, parent=parent, body=body)
+
+
+# The one-report-per-reporter constraint as PostgreSQL and SQLite name it.
+REPORT_ONCE = frozenset(
+    {"comment_report_once_per_reporter", "projects_commentreport.comment_id, projects_commentreport.reporter_id"}
+)
 
 
 def comment_report(*, comment: Comment, reporter, reason: str) -> CommentReport:
@@ -84,11 +94,18 @@ def comment_report(*, comment: Comment, reporter, reason: str) -> CommentReport:
         raise ValidationError(_("The reason is too long."), code="reason_too_long")
     if comment.author_id == reporter.pk:
         raise ValidationError(_("You cannot report your own comment."), code="own")
-    try:
-        with transaction.atomic():
-            return CommentReport.objects.create(comment=comment, reporter=reporter, reason=reason)
-    except IntegrityError:
-        raise ValidationError(_("You have already reported this comment."), code="duplicate") from None
+    with transaction.atomic():
+        # Locked: a moderator hiding the comment at this moment resolves its open reports,
+        # so a report must not slip in after them; it waits and is refused.
+        if Comment.objects.select_for_update(no_key=True).values_list("hidden_at", flat=True).get(pk=comment.pk):
+            raise ValidationError(_("A moderator has already hidden this comment."), code="hidden")
+        try:
+            with transaction.atomic():
+                return CommentReport.objects.create(comment=comment, reporter=reporter, reason=reason)
+        except IntegrityError as error:
+            if violated_constraint(error) not in REPORT_ONCE:
+                raise
+            raise ValidationError(_("You have already reported this comment."), code="duplicate") from None
 
 
 @transaction.atomic

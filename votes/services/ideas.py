@@ -151,9 +151,19 @@ def idea_merge(*, idea: Idea, into: Proposal, official) -> Proposal:
     """Fold the idea into a similar proposal of the same municipality."""
     campaign = Campaign.objects.get(pk=idea.campaign_id)
     _idea_require_moderator(official, campaign)
-    target = Proposal.objects.select_related("space").get(pk=into.pk)
-    if target.pk == idea.proposal_id:
+    if into.pk == idea.proposal_id:
         raise ValidationError(_("An idea cannot be merged into itself."), code="self")
+    # Both proposals are locked, in id order, before anything is checked: a target being
+    # merged or rejected at this moment is seen as it ends up, and two merges crossing
+    # each other (A into B, B into A) wait for one another instead of making a cycle.
+    locked = {
+        proposal.pk: proposal
+        for proposal in Proposal.objects.select_for_update(of=("self",))
+        .select_related("space")
+        .filter(pk__in=[idea.proposal_id, into.pk])
+        .order_by("pk")
+    }
+    target = locked[into.pk]
     if target.space.municipality_id != campaign.municipality_id:
         raise ValidationError(_("Merge only into a proposal of the same municipality."), code="other_municipality")
     if target.status in (Proposal.Status.REJECTED, Proposal.Status.MERGED):

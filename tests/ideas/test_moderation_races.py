@@ -1,0 +1,52 @@
+"""Two moderators deciding at the same moment, on PostgreSQL: never a merge cycle, never
+an idea merged into a proposal that was rejected or merged away at that moment."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from projects.models import Proposal
+from tests.concurrency import race
+from tests.ideas.factories import make_proposal, make_space, make_user
+from votes.models import Idea
+from votes.services import idea_merge, idea_reject
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def idea(campaign, town, title: str) -> Idea:
+    author = make_user(f"{title}@example.org", municipality=town)
+    proposal = make_proposal(make_space(town, name=f"Двор {title}"), status=Proposal.Status.SUBMITTED, title=title)
+    Proposal.objects.filter(pk=proposal.pk).update(author=author)
+    return Idea.objects.create(campaign=campaign, proposal=proposal)
+
+
+def test_crossing_merges_leave_one_merged_and_refuse_the_other(campaign, town, official):
+    a, b = idea(campaign, town, "a"), idea(campaign, town, "b")
+
+    outcome = race(
+        lambda: idea_merge(idea=a, into=b.proposal, official=official),
+        lambda: idea_merge(idea=b, into=a.proposal, official=official),
+    )
+
+    assert outcome.second_waited
+    assert isinstance(outcome.second, ValidationError), outcome.second
+    assert outcome.second.code == "target_closed"
+    first, second = Proposal.objects.get(pk=a.proposal_id), Proposal.objects.get(pk=b.proposal_id)
+    assert (first.status, first.merged_into_id) == (Proposal.Status.MERGED, second.pk)
+    assert (second.status, second.merged_into_id) == (Proposal.Status.SUBMITTED, None)
+
+
+def test_a_merge_into_a_proposal_being_rejected_waits_and_is_refused(campaign, town, official):
+    a, b = idea(campaign, town, "a"), idea(campaign, town, "b")
+
+    outcome = race(
+        lambda: idea_reject(idea=b, official=official, reason="Дублирует другой проект"),
+        lambda: idea_merge(idea=a, into=b.proposal, official=official),
+    )
+
+    assert outcome.second_waited
+    assert isinstance(outcome.second, ValidationError) and outcome.second.code == "target_closed", outcome.second
+    assert Proposal.objects.get(pk=a.proposal_id).status == Proposal.Status.SUBMITTED
+    assert Proposal.objects.get(pk=b.proposal_id).status == Proposal.Status.REJECTED
