@@ -13,9 +13,14 @@ from django.db import IntegrityError
 
 
 def violated_constraint(error: IntegrityError) -> str:
-    """The constraint's name on PostgreSQL; on SQLite, which names columns, 'table.column[, ...]'."""
+    """The constraint's name on PostgreSQL; on SQLite, which names the columns of a plain
+    unique constraint, 'table.column[, ...]' (an expression index by its name)."""
     name = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
     if name:
         return name
-    match = re.search(r"UNIQUE constraint failed: (.+)$", str(error))
-    return match.group(1).strip() if match else ""
+    text = str(error)
+    index = re.search(r"UNIQUE constraint failed: index '([^']+)'", text)  # an expression index
+    if index:
+        return index.group(1)
+    columns = re.search(r"UNIQUE constraint failed: (.+)$", text)
+    return columns.group(1).strip() if columns else ""

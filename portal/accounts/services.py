@@ -13,8 +13,10 @@ from portal.integrity import violated_constraint
 
 def user_mark_verified(*, user: User) -> User:
     if user.verified_at is None:
-        user.verified_at = timezone.now()
-        user.save(update_fields=["verified_at"])
+        # The first verification stands: a second one at the same moment changes nothing.
+        now = timezone.now()
+        User.objects.filter(pk=user.pk, verified_at__isnull=True).update(verified_at=now)
+        user.verified_at = User.objects.values_list("verified_at", flat=True).get(pk=user.pk)
     return user
 
 
@@ -29,12 +31,17 @@ def official_assign(*, user: User, role: str, region=None, municipalities=()) ->
     return user
 
 
-def user_unsubscribe(*, user: User) -> User:
-    """Stop all notification e-mails (from the link in any of them)."""
-    if user.notify_by_email:
+def user_unsubscribe(*, user: User) -> bool:
+    """Stop all notification e-mails (from the link in any of them).
+
+    `user` was found from the link, which names the address it was sent to. One UPDATE
+    checks and writes: if the account's address changed since (it changed hands), nothing
+    is written and the answer is False.
+    """
+    matched = User.objects.filter(pk=user.pk, email=user.email).update(notify_by_email=False)
+    if matched:
         user.notify_by_email = False
-        user.save(update_fields=["notify_by_email"])
-    return user
+    return bool(matched)
 
 
 PHONE_TAKEN = _("This phone number belongs to another account.")

@@ -19,6 +19,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if user is None:
         return render(request, "accounts/unsubscribe.html", {"invalid": True}, status=400)
     if request.method == "POST":
-        user_unsubscribe(user=user)
+        if not user_unsubscribe(user=user):
+            return render(request, "accounts/unsubscribe.html", {"invalid": True}, status=400)
         return render(request, "accounts/unsubscribe.html", {"done": True, "email": user.email})
     return render(request, "accounts/unsubscribe.html", {"email": user.email})

@@ -50,3 +50,38 @@ def test_a_merge_into_a_proposal_being_rejected_waits_and_is_refused(campaign, t
     assert isinstance(outcome.second, ValidationError) and outcome.second.code == "target_closed", outcome.second
     assert Proposal.objects.get(pk=a.proposal_id).status == Proposal.Status.SUBMITTED
     assert Proposal.objects.get(pk=b.proposal_id).status == Proposal.Status.REJECTED
+
+
+def test_two_residents_naming_one_new_space_at_once_get_one_space_and_a_clear_refusal(campaign, town, resident):
+    from decimal import Decimal
+
+    from projects.models import Space
+    from votes.services import idea_submit
+
+    neighbour = make_user("boris@example.org", municipality=town)
+    new_space = {
+        "name": "Сквер у школы",
+        "kind": Space.Kind.PUBLIC_SPACE,
+        "address": "ул. Мира, 1",
+        "latitude": Decimal("56.81"),
+        "longitude": Decimal("60.61"),
+        "area_m2": Decimal("800"),
+    }
+
+    def submit(author, name):
+        return lambda: idea_submit(
+            campaign=campaign,
+            author=author,
+            title="Лавочки",
+            description="Темно.",
+            estimated_cost=Decimal(450000),
+            new_space={**new_space, "name": name},
+        )
+
+    outcome = race(submit(resident, "Сквер у школы"), submit(neighbour, "сквер У ШКОЛЫ"))
+
+    assert isinstance(outcome.first, Idea)
+    assert outcome.second_waited
+    assert isinstance(outcome.second, ValidationError) and outcome.second.code == "duplicate", outcome.second
+    assert Space.objects.filter(name__iexact="сквер у школы").count() == 1
+    assert Idea.objects.count() == 1

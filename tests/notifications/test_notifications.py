@@ -124,3 +124,14 @@ def test_tampered_token_is_refused(client, resident, town):
     assert forged != token
     assert client.post(reverse("accounts:unsubscribe", args=[forged])).status_code == 400
     assert User.objects.filter(notify_by_email=False).count() == 0
+
+
+def test_unsubscribe_checks_the_address_in_the_same_write(resident):
+    """The link was checked against the account; the address changed before the write."""
+    from portal.accounts.services import user_unsubscribe
+
+    found = notifications.unsubscribe_user_from_token(notifications.unsubscribe_token(resident))
+    User.objects.filter(pk=resident.pk).update(email="new.owner@example.org")
+
+    assert user_unsubscribe(user=found) is False
+    assert User.objects.get(pk=resident.pk).notify_by_email is True

@@ -13,6 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.integrity import violated_constraint
 from projects.models import Proposal, ProposalPhoto, Space
 from projects.services import photo_store
 from votes.models import Campaign, Entry, Idea
@@ -96,8 +97,11 @@ def idea_submit(
                 ProposalPhoto.objects.create(
                     proposal=proposal, image=photo_store(file=photo), kind=ProposalPhoto.Kind.GENERAL
                 )
-    except IntegrityError:
-        # The one constraint a resident can hit: a new space named like an existing one.
+    except IntegrityError as error:
+        # The one constraint a resident can hit: a new space named like an existing one
+        # (also when two residents name it at the same moment).
+        if violated_constraint(error) != "space_unique_name_in_municipality":
+            raise
         raise ValidationError(
             _("A space with this name already exists here: choose it from the list."), code="duplicate"
         ) from None

@@ -237,14 +237,21 @@ def tally_compute(*, campaign_id: int, final: bool) -> Tally:
     """
     kind = Tally.Kind.FINAL if final else Tally.Kind.LIVE
     with TallyLock(campaign_id, kind):
-        campaign = Campaign.objects.get(pk=campaign_id)
-        if final and campaign.closed_at is None:
-            raise TallyError(f"campaign {campaign_id} is not closed: only a closed campaign has a final tally")
-        if final and campaign.results_published_at is not None:
-            # Published results stand: a recount would take them offline while it runs, and
-            # could only differ if the stored ballots had been tampered with.
-            raise TallyError(f"campaign {campaign_id} has published results: its final tally is not recounted")
         with transaction.atomic():
+            campaigns = Campaign.objects.all()
+            if final:
+                # The campaign row stays locked until the tally is marked running, and
+                # results_publish locks it FOR UPDATE: a publication and a recount never
+                # pass each other (once running, publication waits for a done, sealed
+                # tally). NO KEY: ballots' FOR KEY SHARE on the campaign is not in its way.
+                campaigns = campaigns.select_for_update(no_key=True)
+            campaign = campaigns.get(pk=campaign_id)
+            if final and campaign.closed_at is None:
+                raise TallyError(f"campaign {campaign_id} is not closed: only a closed campaign has a final tally")
+            if final and campaign.results_published_at is not None:
+                # Published results stand: a recount would take them offline while it runs, and
+                # could only differ if the stored ballots had been tampered with.
+                raise TallyError(f"campaign {campaign_id} has published results: its final tally is not recounted")
             tally, _ = Tally.objects.update_or_create(
                 campaign=campaign,
                 kind=kind,
