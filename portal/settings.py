@@ -61,6 +61,10 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", True)
+# seed_demo writes accounts whose passwords the README publishes: development settings
+# only, unless told with --allow-production. A setting of its own, read from DEBUG here,
+# because the test runner turns DEBUG off after settings are loaded.
+DEMO_DATA_ALLOWED = DEBUG
 _DEV_SECRET = "dev-insecure-secret-key-only-for-local-runs-never-in-production"  # noqa: S105
 SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET if DEBUG else None)
 if not DEBUG and SECRET_KEY == _DEV_SECRET:
@@ -296,6 +300,7 @@ REST_FRAMEWORK = {
         "ballot_ip": env_str("THROTTLE_BALLOT_IP", "120/min"),
         "auth_ip": env_str("THROTTLE_AUTH_IP", "30/min"),
         "auth_user": env_str("THROTTLE_AUTH_USER", "10/min"),
+        "ledger_lookup": env_str("THROTTLE_LEDGER_LOOKUP", "30/min"),
     },
     "EXCEPTION_HANDLER": "portal.api.exception_handler",
 }

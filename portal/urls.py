@@ -7,6 +7,9 @@ from drf_spectacular.views import SpectacularAPIView
 
 from portal import admin_links, stats, views
 
+# allauth answers its rate limits with this (respond_429 looks it up here).
+handler429 = views.allauth_rate_limited
+
 admin.site.site_header = _("Portal: comfortable urban environment")
 admin.site.site_title = _("Portal administration")
 

@@ -73,3 +73,13 @@ class AuthAccountThrottle(PortalThrottle):
             return None
         ident = hashlib.sha256(email.strip().casefold().encode()).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class LedgerLookupThrottle(PortalThrottle):
+    """Receipt lookups on the ballot ledger, per address: a receipt cannot be guessed,
+    but nobody should be able to try thousands a minute."""
+
+    scope = "ledger_lookup"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

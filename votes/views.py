@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from portal.spreadsheets import csv_row, xlsx_append
 from portal.templatetags.portal_tags import rub
+from portal.views import too_many_requests
 from votes import pabulib, receipts
 from votes.forms import BallotForm, ResidentForm, ballot_token, ballot_token_choices
 from votes.models import Ballot, Campaign, Channel, Entry, Tally
@@ -34,6 +36,7 @@ from votes.results import (
     tally_rows,
 )
 from votes.services import AlreadyVoted, BallotError, CastBallot, ballot_cast, volunteer_ballot_cast
+from votes.throttles import LedgerLookupThrottle
 
 RECEIPT_SESSION_KEY = "votes.receipt"
 VOLUNTEER_RECEIPT_SESSION_KEY = "votes.volunteer_receipt"
@@ -496,6 +499,9 @@ def ledger_lookup(request: HttpRequest, pk: int) -> HttpResponse:
     receipt = request.GET.get("receipt", "").strip()
     context = {"campaign": campaign, "tally": tally, "receipt": receipt, "searched": bool(receipt)}
     if receipt:
+        throttle = LedgerLookupThrottle()
+        if not throttle.allow_request(request, None):
+            return too_many_requests(request, retry_after=math.ceil(throttle.wait() or 60))
         candidates = receipts.receipt_lookup_hashes(receipt)
         ballot = Ballot.objects.filter(campaign=campaign, receipt_hash__in=candidates).first()
         if ballot is not None:

@@ -9,6 +9,31 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.http import urlencode
 
+# allauth's pages and the rate-limit actions they consume (allauth.account.app_settings).
+_RATE_LIMIT_ACTIONS = {
+    "account_login": ("login", "login_failed"),
+    "account_signup": ("signup",),
+    "account_reset_password": ("reset_password",),
+    "account_reset_password_from_key": ("reset_password_from_key",),
+    "account_change_password": ("change_password",),
+    "account_email": ("manage_email", "confirm_email"),
+    "account_email_verification_sent": ("confirm_email",),
+    "account_reauthenticate": ("reauthenticate",),
+}
+
+
+def rate_limit_window(request) -> int:
+    """Seconds after which allauth's limits for this page have surely lapsed: the longest
+    window among its rates (all of allauth's if the page is not known)."""
+    from allauth.account import app_settings
+    from allauth.core.internal.ratelimit import parse_rates
+
+    configured = app_settings.RATE_LIMITS
+    match = getattr(request, "resolver_match", None)
+    actions = _RATE_LIMIT_ACTIONS.get(match.url_name if match else "", tuple(configured))
+    windows = [rate.duration for action in actions for rate in parse_rates(configured.get(action))]
+    return int(max(windows, default=60))
+
 
 class AccountAdapter(DefaultAccountAdapter):
     def get_client_ip(self, request) -> str:
