@@ -23,7 +23,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.accounts.services import api_token_issue
+from portal.accounts.services import TokenRefused, api_token_issue, api_token_revoke
 from portal.accounts.validators import validate_birth_date
 from projects.models import Municipality
 from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry
@@ -180,18 +180,29 @@ def _choices(validated: list[dict]) -> list[tuple[int, int | None]]:
 
 
 class TokenView(APIView):
-    """Exchange e-mail and password for an API token (`Authorization: Token <token>`)."""
+    """POST: exchange e-mail and password for an API token (`Authorization: Token <token>`),
+    valid for API_TOKEN_TTL_DAYS. DELETE: revoke the caller's token."""
 
-    authentication_classes: list = []
     parser_classes = [JSONParser]
-    permission_classes = [permissions.AllowAny]
     throttle_classes = [AuthIPThrottle, AuthAccountThrottle]
+
+    def _exchanging(self) -> bool:
+        return getattr(self.request, "method", None) == "POST"  # no request while the schema is built
+
+    def get_authenticators(self):
+        # Exchanging a password needs no authentication, and an expired token the app
+        # still sends along must not stand in the way of getting a new one.
+        return [] if self._exchanging() else super().get_authenticators()
+
+    def get_permissions(self):
+        return [permissions.AllowAny()] if self._exchanging() else [permissions.IsAuthenticated()]
 
     @extend_schema(
         request=TokenRequestSerializer,
         responses={
             200: TokenSerializer,
             400: OpenApiResponse(ErrorSerializer, description="Wrong e-mail or password."),
+            403: OpenApiResponse(ErrorSerializer, description="The account is not verified (code not_verified)."),
             429: ERROR_RESPONSES[429],
         },
         auth=[],
@@ -210,7 +221,19 @@ class TokenView(APIView):
                 {"code": "invalid_credentials", "detail": str(_("Wrong e-mail or password."))},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        return Response({"token": api_token_issue(user=user)})
+        try:
+            key = api_token_issue(user=user)
+        except TokenRefused as refusal:
+            return Response({"code": refusal.code, "detail": str(refusal.message)}, status=status.HTTP_403_FORBIDDEN)
+        return Response({"token": key})
+
+    @extend_schema(
+        request=None,
+        responses={204: None, 401: ERROR_RESPONSES[401], 429: ERROR_RESPONSES[429]},
+    )
+    def delete(self, request):
+        api_token_revoke(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class CampaignFilterSerializer(serializers.Serializer):

@@ -151,9 +151,40 @@ def resident_verify_in_person(*, volunteer: User, phone: str, full_name: str, bi
     return user
 
 
+class TokenRefused(Exception):
+    """No API token for this account; `code` says why."""
+
+    def __init__(self, message, *, code: str) -> None:
+        super().__init__(str(message))
+        self.message, self.code = message, code
+
+
 def api_token_issue(*, user: User) -> str:
-    """The user's API token (one per user; the same one on every log-in)."""
+    """The user's API token: the same one on every log-in until it expires, then a new one.
+
+    Verified accounts only: the API casts ballots and enters them for residents.
+    """
     from rest_framework.authtoken.models import Token
 
-    token, _created = Token.objects.get_or_create(user=user)
-    return token.key
+    from portal.accounts.tokens import token_is_expired
+
+    if not user.is_verified:
+        raise TokenRefused(
+            _("Confirm your e-mail address first: the API is for verified accounts."), code="not_verified"
+        )
+    with transaction.atomic():
+        # Locked, so two log-ins at the same moment replace an expired token only once.
+        current = Token.objects.select_for_update().filter(user=user).first()
+        if current is not None and not token_is_expired(current):
+            return current.key
+        if current is not None:
+            current.delete()
+        return Token.objects.create(user=user).key
+
+
+def api_token_revoke(*, user: User) -> bool:
+    """Delete the user's API token (the app must log in again); False if there was none."""
+    from rest_framework.authtoken.models import Token
+
+    deleted, _by_model = Token.objects.filter(user=user).delete()
+    return bool(deleted)

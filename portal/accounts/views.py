@@ -5,9 +5,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from portal.accounts.forms import ProfileForm
-from portal.accounts.services import user_profile_update
+from portal.accounts.services import api_token_revoke, user_profile_update
+from portal.accounts.tokens import token_expires_at, token_is_expired, token_of
 
 
 def profile_is_complete(user) -> bool:
@@ -44,11 +46,15 @@ def profile(request: HttpRequest) -> HttpResponse:
                 "phone": user.phone or "",
             }
         )
+    token = token_of(user)
     context = {
         "form": form,
         "profile_user": user,
         "complete": profile_is_complete(user),
         "next": _safe_next(request) or "",
+        "api_token": token,
+        "api_token_expires_at": token_expires_at(token) if token else None,
+        "api_token_expired": token_is_expired(token) if token else False,
     }
     return render(request, "accounts/profile.html", context, status=400 if form.errors else 200)
 
@@ -70,3 +76,12 @@ def my_comments(request: HttpRequest) -> HttpResponse:
     from projects.models import Comment
 
     return render(request, "accounts/my_comments.html", {"comments": Comment.objects.by_author(request.user)})
+
+
+@login_required
+@require_POST
+def api_token_revoke_view(request: HttpRequest) -> HttpResponse:
+    """The profile page's "revoke" button: the volunteers' app (or any) must log in again."""
+    if api_token_revoke(user=request.user):
+        messages.success(request, _("Your API token is revoked: apps that used it must log in again."))
+    return redirect("accounts:profile")
