@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "portal",
     "portal.accounts",
     "portal.audit",
+    "portal.idempotency",
     "projects",
     "votes",
 ]
@@ -222,6 +223,11 @@ CELERY_BEAT_SCHEDULE = {
     "live-tallies": {
         "task": "votes.tasks.live_tallies_refresh",
         "schedule": float(LIVE_TALLY_INTERVAL),
+    },
+    # Idempotency-Keys of the API are kept for a day (portal/idempotency).
+    "idempotency-cleanup": {
+        "task": "portal.idempotency.tasks.idempotent_requests_cleanup",
+        "schedule": 3600.0,
     },
 }
 

@@ -2,12 +2,14 @@
 
 Every write goes through votes.services (the same `ballot_cast` as the web page); a
 `BallotError` becomes {"code", "detail"} with its HTTP status (400 invalid, 403 not
-eligible or not open, 409 already voted).
+eligible or not open, 409 already voted). Ballot POSTs may carry an Idempotency-Key:
+a retry gets the first answer (portal/idempotency).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from django.contrib.auth import authenticate
 from django.db.models import Prefetch
@@ -25,6 +27,7 @@ from rest_framework.views import APIView
 
 from portal.accounts.services import TokenRefused, api_token_issue, api_token_revoke
 from portal.accounts.validators import validate_birth_date
+from portal.idempotency.services import Answer, IdempotencyError, idempotent, request_text
 from projects.models import Municipality
 from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry
 from votes.permissions import can_assist
@@ -141,6 +144,21 @@ class VolunteerBallotRequestSerializer(serializers.Serializer):
     choices = ChoiceInputSerializer(many=True, min_length=1, max_length=500)
 
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    pattern=r"^[!-~]{16,255}$",
+    description=(
+        "A random key (e.g. a UUID) per ballot. A retry with the same key and body gets the first answer "
+        "again (header Idempotent-Replayed: true) for a day; the same key with another body is a 422."
+    ),
+)
+IDEMPOTENCY_RESPONSES = {
+    422: OpenApiResponse(ErrorSerializer, description="The Idempotency-Key was used for another request."),
+}
+
 ERROR_RESPONSES = {
     400: OpenApiResponse(ErrorSerializer, description="Malformed request or invalid ballot."),
     401: OpenApiResponse(ErrorSerializer, description="Not logged in."),
@@ -174,6 +192,30 @@ def _receipt(cast: CastBallot) -> Response:
 
 def _choices(validated: list[dict]) -> list[tuple[int, int | None]]:
     return [(choice["entry"], choice.get("points")) for choice in validated]
+
+
+def _idempotent(request, produce: Callable[[], Response]) -> Response:
+    """`produce()`, or with an Idempotency-Key header, its first answer for a retry.
+
+    Without the header nothing else happens (no query): the casting path stays as it is.
+    """
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return produce()
+
+    def answer() -> Answer:
+        response = produce()
+        return Answer(status=response.status_code, body=response.data)
+
+    try:
+        stored = idempotent(
+            user=request.user, key=key, request=request_text(request.method, request.path, request.data), produce=answer
+        )
+    except IdempotencyError as error:
+        return Response({"code": error.code, "detail": str(error.message)}, status=error.http_status)
+    return Response(
+        stored.body, status=stored.status, headers={"Idempotent-Replayed": "true"} if stored.replayed else None
+    )
 
 
 # --- Views ------------------------------------------------------------------------------
@@ -306,9 +348,13 @@ class BallotCreateView(APIView):
     @extend_schema(
         operation_id="campaigns_ballots_create",
         request=BallotRequestSerializer,
-        responses={201: BallotReceiptSerializer, **ERROR_RESPONSES},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: BallotReceiptSerializer, **ERROR_RESPONSES, **IDEMPOTENCY_RESPONSES},
     )
     def post(self, request, pk: int):
+        return _idempotent(request, lambda: self._cast(request, pk))
+
+    def _cast(self, request, pk: int) -> Response:
         campaign = get_object_or_404(Campaign.objects.select_related("municipality__region"), pk=pk)
         serializer = BallotRequestSerializer(data=request.data)
         if not serializer.is_valid():
@@ -356,9 +402,13 @@ class VolunteerBallotView(APIView):
 
     @extend_schema(
         request=VolunteerBallotRequestSerializer,
-        responses={201: BallotReceiptSerializer, **ERROR_RESPONSES},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: BallotReceiptSerializer, **ERROR_RESPONSES, **IDEMPOTENCY_RESPONSES},
     )
     def post(self, request):
+        return _idempotent(request, lambda: self._cast(request))
+
+    def _cast(self, request) -> Response:
         serializer = VolunteerBallotRequestSerializer(data=request.data)
         if not serializer.is_valid():
             return _malformed(serializer)
