@@ -6,7 +6,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from portal.admin_scope import AuditedAdminMixin, ScopedAdmin, ScopedInline, action_form_response
+from portal.accounts.scoped_admin import AuditedAdminMixin, ScopedAdmin, ScopedInline, action_form_response
 from projects import services
 from projects.models import (
     Comment,

@@ -7,7 +7,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from portal.admin_scope import ScopedAdmin, ScopedInline, action_form_response
+from portal.accounts.scoped_admin import ScopedAdmin, ScopedInline, action_form_response
 from projects.models import Proposal
 from votes import services
 from votes.models import Ballot, BallotChoice, Campaign, Entry, Idea, Tally, TallyRow

@@ -1,9 +1,8 @@
-"""The ballot as an HTML form, one shape per method, and the volunteer's resident form.
+"""Forms of the votes pages: the ballot (one shape per method), the volunteer's resident
+form, and a resident's idea.
 
-The form only turns widgets into (entry_id, points) pairs and asks
+The ballot form only turns widgets into (entry_id, points) pairs and asks
 `services.ballot_validate` whether they make a valid ballot; the rules live there.
-
-Forms of the residents' pages in the votes app (ideas).
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from decimal import Decimal
 
 from django import forms
 from django.core import signing
-from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.formats import number_format
 from django.utils.translation import gettext, gettext_lazy, ngettext
@@ -202,11 +200,6 @@ class ResidentForm(forms.Form):
             raise forms.ValidationError(_("Enter a Russian mobile number, e.g. +7 912 345-67-89.")) from None
 
 
-def validate_photo(upload: UploadedFile) -> None:
-    """A photo is a real JPEG/PNG/WebP image of a sane size; anything else is refused."""
-    validate_image_upload(upload)
-
-
 class MultiplePhotoInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
@@ -223,7 +216,7 @@ class MultiplePhotoField(forms.FileField):
         files = data if isinstance(data, list | tuple) else ([data] if data else [])
         cleaned = [super(MultiplePhotoField, self).clean(item, initial) for item in files]
         for item in cleaned:
-            validate_photo(item)
+            validate_image_upload(item)
         return cleaned
 
 

@@ -1,4 +1,5 @@
-"""Web pages of votes: campaigns, the ballot (form → review → receipt), the volunteer's desk."""
+"""Web pages of votes: campaigns, the ballot (form → review → receipt), the volunteer's desk,
+residents' ideas, the results and the ballot ledger."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import csv
 import io
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,9 +20,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from portal.templatetags.portal_tags import rub
-from votes import pabulib, receipts
-from votes.forms import BallotForm, ResidentForm, ballot_token, ballot_token_choices
-from votes.models import Ballot, Campaign, Channel, Entry, Tally
+from votes import pabulib, receipts, services
+from votes.forms import BallotForm, IdeaForm, ResidentForm, ballot_token, ballot_token_choices
+from votes.models import Ballot, Campaign, Channel, Entry, Idea, Tally
 from votes.permissions import assisted_channel, ballot_refusal, can_assist_in
 from votes.results import (
     campaign_election,
@@ -241,6 +243,59 @@ def volunteer_receipt(request: HttpRequest) -> HttpResponse:
         Campaign.objects.select_related("municipality").filter(pk=receipt["campaign"]).first() if receipt else None
     )
     return render(request, "votes/volunteer_receipt.html", {"receipt": receipt, "campaign": campaign})
+
+
+# --- Ideas ---
+# A resident's idea for their municipality's campaign, and "my ideas".
+
+
+@login_required
+def idea_new(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign.objects.select_related("municipality"), pk=pk)
+    user = request.user
+    refusal = None
+    if not Campaign.objects.collecting_ideas().filter(pk=campaign.pk).exists():
+        refusal = gettext("This campaign is not collecting ideas now.")
+    elif not user.is_verified:
+        refusal = gettext("Only verified residents can propose ideas. Confirm your e-mail address first.")
+    elif user.municipality_id != campaign.municipality_id:
+        refusal = gettext("Only residents of %(municipality)s can propose ideas for this campaign.") % {
+            "municipality": campaign.municipality
+        }
+    if refusal:
+        return render(request, "votes/idea_form.html", {"campaign": campaign, "refusal": refusal}, status=403)
+
+    form = IdeaForm(request.POST or None, request.FILES or None, campaign=campaign)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.idea_submit(campaign=campaign, author=user, **form.service_kwargs())
+        except ValidationError as error:
+            for message in error.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, gettext("Thank you! Your idea is waiting for moderation."))
+            return redirect("votes:my_ideas")
+    spaces = form.fields["space"].queryset.only("pk", "name", "address", "latitude", "longitude")
+    map_points = [
+        {"lat": float(space.latitude), "lon": float(space.longitude), "label": f"{space.name}, {space.address}"}
+        for space in spaces
+    ]
+    center = map_points[0] if map_points else _municipality_center(campaign)
+    context = {"campaign": campaign, "form": form, "map_points": map_points, "map_center": center}
+    return render(request, "votes/idea_form.html", context, status=400 if form.errors else 200)
+
+
+def _municipality_center(campaign: Campaign) -> dict:
+    municipality = campaign.municipality
+    if municipality.latitude is not None and municipality.longitude is not None:
+        return {"lat": float(municipality.latitude), "lon": float(municipality.longitude)}
+    return {"lat": 56.8389, "lon": 60.6057}  # Yekaterinburg, the regional centre
+
+
+@login_required
+def my_ideas(request: HttpRequest) -> HttpResponse:
+    ideas = Idea.objects.by_author(request.user).order_by("-submitted_at", "-pk")
+    return render(request, "votes/my_ideas.html", {"ideas": ideas})
 
 
 # --- Results and the ballot ledger (counting) ---

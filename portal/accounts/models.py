@@ -18,8 +18,17 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+# Residents a volunteer met by phone get an address here: RFC 2606, never delivered.
+PHONE_ONLY_EMAIL_DOMAIN = "phone.invalid"
 
-class UserManager(BaseUserManager["User"]):
+
+class UserQuerySet(models.QuerySet["User"]):
+    def mailable(self) -> UserQuerySet:
+        """Users who want our e-mail and have a mailbox (residents a volunteer met by phone do not)."""
+        return self.filter(is_active=True, notify_by_email=True).exclude(email__iendswith=f"@{PHONE_ONLY_EMAIL_DOMAIN}")
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **fields) -> User:

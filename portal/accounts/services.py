@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.accounts.models import User
+from portal.accounts.models import PHONE_ONLY_EMAIL_DOMAIN, User
 
 
 def user_mark_verified(*, user: User) -> User:
@@ -38,9 +38,6 @@ def user_unsubscribe(*, user: User) -> User:
 
 class ResidentMismatch(ValueError):
     """The phone belongs to an account whose name or birth date differ from the document."""
-
-
-PHONE_ONLY_EMAIL_DOMAIN = "phone.invalid"  # RFC 2606: never delivered
 
 
 def user_profile_update(*, user: User, full_name: str, birth_date, municipality, phone: str | None = None) -> User:

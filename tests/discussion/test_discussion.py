@@ -20,7 +20,7 @@ def test_comment_payloads_are_escaped_on_the_page(client, proposal, resident):
     from django.template.loader import render_to_string
     from django.test import RequestFactory
 
-    from projects.extras import proposal_extras
+    from projects.views import proposal_extras
 
     services.comment_post(proposal=proposal, author=resident, body=XSS + "\nвторая строка")
     request = RequestFactory().get("/")
@@ -93,7 +93,7 @@ def test_hide_with_reason_shows_the_reason(proposal, resident, official, town):
     from django.template.loader import render_to_string
     from django.test import RequestFactory
 
-    from projects.extras import proposal_extras
+    from projects.views import proposal_extras
 
     request = RequestFactory().get("/")
     request.user = resident

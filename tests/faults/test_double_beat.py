@@ -111,7 +111,7 @@ def test_concurrent_clock_ticks_open_and_close_once():
 
     with (
         mock.patch("votes.tasks.tally_final.delay") as tally_final,
-        mock.patch("portal.tasks.notify_campaign_opened.delay") as notify_opened,
+        mock.patch("votes.tasks.notify_campaign_opened.delay") as notify_opened,
     ):
         threads = [threading.Thread(target=tick) for _ in range(2)]
         for thread in threads:

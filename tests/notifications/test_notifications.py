@@ -7,10 +7,10 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from portal import notifications, tasks
+from portal.accounts import unsubscribe
 from portal.accounts.models import User
 from tests.ideas.factories import make_user
-from votes import services
+from votes import services, tasks
 from votes.models import Ballot, Channel
 
 pytestmark = pytest.mark.django_db
@@ -99,7 +99,7 @@ def test_results_published_goes_to_voters(campaign, resident, town, django_captu
 
 def test_unsubscribe_link_works_without_login(client, resident):
     tasks.notify_campaign_opened  # noqa: B018 - the task module imports cleanly
-    url = notifications.unsubscribe_url(resident)
+    url = unsubscribe.unsubscribe_url(resident)
     path = url.removeprefix("http://127.0.0.1:8000")
     assert client.get(path).status_code == 200
     resident.refresh_from_db()
@@ -110,7 +110,7 @@ def test_unsubscribe_link_works_without_login(client, resident):
 
 
 def test_tampered_token_is_refused(client, resident, town):
-    token = notifications.unsubscribe_token(resident)
+    token = unsubscribe.unsubscribe_token(resident)
     tampered = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
     response = client.post(reverse("accounts:unsubscribe", args=[tampered]))
     assert response.status_code == 400

@@ -87,7 +87,7 @@ def test_the_scan_covers_the_templates_and_the_apps():
     scanned = {str(relative) for relative, _ in source_files()}
     assert "templates/base.html" in scanned
     assert "projects/models.py" in scanned
-    assert "portal/admin_scope.py" in scanned
+    assert "portal/accounts/scoped_admin.py" in scanned
 
 
 # --- Rendering ----------------------------------------------------------------------------

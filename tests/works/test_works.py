@@ -8,8 +8,8 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from projects import services
-from projects.extras import proposal_extras
 from projects.models import ProgressUpdate, Proposal
+from projects.views import proposal_extras
 from tests.ideas.factories import make_proposal
 
 pytestmark = pytest.mark.django_db

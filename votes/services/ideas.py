@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from projects.models import Proposal, ProposalPhoto, Space
 from projects.services import photo_store
+from projects.validators import validate_image_upload
 from votes.models import Campaign, Entry, Idea
 from votes.services.notifications import notifications_idea_decided_enqueue
 
@@ -35,12 +36,10 @@ def _idea_require_moderator(user, campaign: Campaign) -> None:
 
 def idea_validate_photos(photos: Sequence[UploadedFile]) -> None:
     """Refuse the whole set before anything is written (files are not transactional)."""
-    from votes.forms import validate_photo
-
     if len(photos) > IDEA_MAX_PHOTOS:
         raise ValidationError(_("At most %(count)d photos per idea.") % {"count": IDEA_MAX_PHOTOS}, code="too_many")
     for photo in photos:
-        validate_photo(photo)
+        validate_image_upload(photo)
 
 
 def idea_submit(

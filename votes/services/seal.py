@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 from django.db import connection, transaction
 
-from portal.queue import task_send_on_commit
-from votes import ledger
+from lib.queue import task_send_on_commit
+from votes import ledger, tasks
 from votes.models import Ballot, Entry, Tally
 from votes.results import results_page_invalidate_on_commit
 from votes.services.errors import TallyError
@@ -133,6 +133,4 @@ def ledger_seal(*, campaign_id: int) -> str:
 
 def ledger_seal_enqueue(*, campaign_id: int) -> None:
     """Ask a worker to seal the ledger once the final tally's transaction commits."""
-    from votes import tasks
-
     task_send_on_commit(tasks.ledger_seal, campaign_id)

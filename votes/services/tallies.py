@@ -12,9 +12,9 @@ from django.db.models import Case, Count, F, IntegerField, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.queue import task_send_on_commit
+from lib.queue import task_send_on_commit
 from projects.models import Proposal
-from votes import ledger, rules
+from votes import ledger, rules, tasks
 from votes.models import Ballot, BallotChoice, Campaign, Entry, Tally, TallyRow
 from votes.results import results_page_invalidate_on_commit
 from votes.services.errors import ResultsError, TallyError
@@ -280,8 +280,6 @@ def tally_compute(*, campaign_id: int, final: bool) -> Tally:
 
 def tally_enqueue(*, campaign: Campaign, final: bool) -> None:
     """Ask a worker to (re)count the campaign once the current transaction commits."""
-    from votes import tasks
-
     task = tasks.tally_final if final else tasks.tally_live
     campaign_id = campaign.pk
     task_send_on_commit(task, campaign_id)

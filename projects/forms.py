@@ -1,4 +1,4 @@
-"""Forms of the discussion under a proposal."""
+"""Forms of the public proposal pages: the discussion under a proposal."""
 
 from __future__ import annotations
 
