@@ -1,11 +1,13 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.http import HttpRequest
 from django.utils.text import Truncator
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from portal.accounts.permissions import OutOfScope, can_moderate
 from portal.accounts.scoped_admin import AuditedAdminMixin, ScopedAdmin, ScopedInline, action_form_response
 from projects import services
 from projects.models import (
@@ -118,7 +120,7 @@ class ProposalAdmin(ScopedAdmin):
                     happened_on=update.happened_on,
                     spent_to_date=update.spent_to_date,
                 )
-            except (ValidationError, PermissionError) as error:
+            except (ValidationError, OutOfScope) as error:
                 text = " ".join(error.messages) if isinstance(error, ValidationError) else gettext("not in your scope")
                 self.message_user(request, f"{gettext('Progress update not saved')}: {text}", messages.ERROR)
         formset.save_m2m()
@@ -143,8 +145,6 @@ class CommentAdmin(CommentScopedAdmin):
     actions = ["hide_comments"]
 
     def get_queryset(self, request: HttpRequest):
-        from django.db.models import Count
-
         return super().get_queryset(request).annotate(report_total=Count("reports"))
 
     @admin.display(description=_("reports"), ordering="report_total")
@@ -156,13 +156,9 @@ class CommentAdmin(CommentScopedAdmin):
 
     # Moderators (not only officials) hide comments, within their scope.
     def _can_read(self, request: HttpRequest) -> bool:
-        from portal.accounts.permissions import can_moderate
-
         return super()._can_read(request) or can_moderate(request.user)
 
     def _can_write(self, request: HttpRequest) -> bool:
-        from portal.accounts.permissions import can_moderate
-
         return request.user.is_superuser or can_moderate(request.user)
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
@@ -177,7 +173,7 @@ class CommentAdmin(CommentScopedAdmin):
         if reason and "hidden_reason" in form.changed_data:
             try:
                 services.comment_hide(comment=obj, moderator=request.user, reason=reason)
-            except (ValidationError, PermissionError) as error:
+            except (ValidationError, OutOfScope) as error:
                 text = " ".join(error.messages) if isinstance(error, ValidationError) else gettext("not in your scope")
                 self.message_user(request, text, messages.ERROR)
 
@@ -189,7 +185,7 @@ class CommentAdmin(CommentScopedAdmin):
             for comment in queryset:
                 try:
                     services.comment_hide(comment=comment, moderator=request.user, reason=form.cleaned_data["reason"])
-                except (ValidationError, PermissionError):
+                except (ValidationError, OutOfScope):
                     self.message_user(request, f"{comment}: {gettext('not hidden')}", messages.ERROR)
                 else:
                     hidden += 1

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
 
+from portal.accounts.permissions import OutOfScope, can_moderate_in, is_official_for
 from projects.models import Comment, CommentReport, ProgressUpdate, Proposal
 from projects.validators import open_checked_image
 
@@ -94,13 +95,11 @@ def comment_report(*, comment: Comment, reporter, reason: str) -> CommentReport:
 @transaction.atomic
 def comment_hide(*, comment: Comment, moderator, reason: str) -> Comment:
     """Hide a comment; readers see "hidden by a moderator: <reason>". Open reports are resolved."""
-    from portal.accounts.permissions import can_moderate, municipalities_in_scope
-
     municipality_id = (
         Proposal.objects.filter(pk=comment.proposal_id).values_list("space__municipality_id", flat=True).get()
     )
-    if not can_moderate(moderator) or not municipalities_in_scope(moderator).filter(pk=municipality_id).exists():
-        raise PermissionError("not a moderator of this municipality")
+    if not can_moderate_in(moderator, municipality_id):
+        raise OutOfScope("not a moderator of this municipality")
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give a reason for hiding the comment."), code="reason")
@@ -161,11 +160,9 @@ def progress_update_add(
     spent_to_date: Decimal | None = None,
 ) -> ProgressUpdate:
     """Record a dated update of the works and move the proposal's status forward."""
-    from portal.accounts.permissions import is_official_for
-
     proposal = Proposal.objects.select_for_update().select_related("space").get(pk=proposal.pk)
     if not is_official_for(author, proposal.space.municipality_id):
-        raise PermissionError("not an official of this municipality")
+        raise OutOfScope("not an official of this municipality")
     if proposal.status not in WORKS_STATUSES:
         raise ValidationError(
             _("Progress can be reported only on a proposal selected by the vote (this one is %(status)s).")

@@ -7,6 +7,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from portal.accounts.permissions import OutOfScope, can_moderate
 from portal.accounts.scoped_admin import ScopedAdmin, ScopedInline, action_form_response
 from projects.models import Proposal
 from votes import services
@@ -344,8 +345,6 @@ class IdeaAdmin(ScopedAdmin):
         return False
 
     def _can_moderate(self, request: HttpRequest) -> bool:
-        from portal.accounts.permissions import can_moderate
-
         return can_moderate(request.user)
 
     def _can_read(self, request: HttpRequest) -> bool:
@@ -369,7 +368,7 @@ class IdeaAdmin(ScopedAdmin):
                 action(idea)
             except ValidationError as error:
                 self.message_user(request, f"{idea}: {' '.join(error.messages)}", messages.ERROR)
-            except PermissionError:
+            except OutOfScope:
                 self.message_user(request, f"{idea}: {gettext('not in your scope')}", messages.ERROR)
             else:
                 done += 1

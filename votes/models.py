@@ -10,6 +10,7 @@ twice or die half-way without changing the result.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -76,10 +77,22 @@ class CampaignQuerySet(models.QuerySet["Campaign"]):
     def published(self) -> CampaignQuerySet:
         return self.filter(results_published_at__isnull=False)
 
-    def in_scope_of(self, user) -> CampaignQuerySet:
-        from portal.accounts.permissions import municipalities_in_scope
-
-        return self.filter(municipality__in=municipalities_in_scope(user))
+    def assistable_by(self, user: Any) -> CampaignQuerySet:
+        """Campaigns in which `user` may enter ballots for others: a volunteer in the region
+        a superuser assigned them to (none assigned: nowhere yet), an official (paper
+        ballots) in the municipalities they administer, a superuser everywhere. Which
+        channel, if any, a user enters ballots on is `votes.permissions.assisted_channel`."""
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self
+        if user.role == user.Role.VOLUNTEER:
+            if user.scope_region_id is None:
+                return self.none()
+            return self.filter(municipality__region_id=user.scope_region_id)
+        if user.role in user.OFFICIAL_ROLES:
+            return self.filter(municipality__in=Municipality.objects.administered_by(user))
+        return self.none()
 
 
 class Campaign(models.Model):
@@ -382,11 +395,6 @@ class TallyRow(models.Model):
 
 
 class IdeaQuerySet(models.QuerySet["Idea"]):
-    def in_scope_of(self, user) -> IdeaQuerySet:
-        from portal.accounts.permissions import municipalities_in_scope
-
-        return self.filter(campaign__municipality__in=municipalities_in_scope(user))
-
     def pending(self) -> IdeaQuerySet:
         return self.filter(proposal__status=Proposal.Status.SUBMITTED)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -17,9 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from portal.accounts.permissions import is_official, is_official_for, is_volunteer
-
-if TYPE_CHECKING:
-    from votes.models import Campaign
+from votes.models import Campaign
 
 
 @dataclass(frozen=True)
@@ -131,13 +128,9 @@ def assisted_channel(user) -> str | None:
 
 
 def can_assist_in(user, campaign: Campaign) -> bool:
-    """May `user` enter a ballot for someone else in `campaign`? A volunteer helps in the
-    region a superuser assigned them to (none assigned: nowhere yet); officials enter
-    paper ballots of their own municipalities only."""
-    channel = assisted_channel(user)
-    if channel == "volunteer":
-        region_id = getattr(user, "scope_region_id", None)
-        return user.is_superuser or (region_id is not None and region_id == campaign.municipality.region_id)
-    if channel == "paper":
-        return can_enter_paper(user, campaign)
-    return False
+    """May `user` enter a ballot for someone else in `campaign`? Where is
+    `Campaign.objects.assistable_by`: a volunteer in their assigned region, an official
+    (paper ballots) in their own municipalities."""
+    if assisted_channel(user) is None:
+        return False
+    return Campaign.objects.assistable_by(user).filter(pk=campaign.pk).exists()

@@ -18,9 +18,10 @@ from django.http import Http404, HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from portal.accounts.permissions import can_edit_places, is_auditor, municipalities_in_scope
+from portal.accounts.permissions import can_edit_places, is_auditor
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_record, audit_snapshot, audit_snapshot_from_db, municipality_of
+from projects.models import Municipality
 
 # Foreign keys whose choices are narrowed to the user's scope, by related model.
 _SCOPED_RELATIONS = {
@@ -39,7 +40,7 @@ def scope_filter(model: type[models.Model], request: HttpRequest, queryset: mode
     lookup = _SCOPED_RELATIONS.get(model._meta.label_lower)
     if lookup is None:
         return queryset
-    return queryset.filter(**{lookup: municipalities_in_scope(user)})
+    return queryset.filter(**{lookup: Municipality.objects.administered_by(user)})
 
 
 class AuditedAdminMixin:
@@ -170,7 +171,7 @@ class ScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):
             # like an out-of-scope official, rather than 403 that confirms it exists.
             return queryset.none()
         lookup = "pk__in" if self.scope_path == "pk" else f"{self.scope_path}__in"
-        return queryset.filter(**{lookup: municipalities_in_scope(request.user)})
+        return queryset.filter(**{lookup: Municipality.objects.administered_by(request.user)})
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):
         obj = super().get_object(request, object_id, from_field)

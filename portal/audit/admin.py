@@ -46,7 +46,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     actions = None
 
     def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).in_scope_of(request.user)
+        return super().get_queryset(request).visible_to(request.user)
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):
         obj = super().get_object(request, object_id, from_field)

@@ -2,6 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from portal.accounts.permissions import OutOfScope
 from projects import services
 from projects.models import Comment, CommentReport, Proposal
 from tests.ideas.factories import make_proposal, make_user
@@ -104,8 +105,9 @@ def test_hide_with_reason_shows_the_reason(proposal, resident, official, town):
 
 def test_hide_by_an_official_of_another_municipality_is_refused(proposal, resident, other_official):
     comment = services.comment_post(proposal=proposal, author=resident, body="x")
-    with pytest.raises(PermissionError):
+    with pytest.raises(OutOfScope) as refused:
         services.comment_hide(comment=comment, moderator=other_official, reason="y")
+    assert refused.value.code == "out_of_scope"
     comment.refresh_from_db()
     assert comment.hidden_at is None
 

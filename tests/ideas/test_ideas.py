@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from portal.accounts.permissions import OutOfScope
 from projects.models import Proposal, ProposalPhoto, Space
 from tests.ideas.factories import make_campaign, make_proposal, make_space, make_user, png_upload
 from votes import services
@@ -209,10 +210,12 @@ def test_merge_into_another_municipality_is_refused(campaign, resident, space, o
 
 def test_official_of_another_municipality_cannot_moderate(campaign, resident, space, other_official):
     idea = submit(campaign, resident, space=space)
-    with pytest.raises(PermissionError):
+    with pytest.raises(OutOfScope) as refused:
         services.idea_approve(idea=idea, official=other_official)
-    with pytest.raises(PermissionError):
+    assert refused.value.code == "out_of_scope"
+    with pytest.raises(OutOfScope) as refused:
         services.idea_reject(idea=idea, official=other_official, reason="no")
+    assert refused.value.code == "out_of_scope"
     assert not Entry.objects.exists()
 
 

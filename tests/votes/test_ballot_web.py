@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from portal.accounts.models import User
 from votes.models import Ballot, BallotChoice
@@ -290,3 +292,25 @@ def test_a_volunteer_without_a_region_enters_no_ballot(client_for, make_campaign
     assert f"?campaign={campaign.pk}" not in client.get("/volunteer/").content.decode()
     assert client.post("/volunteer/", _desk_data(campaign, town, ids(campaign)[0])).status_code == 404
     assert not Ballot.objects.exists()
+
+
+@pytest.mark.parametrize("role", [User.Role.MUNICIPAL_OFFICIAL, User.Role.VOLUNTEER])
+def test_the_desk_lists_open_campaigns_in_one_query_however_many(client_for, make_campaign, make_user, town, role):
+    helper = make_user(role=role, scope_region=town.region if role == User.Role.VOLUNTEER else None)
+    helper.scope_municipalities.add(town)
+    client = client_for(helper)
+    make_campaign(n_entries=1)
+    client.get("/volunteer/")  # the session and its user are loaded once, before counting
+
+    def listing_queries() -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get("/volunteer/")
+        assert page.status_code == 200
+        return len(queries), page.content.decode()
+
+    one, _page = listing_queries()
+    campaigns = [make_campaign(n_entries=1) for _ in range(15)]
+    sixteen, page = listing_queries()
+
+    assert all(f"?campaign={campaign.pk}" in page for campaign in campaigns)
+    assert sixteen == one

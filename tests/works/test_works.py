@@ -7,6 +7,7 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.utils import timezone
 
+from portal.accounts.permissions import OutOfScope
 from projects import services
 from projects.models import ProgressUpdate, Proposal
 from projects.views import proposal_extras
@@ -57,8 +58,9 @@ def test_updates_are_refused_before_the_vote(space, official):
 
 
 def test_updates_by_an_official_of_another_municipality_are_refused(selected, other_official):
-    with pytest.raises(PermissionError):
+    with pytest.raises(OutOfScope) as refused:
         add(selected, other_official, ProgressUpdate.Stage.DESIGN, timezone.localdate())
+    assert refused.value.code == "out_of_scope"
     selected.refresh_from_db()
     assert selected.status == Proposal.Status.SELECTED
 

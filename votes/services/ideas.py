@@ -13,6 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.accounts.permissions import OutOfScope, can_moderate_in
 from projects.models import Proposal, ProposalPhoto, Space
 from projects.services import photo_store
 from projects.validators import validate_image_upload
@@ -28,10 +29,8 @@ IDEA_MAX_PHOTOS = 5
 
 def _idea_require_moderator(user, campaign: Campaign) -> None:
     """Officials and moderators act on ideas of their own municipalities only."""
-    from portal.accounts.permissions import can_moderate, municipalities_in_scope
-
-    if not can_moderate(user) or not municipalities_in_scope(user).filter(pk=campaign.municipality_id).exists():
-        raise PermissionError("not a moderator of this municipality")
+    if not can_moderate_in(user, campaign.municipality_id):
+        raise OutOfScope("not a moderator of this municipality")
 
 
 def idea_validate_photos(photos: Sequence[UploadedFile]) -> None:
