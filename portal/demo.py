@@ -1031,7 +1031,7 @@ def _seed_users(*, region: Region, ekaterinburg: Municipality, today: datetime.d
 def _seed_closed_results(*, campaign: Campaign) -> None:
     """The closed vote's final tally, counted and sealed by the same services as the
     Celery tasks, and published. Counted once: a second run finds the tally done and leaves it."""
-    if not Tally.objects.filter(campaign=campaign, kind=Tally.Kind.FINAL, status=Tally.Status.DONE).exists():
+    if not Tally.objects.final_done().filter(campaign=campaign).exists():
         tally_compute(campaign_id=campaign.pk, final=True)
     ledger_seal(campaign_id=campaign.pk)  # publishing needs the seal; a sealed tally keeps its head
     results_publish(campaign=campaign)

@@ -9,6 +9,7 @@ twice or die half-way without changing the result.
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -338,6 +339,34 @@ class BallotChoice(models.Model):
         return f"{self.entry_id}×{self.points}"
 
 
+# A final tally whose count has finished; Tally.Kind and Tally.Status hold these values.
+_FINAL_DONE = Q(kind="final", status="done")
+
+
+class TallyQuerySet(models.QuerySet["Tally"]):
+    def final_done(self) -> TallyQuerySet:
+        """Final tallies whose count has finished (sealed or not yet)."""
+        return self.filter(_FINAL_DONE)
+
+    def public(self, now: datetime.datetime | None = None) -> TallyQuerySet:
+        """The tallies anyone may see: the final one once its results are published; the
+        live one of a campaign that shows live standings, while its voting is open (the
+        window at `now`, not only the close stamp: between the end of the window and the
+        clock's close, standings are no longer shown). At most one per campaign."""
+        now = now or timezone.now()
+        published_final = _FINAL_DONE & Q(campaign__results_published_at__isnull=False)
+        open_live = Q(
+            kind=Tally.Kind.LIVE,
+            computed_at__isnull=False,
+            campaign__show_live_standings=True,
+            campaign__results_published_at__isnull=True,
+            campaign__closed_at__isnull=True,
+            campaign__voting_opens_at__lte=now,
+            campaign__voting_closes_at__gt=now,
+        )
+        return self.filter(published_final | open_live)
+
+
 class Tally(models.Model):
     """The stored count of a campaign: one live (refreshed while open) and one final."""
 
@@ -359,6 +388,8 @@ class Tally(models.Model):
     budget_used = models.DecimalField(_("budget used, ₽"), max_digits=14, decimal_places=2, default=Decimal(0))
     ledger_head = models.CharField(_("ledger head"), max_length=64, blank=True)
     error = models.TextField(_("error"), blank=True)
+
+    objects = TallyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("tally")

@@ -5,8 +5,10 @@ Nothing here counts: pages and downloads read the stored Tally rows.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 
 from django.conf import settings
@@ -14,20 +16,15 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from votes import pabulib
+from votes import ledger, pabulib
 from votes.models import Ballot, Campaign, Tally, TallyRow
 
 logger = logging.getLogger(__name__)
 
 
 def public_tally(campaign: Campaign, *, now: datetime | None = None) -> Tally | None:
-    """The tally anyone may see: the final one once published, else the live one while
-    the campaign is open and shows live standings."""
-    if campaign.results_published_at is not None:
-        return Tally.objects.filter(campaign=campaign, kind=Tally.Kind.FINAL, status=Tally.Status.DONE).first()
-    if campaign.show_live_standings and campaign.is_open(now):
-        return Tally.objects.filter(campaign=campaign, kind=Tally.Kind.LIVE).exclude(computed_at__isnull=True).first()
-    return None
+    """The tally of `campaign` anyone may see (`Tally.objects.public`), or None."""
+    return Tally.objects.public(now).filter(campaign=campaign).first()
 
 
 def tally_rows(tally: Tally):
@@ -74,7 +71,7 @@ def campaign_election(campaign: Campaign) -> pabulib.PbElection:
         meta["max_sum_points"] = str(campaign.points)
     if campaign.score_threshold is not None:
         meta["min_project_score_threshold"] = str(campaign.score_threshold)
-    final = Tally.objects.filter(campaign=campaign, kind=Tally.Kind.FINAL, status=Tally.Status.DONE).first()
+    final = Tally.objects.final_done().filter(campaign=campaign).first()
     rows = {row.entry_id: row for row in final.rows.all()} if final else {}
     projects = []
     for entry in campaign.entries.select_related("proposal").order_by("position", "pk"):
@@ -144,6 +141,31 @@ def results_dict(campaign: Campaign, tally: Tally, rows: list[TallyRow] | None =
     }
 
 
+def ledger_ballots(campaign_id: int, *, chunk_size: int = 5000) -> Iterator[tuple[str, list[tuple[str, int]]]]:
+    """Ballots in ledger order (receipt hash), with their choices; streamed."""
+    rows = (
+        Ballot.objects.filter(campaign_id=campaign_id)
+        .order_by("receipt_hash", "choices__entry__external_id")
+        .values_list("receipt_hash", "choices__entry__external_id", "choices__points")
+        .iterator(chunk_size=chunk_size)
+    )
+    current, choices = None, []
+    for receipt, external_id, points in rows:
+        if receipt != current:
+            if current is not None:
+                yield current, choices
+            current, choices = receipt, []
+        if external_id is not None:
+            choices.append((external_id, points))
+    if current is not None:
+        yield current, choices
+
+
+def ledger_rows(campaign_id: int) -> Iterator[tuple[int, str, list, str]]:
+    """``(position, receipt_hash, choices, chain hash)`` of the campaign's public ledger."""
+    return ledger.chain(campaign_id, ledger_ballots(campaign_id))
+
+
 def ledger_header(campaign: Campaign, tally: Tally) -> dict:
     return {
         "type": "header",
@@ -169,10 +191,6 @@ def ledger_header(campaign: Campaign, tally: Tally) -> dict:
 
 def ledger_lines(campaign: Campaign, tally: Tally):
     """The ledger download, line by line (JSON Lines; see votes/ledger.py)."""
-    import json
-
-    from votes.services import ledger_rows
-
     yield json.dumps(ledger_header(campaign, tally), ensure_ascii=False) + "\n"
     for position, receipt_hash, choices, chain_hash in ledger_rows(campaign.pk):
         record = {

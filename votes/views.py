@@ -537,7 +537,7 @@ def _published_final_or_404(pk: int):
     campaign = _campaign_or_404(pk)
     if campaign.results_published_at is None:
         raise Http404
-    tally = Tally.objects.filter(campaign=campaign, kind=Tally.Kind.FINAL, status=Tally.Status.DONE).first()
+    tally = Tally.objects.final_done().filter(campaign=campaign).first()
     if tally is None:
         raise Http404
     return campaign, tally

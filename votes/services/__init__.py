@@ -14,6 +14,7 @@ A package by concern; the names callers use are re-exported here, so
 - locks: the advisory lock that keeps two workers off one tally.
 """
 
+from votes.results import ledger_rows
 from votes.services.ballots import (
     BIGINT_MAX,
     MAX_POINTS,
@@ -69,7 +70,6 @@ from votes.services.notifications import (
 )
 from votes.services.seal import (
     ledger_head_compute,
-    ledger_rows,
     ledger_seal,
     ledger_seal_enqueue,
 )

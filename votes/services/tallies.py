@@ -291,8 +291,8 @@ def results_publish(*, campaign: Campaign) -> Campaign:
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.closed_at is None:
             raise ResultsError(_("The campaign is not closed yet."))
-        final = Tally.objects.filter(campaign=campaign, kind=Tally.Kind.FINAL).first()
-        if final is None or final.status != Tally.Status.DONE:
+        final = Tally.objects.final_done().filter(campaign=campaign).first()
+        if final is None:
             raise ResultsError(_("The final tally is not done yet: recount first."))
         if not final.ledger_head:
             raise ResultsError(
