@@ -788,6 +788,9 @@ BALLOT_SEED = 20250601
 
 DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105  (demo only; printed by `make run`)
 # (email, password, label): printed by `manage.py demo_credentials`.
+DEMO_ADMIN_EMAIL = "admin@example.org"
+DEMO_ADMIN_PASSWORD = "demo-admin-2026"  # noqa: S105  (demo only; printed by `make run`)
+
 DEMO_USERS: list[tuple[str, str, str]] = [
     ("region@example.org", DEMO_PASSWORD, "Regional official (Свердловская область)"),
     ("ekb.official@example.org", DEMO_PASSWORD, "Municipal official (Екатеринбург)"),
@@ -819,8 +822,6 @@ def _local_midnight(day: datetime.date) -> datetime.datetime:
 @transaction.atomic
 def seed_demo(*, today: datetime.date | None = None) -> DemoSummary:
     """Create or bring up to date the demo rows; safe to run any number of times."""
-    from portal.management.commands.demo_credentials import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
-
     today = today or timezone.localdate()
     anchor = _local_midnight(today)
 

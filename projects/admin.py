@@ -1,3 +1,5 @@
+import functools
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -102,24 +104,28 @@ class ProposalAdmin(ScopedAdmin):
     def save_formset(self, request: HttpRequest, form, formset, change):
         if formset.model is not ProgressUpdate:
             return super().save_formset(request, form, formset, change)
-        # New progress updates go through the service, which also moves the proposal's
-        # status and dates; edits of existing ones only change their own text and figures.
+        # Every change of an update goes through a service: a new one also moves the
+        # proposal's status and dates; each records its audit event.
         instances = formset.save(commit=False)
-        for obj in formset.deleted_objects:
-            obj.delete()
+        user = request.user
+        changes = [
+            functools.partial(services.progress_update_delete, update=o, official=user) for o in formset.deleted_objects
+        ]
         for update in instances:
+            fields = {
+                "stage": update.stage,
+                "text": update.text,
+                "happened_on": update.happened_on,
+                "spent_to_date": update.spent_to_date,
+            }
             if update.pk:
-                update.save()
-                continue
+                change = functools.partial(services.progress_update_change, update=update, official=user, **fields)
+            else:
+                change = functools.partial(services.progress_update_add, proposal=form.instance, author=user, **fields)
+            changes.append(change)
+        for change in changes:
             try:
-                services.progress_update_add(
-                    proposal=form.instance,
-                    author=request.user,
-                    stage=update.stage,
-                    text=update.text,
-                    happened_on=update.happened_on,
-                    spent_to_date=update.spent_to_date,
-                )
+                change()
             except (ValidationError, OutOfScope) as error:
                 text = " ".join(error.messages) if isinstance(error, ValidationError) else gettext("not in your scope")
                 self.message_user(request, f"{gettext('Progress update not saved')}: {text}", messages.ERROR)

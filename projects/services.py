@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import io
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
@@ -11,13 +12,85 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
 
 from portal.accounts.permissions import OutOfScope, can_moderate_in, is_official_for
+from portal.audit.models import AuditEvent
+from portal.audit.services import audit_decision, audit_record, audit_snapshot
 from projects.models import Comment, CommentReport, ProgressUpdate, Proposal
 from projects.validators import open_checked_image
+
+# --- Lifecycle ------------------------------------------------------------------
+# The one owner of a proposal's status: submitted → approved (onto a ballot) → selected
+# (by a published vote) → design → construction → completed, or rejected / merged into
+# another. The votes app calls these; the database's check constraints require the
+# `*_at` timestamp (and the reason, the merge target) of each status.
+
+
+def _proposal_lock_submitted(proposal: Proposal) -> Proposal:
+    """The proposal, locked, if it still waits for moderation (else "already moderated")."""
+    locked = Proposal.objects.select_for_update().select_related("space").get(pk=proposal.pk)
+    if locked.status != Proposal.Status.SUBMITTED:
+        raise ValidationError(
+            _("This idea has already been moderated (%(status)s).") % {"status": locked.get_status_display()},
+            code="moderated",
+        )
+    return locked
+
+
+@transaction.atomic
+def proposal_approve(*, proposal: Proposal) -> Proposal:
+    """Approve a submitted proposal for a ballot."""
+    locked = _proposal_lock_submitted(proposal)
+    locked.status = Proposal.Status.APPROVED
+    locked.approved_at = timezone.now()
+    locked.save(update_fields=["status", "approved_at"])
+    return locked
+
+
+@transaction.atomic
+def proposal_merge(*, proposal: Proposal, into: Proposal) -> Proposal:
+    """Fold a submitted proposal into a similar one of the same municipality that still stands."""
+    target = Proposal.objects.select_related("space").get(pk=into.pk)
+    if target.pk == proposal.pk:
+        raise ValidationError(_("An idea cannot be merged into itself."), code="self")
+    municipality_id = Proposal.objects.filter(pk=proposal.pk).values_list("space__municipality_id", flat=True).get()
+    if target.space.municipality_id != municipality_id:
+        raise ValidationError(_("Merge only into a proposal of the same municipality."), code="other_municipality")
+    if target.status in (Proposal.Status.REJECTED, Proposal.Status.MERGED):
+        raise ValidationError(_("Merge only into a proposal that is still standing."), code="target_closed")
+    locked = _proposal_lock_submitted(proposal)
+    locked.status = Proposal.Status.MERGED
+    locked.merged_into = target
+    locked.rejected_at = timezone.now()
+    locked.save(update_fields=["status", "merged_into", "rejected_at"])
+    return locked
+
+
+@transaction.atomic
+def proposal_reject(*, proposal: Proposal, reason: str) -> Proposal:
+    """Reject a submitted proposal; the author reads `reason`."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give the author a reason for the rejection."), code="reason")
+    locked = _proposal_lock_submitted(proposal)
+    locked.status = Proposal.Status.REJECTED
+    locked.rejected_at = timezone.now()
+    locked.rejection_reason = reason
+    locked.save(update_fields=["status", "rejected_at", "rejection_reason"])
+    return locked
+
+
+def proposals_select(*, proposal_ids: Iterable[int] | QuerySet, at: datetime.datetime) -> int:
+    """The winners of a published vote enter the works: approved proposals become
+    "selected" (the status officials' progress updates start from). The number selected."""
+    return Proposal.objects.filter(pk__in=proposal_ids, status=Proposal.Status.APPROVED).update(
+        status=Proposal.Status.SELECTED, selected_at=at
+    )
+
 
 # --- Discussion -----------------------------------------------------------------
 # Comments on public proposals by verified residents, one level of replies, abuse
@@ -108,11 +181,13 @@ def comment_hide(*, comment: Comment, moderator, reason: str) -> Comment:
         raise ValidationError(_("The reason can be at most %(max)d characters.") % {"max": max_length}, code="long")
     now = timezone.now()
     comment = Comment.objects.select_for_update().get(pk=comment.pk)
+    before = audit_snapshot(comment)
     comment.hidden_at = comment.hidden_at or now
     comment.hidden_reason = reason
     comment.hidden_by = moderator
     comment.save(update_fields=["hidden_at", "hidden_reason", "hidden_by"])
     comment.reports.filter(resolved_at__isnull=True).update(resolved_at=now)
+    audit_decision(actor=moderator, name="comment_hide", obj=comment, before=before)
     return comment
 
 
@@ -187,6 +262,7 @@ def progress_update_add(
         spent_to_date=spent_to_date,
         author=author,
     )
+    audit_decision(actor=author, name="progress_update_add", obj=update, before=None)
     fields = []
     target = STAGE_STATUS[stage]
     if WORKS_STATUSES.index(target) > WORKS_STATUSES.index(proposal.status):
@@ -203,6 +279,47 @@ def progress_update_add(
     if fields:
         proposal.save(update_fields=fields)
     return update
+
+
+def _progress_update_check(*, update: ProgressUpdate, official) -> None:
+    municipality_id = (
+        Proposal.objects.filter(pk=update.proposal_id).values_list("space__municipality_id", flat=True).get()
+    )
+    if not is_official_for(official, municipality_id):
+        raise OutOfScope("not an official of this municipality")
+
+
+@transaction.atomic
+def progress_update_change(
+    *,
+    update: ProgressUpdate,
+    official,
+    stage: str,
+    text: str,
+    happened_on: datetime.date,
+    spent_to_date: Decimal | None = None,
+) -> ProgressUpdate:
+    """Correct an update's own stage, text, date and figure; the proposal's status and dates
+    stay as they are (they only ever move forward, with new updates)."""
+    _progress_update_check(update=update, official=official)
+    locked = ProgressUpdate.objects.select_for_update().get(pk=update.pk)
+    before = audit_snapshot(locked)
+    locked.stage, locked.text, locked.happened_on, locked.spent_to_date = stage, text, happened_on, spent_to_date
+    locked.full_clean(exclude=["proposal", "author"])
+    locked.save(update_fields=["stage", "text", "happened_on", "spent_to_date"])
+    if audit_snapshot(locked) != before:
+        audit_decision(actor=official, name="progress_update_change", obj=locked, before=before)
+    return locked
+
+
+@transaction.atomic
+def progress_update_delete(*, update: ProgressUpdate, official) -> None:
+    """Remove an update (a note posted by mistake); the proposal's status stays."""
+    _progress_update_check(update=update, official=official)
+    locked = ProgressUpdate.objects.select_for_update().get(pk=update.pk)
+    # Recorded first, while the update still has its id; a failed delete rolls both back.
+    audit_record(actor=official, action=AuditEvent.DELETE, obj=locked, before=audit_snapshot(locked), after=None)
+    locked.delete()
 
 
 # --- Photos (uploads) ---------------------------------------------------------------

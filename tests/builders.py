@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import itertools
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.utils import timezone
@@ -90,10 +91,44 @@ def make_entry(campaign: Campaign, proposal: Proposal | None = None, **fields) -
     return Entry.objects.create(campaign=campaign, proposal=proposal, **{**defaults, **fields})
 
 
-def make_user(**fields) -> User:
+PASSWORD = "correct horse 42"
+
+
+def years_ago(years: int, days: int = 0) -> datetime.date:
+    """The birth date of someone `years` old today (and `days` more), in local time."""
+    today = timezone.localdate()
+    try:
+        day = today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        day = today.replace(year=today.year - years, day=28)
+    return day - datetime.timedelta(days=days)
+
+
+def make_user(
+    *,
+    email: str | None = None,
+    password: str = PASSWORD,
+    verified: bool = False,
+    age: int | None = None,
+    scope_municipalities: Iterable[Municipality] = (),
+    **fields,
+) -> User:
+    """A user (a resident unless `role` says otherwise): `verified` stamps the identity
+    check, `age` sets the birth date, `scope_municipalities` the official's scope."""
     n = _n()
-    email = fields.pop("email", f"user{n}@example.org")
-    return User.objects.create_user(email, "x-password-1", **fields)
+    if verified:
+        fields.setdefault("verified_at", timezone.now())
+    if age is not None:
+        fields.setdefault("birth_date", years_ago(age))
+    user = User.objects.create_user(email or f"user{n}@example.org", password, **fields)
+    if scope_municipalities:
+        user.scope_municipalities.set(scope_municipalities)
+    return user
+
+
+def make_official(*municipalities: Municipality, **fields) -> User:
+    """A municipal official of `municipalities`."""
+    return make_user(role=User.Role.MUNICIPAL_OFFICIAL, scope_municipalities=municipalities, **fields)
 
 
 def receipt_hash(code: str | None = None) -> str:

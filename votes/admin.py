@@ -160,21 +160,20 @@ class CampaignAdmin(ScopedAdmin):
     def recount_now(self, request: HttpRequest, queryset) -> None:
         if not self._can_write(request):
             raise PermissionDenied
-        published = [campaign for campaign in queryset if campaign.results_published_at is not None]
-        for campaign in published:
-            self.message_user(
-                request,
-                gettext("%(campaign)s: its results are published and stand.") % {"campaign": campaign},
-                level=messages.WARNING,
-            )
-        queryset = queryset.filter(results_published_at__isnull=True)
+        queued = 0
         for campaign in queryset:
-            services.tally_enqueue(campaign=campaign, final=campaign.closed_at is not None)
-        count = queryset.count()
+            if services.tally_recount(campaign=campaign, actor=request.user):
+                queued += 1
+            else:
+                self.message_user(
+                    request,
+                    gettext("%(campaign)s: its results are published and stand.") % {"campaign": campaign},
+                    level=messages.WARNING,
+                )
         message = ngettext(
-            "A recount was queued for %(n)d campaign.", "A recount was queued for %(n)d campaigns.", count
+            "A recount was queued for %(n)d campaign.", "A recount was queued for %(n)d campaigns.", queued
         )
-        self.message_user(request, message % {"n": count})
+        self.message_user(request, message % {"n": queued})
 
     @admin.action(description=_("Publish results"))
     def publish_results(self, request: HttpRequest, queryset) -> None:
@@ -182,7 +181,7 @@ class CampaignAdmin(ScopedAdmin):
             raise PermissionDenied
         for campaign in queryset:
             try:
-                services.results_publish(campaign=campaign)
+                services.results_publish(campaign=campaign, actor=request.user)
             except services.ResultsError as exc:
                 self.message_user(request, f"{campaign}: {exc}", level=messages.ERROR)
             else:

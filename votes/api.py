@@ -28,6 +28,7 @@ from portal.accounts.validators import validate_birth_date
 from projects.models import Municipality
 from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry
 from votes.permissions import can_assist
+from votes.results import public_tally, results_dict
 from votes.services import BIGINT_MAX, MAX_POINTS, BallotError, CastBallot, ballot_cast, volunteer_ballot_cast
 from votes.throttles import AuthAccountThrottle, AuthIPThrottle, BallotIPThrottle, BallotUserThrottle
 
@@ -385,8 +386,6 @@ class CampaignResultsView(generics.GenericAPIView):
 
     @extend_schema(responses={200: ResultsSerializer, 404: None})
     def get(self, request, pk: int):
-        from votes.results import public_tally, results_dict
-
         campaign = get_object_or_404(Campaign, pk=pk)
         tally = public_tally(campaign)
         if tally is None:

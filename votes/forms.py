@@ -12,10 +12,10 @@ from decimal import Decimal
 from django import forms
 from django.core import signing
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.utils.formats import number_format
 from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from lib.money import rubles
 from portal.accounts.phones import InvalidPhone, phone_normalise
 from portal.accounts.validators import validate_birth_date
 from projects.fields import MoneyField
@@ -109,10 +109,10 @@ class BallotForm(forms.Form):
             }
         if method == rules.KNAPSACK:
             return gettext(
-                "Fill a basket of projects whose total cost fits in the budget of %(budget)s ₽"
+                "Fill a basket of projects whose total cost fits in the budget of %(budget)s"
                 " (from %(min)d to %(max)d projects)."
             ) % {
-                "budget": number_format(campaign.budget, 0, force_grouping=True),
+                "budget": rubles(campaign.budget),
                 "min": campaign.min_choices,
                 "max": campaign.max_choices,
             }

@@ -36,6 +36,8 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 
+from votes import rules
+
 Choices = Sequence[tuple[str, int]]
 
 
@@ -89,8 +91,6 @@ def money_scale(amounts: Iterable[Decimal]) -> int:
 
 def recount(header: dict, ballots: dict[tuple[tuple[str, int], ...], int]) -> tuple[dict, set[str]]:
     """Scores and selected external ids of the grouped ``ballots`` under the header's rule."""
-    from votes import rules
-
     entries = header["entries"]
     costs = [Decimal(str(e["cost"])) for e in entries]
     budget = Decimal(str(header.get("budget") or 0))

@@ -107,6 +107,27 @@ def can_vote(user, campaign: Campaign, *, now: datetime.datetime | None = None) 
     return ballot_refusal(user, campaign, now=now) is None
 
 
+# Ideas: who may propose one to a campaign, and when (codes as the idea service's errors).
+IDEAS_CLOSED = Refusal("closed", _("This campaign is not collecting ideas now."))
+IDEAS_NOT_VERIFIED = Refusal(
+    "unverified", _("Only verified residents can propose ideas. Confirm your e-mail address first.")
+)
+
+
+def idea_refusal(user, campaign: Campaign, *, now: datetime.datetime | None = None) -> Refusal | None:
+    """Why `user` may not propose an idea to `campaign` now, or None."""
+    if not Campaign.objects.collecting_ideas(now).filter(pk=campaign.pk).exists():
+        return IDEAS_CLOSED
+    if not getattr(user, "is_authenticated", False) or not user.is_verified:
+        return IDEAS_NOT_VERIFIED
+    if user.municipality_id != campaign.municipality_id:
+        message = _("Only residents of %(municipality)s can propose ideas for this campaign.") % {
+            "municipality": campaign.municipality
+        }
+        return Refusal("not_resident", message)
+    return None
+
+
 def can_assist(user) -> bool:
     """Volunteers cast ballots on behalf of residents whose identity they checked."""
     return is_volunteer(user) or bool(getattr(user, "is_authenticated", False) and user.is_superuser)

@@ -18,12 +18,13 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
+from openpyxl import Workbook
 
-from portal.templatetags.portal_tags import rub
+from lib.money import rubles
 from votes import pabulib, receipts, services
 from votes.forms import BallotForm, IdeaForm, ResidentForm, ballot_token, ballot_token_choices
 from votes.models import Ballot, Campaign, Channel, Entry, Idea, Tally
-from votes.permissions import assisted_channel, ballot_refusal
+from votes.permissions import assisted_channel, ballot_refusal, idea_refusal
 from votes.results import (
     campaign_election,
     ledger_lines,
@@ -258,17 +259,10 @@ def volunteer_receipt(request: HttpRequest) -> HttpResponse:
 def idea_new(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign.objects.select_related("municipality"), pk=pk)
     user = request.user
-    refusal = None
-    if not Campaign.objects.collecting_ideas().filter(pk=campaign.pk).exists():
-        refusal = gettext("This campaign is not collecting ideas now.")
-    elif not user.is_verified:
-        refusal = gettext("Only verified residents can propose ideas. Confirm your e-mail address first.")
-    elif user.municipality_id != campaign.municipality_id:
-        refusal = gettext("Only residents of %(municipality)s can propose ideas for this campaign.") % {
-            "municipality": campaign.municipality
-        }
-    if refusal:
-        return render(request, "votes/idea_form.html", {"campaign": campaign, "refusal": refusal}, status=403)
+    refusal = idea_refusal(user, campaign)
+    if refusal is not None:
+        context = {"campaign": campaign, "refusal": refusal.message}
+        return render(request, "votes/idea_form.html", context, status=403)
 
     form = IdeaForm(request.POST or None, request.FILES or None, campaign=campaign)
     if request.method == "POST" and form.is_valid():
@@ -308,10 +302,8 @@ def my_ideas(request: HttpRequest) -> HttpResponse:
 
 
 def money(value) -> str:
-    """An amount in roubles for the active language (the `rub` filter): "12 345 678 ₽", "12,345,678 ₽"."""
-    if value is None:
-        return "—"
-    return rub(value)
+    """An amount in roubles for the active language, "—" for none."""
+    return rubles(value, empty="—")
 
 
 # Methods whose standings are points or ranks rather than a count of votes.
@@ -501,8 +493,6 @@ def results_csv(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def results_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
-    from openpyxl import Workbook
-
     campaign, tally = _public_tally_or_404(pk)
     workbook = Workbook()
     sheet = workbook.active

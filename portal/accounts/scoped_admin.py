@@ -1,10 +1,16 @@
-"""The officials' admin is scoped: one base class decides what a staff user sees.
+"""The officials' admin is scoped and audited: one base class decides what a staff user sees.
 
 Every ModelAdmin of a place-bound model names the path from the model to its
 municipality (`scope_path`). The queryset, the change/delete/history pages, the
 autocomplete endpoints, the foreign-key choices and the bulk actions all go through
 `get_queryset`, and anything that falls outside it answers 404: an official cannot
 even learn that another municipality's object exists.
+
+The audit log has two writers. Decisions (approve, merge or reject an idea, publish,
+recount, seal, open or close a vote, hide a comment, progress updates, paper ballots,
+roles) are recorded by the services that make them, whichever interface calls them.
+What only the admin does, editing a record through its form (add, change, delete, inline
+rows, actions that call no service), is recorded here by `AuditedAdminMixin`.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import functools
 
 from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
+from django.contrib.contenttypes.models import ContentType
 from django.db import models, router, transaction
 from django.http import Http404, HttpRequest
 from django.template.response import TemplateResponse
@@ -44,11 +51,12 @@ def scope_filter(model: type[models.Model], request: HttpRequest, queryset: mode
 
 
 class AuditedAdminMixin:
-    """Every write through the admin appends an audit event in the same transaction.
+    """Every edit made through the admin's forms appends an audit event in its transaction.
 
     Django already wraps the add/change/delete views in a transaction; bulk deletes and
     actions are wrapped here. The "before" state is read from the database, because the
-    form has already copied the new values onto the instance while validating.
+    form has already copied the new values onto the instance while validating. Decisions
+    taken through services record their own events (see the module's docstring).
     """
 
     def _audit(self, request: HttpRequest, action: str, obj: models.Model, before, after, municipality=None):
@@ -116,7 +124,11 @@ class AuditedAdminMixin:
 
 
 def _audited_action(func, name: str):
-    """Wrap a bulk action: one event per object it changed (or removed), in one transaction."""
+    """Wrap a bulk action: one event per object it changed (or removed), in one transaction.
+
+    An action that calls a service (publish, hide, moderate) has its decision recorded by
+    that service; the wrapper records only the changes no service has recorded, so each
+    change has one event."""
 
     @functools.wraps(func)
     def audited(modeladmin, request: HttpRequest, queryset: models.QuerySet):
@@ -124,12 +136,18 @@ def _audited_action(func, name: str):
         with transaction.atomic(using=router.db_for_write(model)):
             objects_before = {o.pk: o for o in model._base_manager.filter(pk__in=queryset.values("pk"))}
             before = {pk: audit_snapshot(o) for pk, o in objects_before.items()}
+            last_event = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
             response = func(modeladmin, request, queryset)
+            recorded = set(
+                AuditEvent.objects.filter(
+                    pk__gt=last_event, content_type=ContentType.objects.get_for_model(model)
+                ).values_list("object_id", flat=True)
+            )
             objects_after = {o.pk: o for o in model._base_manager.filter(pk__in=list(before))}
             for pk, old in before.items():
                 obj = objects_after.get(pk)
                 new = audit_snapshot(obj) if obj is not None else None
-                if new != old:
+                if new != old and str(pk) not in recorded:
                     modeladmin._audit(request, f"{AuditEvent.ACTION_PREFIX}{name}", obj or objects_before[pk], old, new)
         return response
 

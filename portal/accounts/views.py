@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from portal.accounts.forms import ProfileForm
 from portal.accounts.services import user_profile_update, user_unsubscribe
 from portal.accounts.unsubscribe import unsubscribe_user_from_token
+from projects.models import Comment
 
 
 def profile_is_complete(user) -> bool:
@@ -61,6 +62,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_votes(request: HttpRequest) -> HttpResponse:
+    # Accounts sit below votes: the votes app is imported when the page is asked for.
     from votes.models import Ballot
 
     ballots = (
@@ -73,8 +75,6 @@ def my_votes(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_comments(request: HttpRequest) -> HttpResponse:
-    from projects.models import Comment
-
     return render(request, "accounts/my_comments.html", {"comments": Comment.objects.by_author(request.user)})
 
 

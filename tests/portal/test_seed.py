@@ -9,8 +9,14 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from portal.accounts.models import User
-from portal.demo import CLOSED_CAMPAIGN_BALLOTS, DEMO_USERS, MUNICIPALITIES, seed_demo
-from portal.management.commands.demo_credentials import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
+from portal.demo import (
+    CLOSED_CAMPAIGN_BALLOTS,
+    DEMO_ADMIN_EMAIL,
+    DEMO_ADMIN_PASSWORD,
+    DEMO_USERS,
+    MUNICIPALITIES,
+    seed_demo,
+)
 from projects.models import Municipality, Proposal, Region, Space
 from votes.models import Ballot, BallotChoice, Campaign, Entry
 

@@ -79,6 +79,7 @@ from votes.services.tallies import (
     tally_compute,
     tally_enqueue,
     tally_outcome,
+    tally_recount,
 )
 
 __all__ = [
@@ -131,5 +132,6 @@ __all__ = [
     "tally_compute",
     "tally_enqueue",
     "tally_outcome",
+    "tally_recount",
     "volunteer_ballot_cast",
 ]

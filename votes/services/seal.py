@@ -7,6 +7,7 @@ import hashlib
 from django.db import connection, transaction
 
 from lib.queue import task_send_on_commit
+from portal.audit.services import audit_decision, audit_snapshot
 from votes import ledger, tasks
 from votes.models import Entry, Tally
 from votes.results import ledger_ballots, results_page_invalidate_on_commit
@@ -100,7 +101,11 @@ def ledger_seal(*, campaign_id: int) -> str:
                 f"campaign {campaign_id}: {ballots} ballots in the ledger, {tally.ballots_counted} counted; recount"
             )
         with transaction.atomic():
-            Tally.objects.filter(pk=tally.pk, computed_at=tally.computed_at).update(ledger_head=head)
+            sealed = Tally.objects.filter(pk=tally.pk, computed_at=tally.computed_at).update(ledger_head=head)
+            if sealed:
+                before = audit_snapshot(tally)
+                tally.ledger_head = head
+                audit_decision(actor=None, name="ledger_seal", obj=tally, before=before)
             results_page_invalidate_on_commit(campaign_id=campaign_id)  # the page shows the head
     return head
 

@@ -6,6 +6,7 @@ import datetime
 from dataclasses import asdict
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Case, Count, F, IntegerField, Sum, Value, When
@@ -13,7 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from lib.queue import task_send_on_commit
-from projects.models import Proposal
+from portal.audit.services import audit_decision, audit_snapshot
+from projects.services import proposals_select
 from votes import ledger, rules, tasks
 from votes.models import Ballot, BallotChoice, Campaign, Entry, Tally, TallyRow
 from votes.results import results_page_invalidate_on_commit
@@ -285,7 +287,20 @@ def tally_enqueue(*, campaign: Campaign, final: bool) -> None:
     task_send_on_commit(task, campaign_id)
 
 
-def results_publish(*, campaign: Campaign) -> Campaign:
+def tally_recount(*, campaign: Campaign, actor: Any = None) -> bool:
+    """An official asks for a recount: the final tally of a closed campaign, the live one
+    of an open one, counted by a worker after commit. Published results stand: False,
+    and nothing is asked."""
+    with transaction.atomic():
+        campaign = Campaign.objects.get(pk=campaign.pk)
+        if campaign.results_published_at is not None:
+            return False
+        audit_decision(actor=actor, name="tally_recount", obj=campaign, before=None)
+        tally_enqueue(campaign=campaign, final=campaign.closed_at is not None)
+    return True
+
+
+def results_publish(*, campaign: Campaign, actor: Any = None) -> Campaign:
     """Publish the final results; only after a final tally is done and its ledger sealed."""
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
@@ -299,13 +314,14 @@ def results_publish(*, campaign: Campaign) -> Campaign:
                 _("The ballot ledger is not sealed yet: wait for the seal after the final tally, or recount.")
             )
         if campaign.results_published_at is None:
+            before = audit_snapshot(campaign)
             campaign.results_published_at = timezone.now()
             campaign.save(update_fields=["results_published_at"])
-            # The winners enter the works: their proposals become "selected" (the status
-            # the progress updates of officials start from).
-            Proposal.objects.filter(
-                pk__in=final.rows.filter(selected=True).values("entry__proposal_id"), status=Proposal.Status.APPROVED
-            ).update(status=Proposal.Status.SELECTED, selected_at=campaign.results_published_at)
+            proposals_select(
+                proposal_ids=final.rows.filter(selected=True).values("entry__proposal_id"),
+                at=campaign.results_published_at,
+            )
+            audit_decision(actor=actor, name="results_publish", obj=campaign, before=before)
             results_page_invalidate_on_commit(campaign_id=campaign.pk)
             notifications_results_published_enqueue(campaign=campaign)
     return campaign
