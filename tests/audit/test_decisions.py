@@ -28,16 +28,6 @@ def decisions(name: str) -> list[AuditEvent]:
 
 
 @pytest.fixture
-def town(cast):
-    return cast.town
-
-
-@pytest.fixture
-def official(cast):
-    return cast.official
-
-
-@pytest.fixture
 def idea(town, cast):
     now = timezone.now()
     campaign = make_campaign(

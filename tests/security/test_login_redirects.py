@@ -8,7 +8,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.urls import reverse
 
-from .conftest import make_user
+from tests.builders import make_user
 
 PASSWORD = "correct horse battery staple"
 HOSTILE_NEXT = [

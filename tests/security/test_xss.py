@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from .conftest import make_proposal, make_space
+from tests.builders import make_proposal, make_space
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 SKIPPED_DIRS = {".venv", "var", "staticfiles", "node_modules", ".git", "tests", "bench", "__pycache__", "media"}

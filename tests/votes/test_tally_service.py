@@ -76,7 +76,7 @@ def test_failure_half_way_marks_failed_and_a_rerun_equals_a_clean_run(monkeypatc
         raise RuntimeError("worker lost")
 
     monkeypatch.setattr(TallyRow.objects, "bulk_create", half_then_crash)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="worker lost"):
         services.tally_compute(campaign_id=obj.pk, final=True)
     failed = Tally.objects.get(campaign=obj, kind="final")
     assert failed.status == "failed"
@@ -141,8 +141,9 @@ def test_ordinal_borda_scores_come_from_sql() -> None:
 
 def test_results_publish_needs_a_done_final_tally() -> None:
     obj = _greedy_campaign()
-    with pytest.raises(services.ResultsError):
+    with pytest.raises(services.ResultsError) as refused:
         services.results_publish(campaign=obj)
+    assert refused.value.code == "tally_not_done"
     obj.refresh_from_db()
     assert obj.results_published_at is None
     services.tally_compute(campaign_id=obj.pk, final=True)

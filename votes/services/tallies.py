@@ -305,13 +305,14 @@ def results_publish(*, campaign: Campaign, actor: Any = None) -> Campaign:
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.closed_at is None:
-            raise ResultsError(_("The campaign is not closed yet."))
+            raise ResultsError(_("The campaign is not closed yet."), code="not_closed")
         final = Tally.objects.final_done().filter(campaign=campaign).first()
         if final is None:
-            raise ResultsError(_("The final tally is not done yet: recount first."))
+            raise ResultsError(_("The final tally is not done yet: recount first."), code="tally_not_done")
         if not final.ledger_head:
             raise ResultsError(
-                _("The ballot ledger is not sealed yet: wait for the seal after the final tally, or recount.")
+                _("The ballot ledger is not sealed yet: wait for the seal after the final tally, or recount."),
+                code="not_sealed",
             )
         if campaign.results_published_at is None:
             before = audit_snapshot(campaign)

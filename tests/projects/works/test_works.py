@@ -11,7 +11,7 @@ from portal.accounts.permissions import OutOfScope
 from projects import services
 from projects.models import ProgressUpdate, Proposal
 from projects.views import proposal_extras
-from tests.ideas.factories import make_proposal
+from tests.builders import make_proposal
 
 pytestmark = pytest.mark.django_db
 
@@ -52,8 +52,9 @@ def test_updates_move_status_and_dates_consistently(selected, official):
 
 def test_updates_are_refused_before_the_vote(space, official):
     approved = make_proposal(space, status=Proposal.Status.APPROVED, title="Ещё не выбран")
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         add(approved, official, ProgressUpdate.Stage.DESIGN, timezone.localdate())
+    assert refused.value.code == "not_selected"
     assert not ProgressUpdate.objects.exists()
 
 

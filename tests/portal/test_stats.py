@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from portal.stats import campaign_turnout, improved_spaces_by_year_and_municipality
 from projects.models import Municipality, Proposal
-from tests.ideas.factories import make_campaign, make_proposal, make_space, make_user
+from tests.builders import make_campaign, make_proposal, make_space, make_user
 from votes.models import Ballot, Campaign, Channel
 from votes.services import tally_compute
 
@@ -39,11 +39,11 @@ def test_stats_numbers_equal_hand_computed_values(client, town, region):
     assert rows == {"Екатеринбург": [2, 1], "Берёзовский": [0, 1]}
     assert improved["totals"] == [2, 2]
 
-    campaign = make_campaign(small, ideas_open=False, title="Берёзовский 2027")
+    campaign = make_campaign(small, phase="ideas_closed", title="Берёзовский 2027")
     for n in range(3):
         Ballot.objects.create(
             campaign=campaign,
-            voter=make_user(f"v{n}@example.org", municipality=small),
+            voter=make_user(f"v{n}@example.org", verified=True, municipality=small),
             channel=Channel.IMPORT,
             receipt_hash=hashlib.sha256(str(n).encode()).hexdigest(),
         )
@@ -64,7 +64,7 @@ def test_stats_numbers_equal_hand_computed_values(client, town, region):
 
 def test_stats_page_uses_one_query_per_table(client, django_assert_max_num_queries, town):
     completed(make_space(town, name="A"), 2023, "a1")
-    make_campaign(town)
+    make_campaign(town, phase="ideas")
     with django_assert_max_num_queries(3):  # the session may add none: anonymous
         assert client.get(reverse("stats")).status_code == 200
 
@@ -74,7 +74,7 @@ def test_live_turnout_is_public_on_the_stats_page_exactly_when_the_results_page_
     from votes.results import public_tally
 
     now = timezone.now()
-    campaign = make_campaign(town, ideas_open=False, show_live_standings=True)
+    campaign = make_campaign(town, phase="ideas_closed", show_live_standings=True)
     Campaign.objects.filter(pk=campaign.pk).update(voting_opens_at=now - datetime.timedelta(days=2))
     Tally.objects.create(campaign=campaign, kind=Tally.Kind.LIVE, status=Tally.Status.DONE, computed_at=now)
 

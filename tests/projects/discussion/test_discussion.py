@@ -5,7 +5,7 @@ from django.urls import reverse
 from portal.accounts.permissions import OutOfScope
 from projects import services
 from projects.models import Comment, CommentReport, Proposal
-from tests.ideas.factories import make_proposal, make_user
+from tests.builders import make_proposal, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -44,19 +44,21 @@ def test_anonymous_and_unverified_cannot_comment(client, proposal, town):
     response = client.post(reverse("projects:comment_create", args=[proposal.pk]), {"body": "x"})
     assert response.status_code == 302 and "login" in response["Location"]
     unverified = make_user("u@example.org", municipality=town, verified=False)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         services.comment_post(proposal=proposal, author=unverified, body="x")
+    assert refused.value.code == "unverified"
     assert not Comment.objects.exists()
 
 
 def test_submitted_ideas_are_not_open_for_comments(space, resident):
     waiting = make_proposal(space, status=Proposal.Status.SUBMITTED, title="Ждёт")
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         services.comment_post(proposal=waiting, author=resident, body="x")
+    assert refused.value.code == "not_public"
 
 
 def test_replies_are_one_level_deep(proposal, resident, town):
-    other = make_user("boris@example.org", municipality=town)
+    other = make_user("boris@example.org", verified=True, municipality=town)
     root = services.comment_post(proposal=proposal, author=resident, body="Корень")
     reply = services.comment_post(proposal=proposal, author=other, body="Ответ", parent=root)
     reply_to_reply = services.comment_post(proposal=proposal, author=resident, body="Ответ на ответ", parent=reply)
@@ -67,12 +69,13 @@ def test_replies_are_one_level_deep(proposal, resident, town):
 def test_reply_to_a_comment_of_another_proposal_is_refused(proposal, resident, space):
     other_proposal = make_proposal(space, title="Другое")
     foreign = services.comment_post(proposal=other_proposal, author=resident, body="Там")
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         services.comment_post(proposal=proposal, author=resident, body="Тут", parent=foreign)
+    assert refused.value.code == "parent"
 
 
 def test_report_once_per_reporter(proposal, resident, town):
-    reporter = make_user("boris@example.org", municipality=town)
+    reporter = make_user("boris@example.org", verified=True, municipality=town)
     comment = services.comment_post(proposal=proposal, author=resident, body="Грубость")
     services.comment_report(comment=comment, reporter=reporter, reason="оскорбление")
     with pytest.raises(ValidationError) as error:
@@ -82,7 +85,7 @@ def test_report_once_per_reporter(proposal, resident, town):
 
 
 def test_hide_with_reason_shows_the_reason(proposal, resident, official, town):
-    reporter = make_user("boris@example.org", municipality=town)
+    reporter = make_user("boris@example.org", verified=True, municipality=town)
     comment = services.comment_post(proposal=proposal, author=resident, body="Грубость")
     report = services.comment_report(comment=comment, reporter=reporter, reason="оскорбление")
     services.comment_hide(comment=comment, moderator=official, reason="нарушение правил")
@@ -140,7 +143,7 @@ def test_posting_is_rate_limited_with_a_clear_message(client, proposal, resident
 
 
 def test_my_comments_lists_only_my_own_with_their_moderation(client, proposal, resident, official, town):
-    other = make_user("vera@example.org", municipality=town)
+    other = make_user("vera@example.org", verified=True, municipality=town)
     mine = services.comment_post(proposal=proposal, author=resident, body="Мой комментарий <b>жирно</b>")
     services.comment_post(proposal=proposal, author=other, body="Чужой комментарий")
     services.comment_hide(comment=mine, moderator=official, reason="Не по теме")

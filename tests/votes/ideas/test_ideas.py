@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from portal.accounts.permissions import OutOfScope
 from projects.models import Proposal, ProposalPhoto, Space
-from tests.ideas.factories import make_campaign, make_proposal, make_space, make_user, png_upload
+from tests.builders import make_campaign, make_proposal, make_space, make_user, png_upload
 from votes import services
 from votes.models import Entry, Idea
 
@@ -51,7 +51,7 @@ def test_idea_for_a_new_space_creates_the_space(campaign, resident):
 
 
 def test_idea_outside_the_collection_window_is_refused(town, resident, space):
-    closed = make_campaign(town, ideas_open=False)
+    closed = make_campaign(town, phase="ideas_closed")
     with pytest.raises(ValidationError) as error:
         submit(closed, resident, space=space)
     assert error.value.code == "closed"
@@ -59,7 +59,7 @@ def test_idea_outside_the_collection_window_is_refused(town, resident, space):
 
 
 def test_idea_from_a_non_resident_is_refused(campaign, other_town, space):
-    outsider = make_user("outsider@example.org", municipality=other_town)
+    outsider = make_user("outsider@example.org", verified=True, municipality=other_town)
     with pytest.raises(ValidationError) as error:
         submit(campaign, outsider, space=space)
     assert error.value.code == "not_resident"
@@ -68,15 +68,17 @@ def test_idea_from_a_non_resident_is_refused(campaign, other_town, space):
 
 def test_idea_from_an_unverified_resident_is_refused(campaign, town, space):
     unverified = make_user("new@example.org", municipality=town, verified=False)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         submit(campaign, unverified, space=space)
+    assert refused.value.code == "unverified"
     assert not Idea.objects.exists()
 
 
 def test_bad_upload_is_refused_and_nothing_is_written(campaign, resident, space, media_root):
     fake = SimpleUploadedFile("evil.jpg", b"<script>alert(1)</script>", content_type="image/jpeg")
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         submit(campaign, resident, space=space, photos=[png_upload(), fake])
+    assert refused.value.code == "invalid_image_format"
     assert not Proposal.objects.exists()
     assert not ProposalPhoto.objects.exists()
     assert not media_root.exists() or not any(media_root.rglob("*.jpg"))
@@ -149,7 +151,7 @@ def test_idea_cost_that_is_not_an_amount_is_a_form_error(client, campaign, resid
 
 
 def test_idea_form_is_refused_outside_the_window(client, town, resident):
-    closed = make_campaign(town, ideas_open=False)
+    closed = make_campaign(town, phase="ideas_closed")
     client.force_login(resident)
     response = client.get(reverse("votes:idea_new", args=[closed.pk]))
     assert response.status_code == 403
@@ -170,8 +172,9 @@ def test_approve_puts_the_entry_on_the_ballot(campaign, resident, space, officia
 def test_approving_twice_is_refused(campaign, resident, space, official):
     idea = submit(campaign, resident, space=space)
     services.idea_approve(idea=idea, official=official)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         services.idea_approve(idea=idea, official=official)
+    assert refused.value.code == "moderated"
     assert Entry.objects.count() == 1
 
 
@@ -186,8 +189,9 @@ def test_reject_shows_the_reason_on_my_ideas(client, campaign, resident, space, 
 
 def test_reject_without_a_reason_is_refused(campaign, resident, space, official):
     idea = submit(campaign, resident, space=space)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         services.idea_reject(idea=idea, official=official, reason="  ")
+    assert refused.value.code == "reason"
     idea.proposal.refresh_from_db()
     assert idea.proposal.status == Proposal.Status.SUBMITTED
 
@@ -204,8 +208,9 @@ def test_merge_into_a_proposal_of_the_same_municipality(campaign, resident, spac
 def test_merge_into_another_municipality_is_refused(campaign, resident, space, official, other_town):
     foreign = make_proposal(make_space(other_town, name="Чужой двор"))
     idea = submit(campaign, resident, space=space)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         services.idea_merge(idea=idea, into=foreign, official=official)
+    assert refused.value.code == "other_municipality"
 
 
 def test_official_of_another_municipality_cannot_moderate(campaign, resident, space, other_official):

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from portal.accounts import unsubscribe
 from portal.accounts.models import User
-from tests.ideas.factories import make_user
+from tests.builders import make_user
 from votes import services, tasks
 from votes.models import Ballot, Channel
 
@@ -76,19 +76,24 @@ def test_campaign_opened_goes_to_eligible_residents_in_batches(
     campaign, town, other_town, settings, django_capture_on_commit_callbacks
 ):
     settings.NOTIFY_BATCH_SIZE = 2
-    eligible = [make_user(f"r{n}@example.org", municipality=town) for n in range(5)]
-    make_user("young@example.org", municipality=town, birth_date=timezone.localdate() - datetime.timedelta(days=365))
-    make_user("quiet@example.org", municipality=town, notify_by_email=False)
+    eligible = [make_user(f"r{n}@example.org", verified=True, municipality=town) for n in range(5)]
+    make_user(
+        "young@example.org",
+        verified=True,
+        municipality=town,
+        birth_date=timezone.localdate() - datetime.timedelta(days=365),
+    )
+    make_user("quiet@example.org", verified=True, municipality=town, notify_by_email=False)
     make_user("unverified@example.org", municipality=town, verified=False)
-    make_user("away@example.org", municipality=other_town)
-    make_user("79120000000@phone.invalid", municipality=town)  # met by a volunteer: no mailbox
+    make_user("away@example.org", verified=True, municipality=other_town)
+    make_user("79120000000@phone.invalid", verified=True, municipality=town)  # met by a volunteer: no mailbox
     with django_capture_on_commit_callbacks(execute=True):
         services.notifications_campaign_opened_enqueue(campaign=campaign)
     assert sorted(m.to[0] for m in mail.outbox) == sorted(u.email for u in eligible)
 
 
 def test_results_published_goes_to_voters(campaign, resident, town, django_capture_on_commit_callbacks):
-    make_user("nonvoter@example.org", municipality=town)
+    make_user("nonvoter@example.org", verified=True, municipality=town)
     Ballot.objects.create(
         campaign=campaign, voter=resident, channel=Channel.IMPORT, receipt_hash=hashlib.sha256(b"r").hexdigest()
     )
@@ -114,7 +119,7 @@ def test_tampered_token_is_refused(client, resident, town):
     tampered = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
     response = client.post(reverse("accounts:unsubscribe", args=[tampered]))
     assert response.status_code == 400
-    other = make_user("other@example.org", municipality=town)
+    other = make_user("other@example.org", verified=True, municipality=town)
     # Someone else's id with the resident's signature.
     from django.core import signing
 
