@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := portal.settings
 
-.PHONY: run test lint install messages messages-update bench clean
+.PHONY: run test lint install assets messages messages-update bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,16 @@ messages-update: install
 	$(PY) manage.py makemessages -l ru --no-location $(MESSAGES_IGNORE) --ignore=tests --ignore=bench --no-obsolete
 	$(PY) manage.py compilemessages $(MESSAGES_IGNORE) -v 0
 
+# Front-end tools of the browser tests (axe-core, package.json), installed by `make test`.
+# Without node/npm the browser tests are skipped, with the reason.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+assets:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory node_modules/.package-lock.json; \
+	else echo "node/npm is not installed: the browser tests will be skipped (apt-get install nodejs npm)"; fi
+
 run: install messages
 	$(PY) manage.py migrate --no-input -v 0
 	$(PY) manage.py seed_demo
@@ -40,7 +50,7 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) manage.py makemigrations --check --dry-run -v 1
 
-test: install messages lint
+test: install messages assets lint
 	FAST_PASSWORD_HASHER=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
