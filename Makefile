@@ -48,6 +48,8 @@ run: install messages
 
 lint: install
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 	$(PY) manage.py makemigrations --check --dry-run -v 1
 
 test: install messages assets lint

@@ -38,10 +38,10 @@ def compile_stale_catalogues() -> None:
         # pytest-django set Django up before this hook, and Django may already hold the
         # catalogues it found then (none, on a first run): forget them, as Django does
         # when LOCALE_PATHS changes, so the compiled one is read.
-        trans_real._translations = {}
-        trans_real._default = None
-        trans_real._active = Local()
-        trans_real.translation_catalog_exists.cache_clear()
+        trans_real._translations = {}  # type: ignore[attr-defined]
+        trans_real._default = None  # type: ignore[attr-defined]
+        trans_real._active = Local()  # type: ignore[attr-defined]
+        trans_real.translation_catalog_exists.cache_clear()  # type: ignore[attr-defined]
 
 
 def pytest_collection_modifyitems(config, items):

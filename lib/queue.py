@@ -10,13 +10,14 @@ that never ran shows as missing in the admin, where an official recounts it (or
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
 
-def task_send(task, *args) -> bool:
+def task_send(task: Any, *args: Any) -> bool:
     """`task.delay(*args)`, or False (logged) when the broker cannot take it."""
     try:
         task.delay(*args)
@@ -26,6 +27,6 @@ def task_send(task, *args) -> bool:
     return True
 
 
-def task_send_on_commit(task, *args) -> None:
+def task_send_on_commit(task: Any, *args: Any) -> None:
     """Enqueue `task(*args)` once the current transaction commits (never if it rolls back)."""
     transaction.on_commit(lambda: task_send(task, *args))

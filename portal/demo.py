@@ -872,7 +872,7 @@ def seed_demo(*, today: datetime.date | None = None) -> DemoSummary:
     # Lifecycle dates, as offsets in days from today, for each status. Open-ballot
     # ideas were approved just before the vote opened (10 days ago); works belong
     # to last year's vote.
-    lifecycle = {
+    lifecycle: dict[str, dict[str, int]] = {
         S.SUBMITTED: {},
         S.APPROVED: {"approved_at": -12},
         S.SELECTED: {"approved_at": -400, "selected_at": -335},

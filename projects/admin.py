@@ -1,9 +1,11 @@
 import functools
+from typing import cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db import models
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.text import Truncator
 from django.utils.translation import gettext, ngettext
@@ -144,18 +146,20 @@ class CommentHideForm(forms.Form):
 @admin.register(Comment)
 class CommentAdmin(CommentScopedAdmin):
     list_display = ["__str__", "proposal", "author", "created_at", "hidden_at", "report_count"]
+    list_display_links = ["__str__"]
+    empty_value_display = _("—")
     list_filter = [("hidden_at", admin.EmptyFieldListFilter)]
     search_fields = ["body"]
     readonly_fields = ["proposal", "author", "parent", "body", "created_at", "hidden_at", "hidden_by"]
     fields = [*readonly_fields, "hidden_reason"]
     actions = ["hide_comments"]
 
-    def get_queryset(self, request: HttpRequest):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Comment]:
         return super().get_queryset(request).annotate(report_total=Count("reports"))
 
     @admin.display(description=_("reports"), ordering="report_total")
     def report_count(self, comment: Comment) -> int:
-        return comment.report_total
+        return comment.report_total  # type: ignore[attr-defined]  # annotated by get_queryset
 
     def has_add_permission(self, request: HttpRequest, *args) -> bool:
         return False
@@ -173,12 +177,12 @@ class CommentAdmin(CommentScopedAdmin):
     def has_hide_permission(self, request: HttpRequest) -> bool:
         return self._can_write(request)
 
-    def save_model(self, request: HttpRequest, obj: Comment, form, change):
+    def save_model(self, request: HttpRequest, obj: models.Model, form, change) -> None:
         # The only editable field is the reason: saving one hides the comment.
         reason = form.cleaned_data.get("hidden_reason", "")
         if reason and "hidden_reason" in form.changed_data:
             try:
-                services.comment_hide(comment=obj, moderator=request.user, reason=reason)
+                services.comment_hide(comment=cast(Comment, obj), moderator=request.user, reason=reason)
             except (ValidationError, OutOfScope) as error:
                 text = " ".join(error.messages) if isinstance(error, ValidationError) else gettext("not in your scope")
                 self.message_user(request, text, messages.ERROR)
@@ -218,7 +222,3 @@ class CommentReportAdmin(ScopedAdmin):
 
     def has_add_permission(self, request: HttpRequest, *args) -> bool:
         return False
-
-
-CommentAdmin.list_display_links = ["__str__"]
-CommentAdmin.empty_value_display = _("—")

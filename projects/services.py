@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -97,6 +97,13 @@ def proposals_select(*, proposal_ids: Iterable[int] | QuerySet, at: datetime.dat
 # reports (once per reporter) and hiding by moderators with a reason that stays visible.
 
 
+def _max_length(model: type[models.Model], name: str) -> int:
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or field.max_length is None:
+        raise TypeError(f"{model.__name__}.{name} is not a text field with a max_length")
+    return field.max_length
+
+
 class CommentRateLimited(ValidationError):
     """Too many comments in a minute from one user."""
 
@@ -131,7 +138,7 @@ def comment_post(*, proposal: Proposal, author, body: str, parent: Comment | Non
     body = (body or "").strip()
     if not body:
         raise ValidationError(_("Write something first."), code="empty")
-    max_length = Comment._meta.get_field("body").max_length
+    max_length = _max_length(Comment, "body")
     if len(body) > max_length:
         raise ValidationError(
             _("A comment can be at most %(max)d characters long.") % {"max": max_length}, code="too_long"
@@ -154,7 +161,7 @@ def comment_report(*, comment: Comment, reporter, reason: str) -> CommentReport:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Say what is wrong with this comment."), code="reason")
-    if len(reason) > CommentReport._meta.get_field("reason").max_length:
+    if len(reason) > _max_length(CommentReport, "reason"):
         raise ValidationError(_("The reason is too long."), code="reason_too_long")
     if comment.author_id == reporter.pk:
         raise ValidationError(_("You cannot report your own comment."), code="own")
@@ -176,7 +183,7 @@ def comment_hide(*, comment: Comment, moderator, reason: str) -> Comment:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give a reason for hiding the comment."), code="reason")
-    max_length = Comment._meta.get_field("hidden_reason").max_length
+    max_length = _max_length(Comment, "hidden_reason")
     if len(reason) > max_length:
         raise ValidationError(_("The reason can be at most %(max)d characters.") % {"max": max_length}, code="long")
     now = timezone.now()
@@ -196,7 +203,7 @@ def comment_hide(*, comment: Comment, moderator, reason: str) -> Comment:
 # update moves the proposal forward (never back) and fills the `*_at` timestamps the
 # database check constraints require for the new status.
 
-WORKS_STATUSES = [
+WORKS_STATUSES: list[str] = [
     Proposal.Status.SELECTED,
     Proposal.Status.IN_DESIGN,
     Proposal.Status.UNDER_CONSTRUCTION,
@@ -204,7 +211,7 @@ WORKS_STATUSES = [
 ]
 # The status a proposal reaches with an update of each stage (a signed contract is
 # still the design-and-procurement phase: the status has no separate step for it).
-STAGE_STATUS = {
+STAGE_STATUS: dict[str, str] = {
     ProgressUpdate.Stage.DESIGN: Proposal.Status.IN_DESIGN,
     ProgressUpdate.Stage.CONTRACT: Proposal.Status.IN_DESIGN,
     ProgressUpdate.Stage.CONSTRUCTION: Proposal.Status.UNDER_CONSTRUCTION,

@@ -88,18 +88,18 @@ def _works_context(proposal: Proposal) -> dict | None:
     if proposal.status not in services.WORKS_STATUSES:
         return None
     updates = list(proposal.progress_updates.all())
-    first_update_of = {}
+    first_update_of: dict[str, ProgressUpdate] = {}
     for update in updates:
         first_update_of.setdefault(update.stage, update)
-    reached = services.WORKS_STATUSES.index(proposal.status)
+    reached = services.WORKS_STATUSES.index(Proposal.Status(proposal.status))
     stages = []
     for stage, date_field in _STAGES:
-        update = first_update_of.get(stage)
-        date = update.happened_on if update else (getattr(proposal, date_field) if date_field else None)
+        stage_update = first_update_of.get(stage)
+        date = stage_update.happened_on if stage_update else (getattr(proposal, date_field) if date_field else None)
         status_reached = reached >= services.WORKS_STATUSES.index(services.STAGE_STATUS[stage])
         # A contract is done when reported, or implied once construction has begun.
         done = (
-            update is not None
+            stage_update is not None
             or (status_reached and stage != ProgressUpdate.Stage.CONTRACT)
             or (
                 stage == ProgressUpdate.Stage.CONTRACT

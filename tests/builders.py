@@ -56,7 +56,7 @@ def make_space(municipality: Municipality | None = None, name: str | None = None
 
 
 # Each lifecycle status and the timestamps the database requires once it is reached.
-_STATUS_STAMPS = {
+_STATUS_STAMPS: dict[str, list[str]] = {
     Proposal.Status.SUBMITTED: [],
     Proposal.Status.APPROVED: ["approved_at"],
     Proposal.Status.SELECTED: ["approved_at", "selected_at"],

@@ -190,8 +190,7 @@ class CampaignAdmin(ScopedAdmin):
 
 class BallotChoiceInline(admin.TabularInline):
     model = BallotChoice
-    fields = ["entry", "points"]
-    readonly_fields = fields
+    fields = readonly_fields = ("entry", "points")
     extra = 0
     can_delete = False
 
@@ -212,8 +211,7 @@ class BallotAdmin(ScopedAdmin):
     list_filter = ["channel", "campaign"]
     search_fields = ["receipt_hash"]
     list_select_related = ["campaign"]
-    fields = ["campaign", "channel", "cast_at", "receipt_hash"]
-    readonly_fields = fields
+    fields = readonly_fields = ("campaign", "channel", "cast_at", "receipt_hash")
     inlines = [BallotChoiceInline]
     # Who cast a ballot (or helped) must not be reachable through the URL either:
     # Django accepts any one-level lookup (?voter=<id>) unless told otherwise.
@@ -230,8 +228,7 @@ class BallotAdmin(ScopedAdmin):
 
 class TallyRowInline(admin.TabularInline):
     model = TallyRow
-    fields = ["entry", "votes", "score", "rank", "selected"]
-    readonly_fields = fields
+    fields = readonly_fields = ("entry", "votes", "score", "rank", "selected")
     extra = 0
     can_delete = False
 
@@ -275,7 +272,7 @@ class IdeaMergeForm(forms.Form):
 
     def __init__(self, *args, municipality_ids, exclude_ids, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["into"].queryset = (
+        self.fields["into"].queryset = (  # type: ignore[attr-defined]
             Proposal.objects.filter(space__municipality_id__in=municipality_ids)
             .exclude(pk__in=exclude_ids)
             .exclude(status__in=[Proposal.Status.REJECTED, Proposal.Status.MERGED])
@@ -309,8 +306,14 @@ class IdeaAdmin(ScopedAdmin):
     list_filter = [IdeaStateFilter, "campaign"]
     search_fields = ["proposal__title", "proposal__description", "proposal__space__name"]
     list_select_related = ["proposal", "proposal__space", "proposal__author", "campaign"]
-    readonly_fields = ["campaign", "proposal", "submitted_at", "state_display", "description", "rejection_reason"]
-    fields = readonly_fields
+    fields = readonly_fields = (
+        "campaign",
+        "proposal",
+        "submitted_at",
+        "state_display",
+        "description",
+        "rejection_reason",
+    )
     actions = ["approve_ideas", "reject_ideas", "merge_ideas"]
 
     @admin.display(description=_("space"))

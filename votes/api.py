@@ -40,7 +40,7 @@ CAMPAIGN_STATUSES = ["open", "upcoming", "closed"]
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What went wrong, for people.")
     code = serializers.CharField(required=False, help_text="Stable machine-readable reason, e.g. already_voted.")
-    errors = serializers.DictField(
+    errors = serializers.DictField(  # type: ignore[assignment]  # a field named like Serializer.errors
         required=False, child=serializers.JSONField(), help_text="Field errors of a malformed request."
     )
 
@@ -55,7 +55,9 @@ class EntrySerializer(serializers.ModelSerializer):
 
 
 class CampaignSerializer(serializers.ModelSerializer):
-    municipality = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    municipality: serializers.SlugRelatedField[Municipality] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     status = serializers.SerializerMethodField()
 
     class Meta:
@@ -91,7 +93,7 @@ class ChoiceInputSerializer(serializers.Serializer):
 
 
 class BallotRequestSerializer(serializers.Serializer):
-    choices = ChoiceInputSerializer(many=True, min_length=1, max_length=500)
+    choices = ChoiceInputSerializer(many=True, min_length=1, max_length=500)  # type: ignore[call-arg]  # ListSerializer's
 
 
 class BallotReceiptSerializer(serializers.Serializer):
@@ -139,7 +141,7 @@ class VolunteerBallotRequestSerializer(serializers.Serializer):
     full_name = serializers.CharField(max_length=200)
     birth_date = serializers.DateField(validators=[validate_birth_date])
     municipality = MunicipalitySlugField(slug_field="slug", queryset=Municipality.objects.all())
-    choices = ChoiceInputSerializer(many=True, min_length=1, max_length=500)
+    choices = ChoiceInputSerializer(many=True, min_length=1, max_length=500)  # type: ignore[call-arg]  # ListSerializer's
 
 
 ERROR_RESPONSES = {
@@ -155,7 +157,7 @@ PAGE_NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such page of r
 
 
 def _error(error: BallotError) -> Response:
-    body = {"code": error.code, "detail": str(error.message)}
+    body: dict[str, object] = {"code": error.code, "detail": str(error.message)}
     if error.http_status == status.HTTP_400_BAD_REQUEST:
         body["errors"] = {"choices": [str(error.message)]}
     return Response(body, status=error.http_status)
@@ -312,7 +314,7 @@ class MyBallotsView(generics.ListAPIView):
 
     def get_queryset(self):
         return (
-            Ballot.objects.filter(voter=self.request.user)
+            Ballot.objects.filter(voter_id=self.request.user.pk)
             .prefetch_related(Prefetch("choices", BallotChoice.objects.order_by("points", "entry_id")))
             .order_by("-cast_at", "-pk")
         )

@@ -8,6 +8,7 @@ The ballot form only turns widgets into (entry_id, points) pairs and asks
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, cast
 
 from django import forms
 from django.core import signing
@@ -167,7 +168,7 @@ class BallotForm(forms.Form):
             try:
                 ballot_validate(campaign=self.campaign, choices=self.ballot_choices())
             except InvalidBallot as error:
-                raise forms.ValidationError(error.message, code=error.code) from None
+                raise forms.ValidationError(str(error.message), code=error.code) from None
         return cleaned
 
 
@@ -280,12 +281,17 @@ class IdeaForm(forms.Form):
         label=gettext_lazy("Photos"), help_text=gettext_lazy("Up to 5 photos: JPEG, PNG or WebP.")
     )
 
-    def __init__(self, *args, campaign, **kwargs):
+    def __init__(self, *args: Any, campaign: Campaign, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["space"].queryset = Space.objects.public().filter(municipality_id=campaign.municipality_id)
+        self.space_field.queryset = Space.objects.public().filter(municipality_id=campaign.municipality_id)
 
-    def clean(self):
-        data = super().clean()
+    @property
+    def space_field(self) -> forms.ModelChoiceField:
+        return cast(forms.ModelChoiceField, self.fields["space"])
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("target") == self.TARGET_EXISTING:
             if not data.get("space"):
                 self.add_error("space", _("Choose the space."))

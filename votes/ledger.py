@@ -35,6 +35,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
+from typing import Any
 
 from votes import rules
 
@@ -54,7 +55,9 @@ def link(previous: str, receipt_hash: str, choices: Choices) -> str:
     return hashlib.sha256(data.encode()).hexdigest()
 
 
-def chain(campaign_id: int, ballots: Iterable[tuple[str, Choices]]) -> Iterator[tuple[int, str, list, str]]:
+def chain(
+    campaign_id: int, ballots: Iterable[tuple[str, Choices]]
+) -> Iterator[tuple[int, str, list[tuple[str, int]], str]]:
     """Yield ``(position, receipt_hash, sorted choices, h_i)`` for ballots in ledger order.
 
     Refuses ballots out of order (or repeated), since the order is part of the format.
@@ -89,7 +92,7 @@ def money_scale(amounts: Iterable[Decimal]) -> int:
     return 1 if all(a == a.to_integral_value() for a in amounts) else 100
 
 
-def recount(header: dict, ballots: dict[tuple[tuple[str, int], ...], int]) -> tuple[dict, set[str]]:
+def recount(header: dict[str, Any], ballots: dict[tuple[tuple[str, int], ...], int]) -> tuple[dict[str, Any], set[str]]:
     """Scores and selected external ids of the grouped ``ballots`` under the header's rule."""
     entries = header["entries"]
     costs = [Decimal(str(e["cost"])) for e in entries]

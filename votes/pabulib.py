@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -222,7 +222,7 @@ def dump(election: PbElection) -> str:
     return "".join(out)
 
 
-def _columns(rows: Iterable[dict[str, object]], first: list[str]) -> list[str]:
+def _columns(rows: Iterable[Mapping[str, object]], first: list[str]) -> list[str]:
     cols = list(first)
     for row in rows:
         cols += [k for k in row if k not in cols]

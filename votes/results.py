@@ -10,6 +10,7 @@ import logging
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -90,7 +91,7 @@ def campaign_election(campaign: Campaign) -> pabulib.PbElection:
         .values_list("pk", "receipt_hash", "external_voter_id", "choices__entry__external_id", "choices__points")
         .iterator(chunk_size=5000)
     )
-    current = None
+    current: dict[str, Any] | None = None
     for pk, receipt, external_voter_id, external_id, points in ballots:
         if current is None or current["_pk"] != pk:
             current = {"_pk": pk, "voter_id": external_voter_id or receipt[:16], "vote_list": [], "points_list": []}
@@ -149,7 +150,8 @@ def ledger_ballots(campaign_id: int, *, chunk_size: int = 5000) -> Iterator[tupl
         .values_list("receipt_hash", "choices__entry__external_id", "choices__points")
         .iterator(chunk_size=chunk_size)
     )
-    current, choices = None, []
+    current: str | None = None
+    choices: list[tuple[str, int]] = []
     for receipt, external_id, points in rows:
         if receipt != current:
             if current is not None:

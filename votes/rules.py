@@ -625,7 +625,7 @@ class _MesInstance:
                     continue
                 cls[g] = nc
                 for jj, u in items:
-                    h = hist.get(jj)
+                    h = hist.get(jj)  # type: ignore[assignment]  # None is checked next
                     if h is None or jj in funded:
                         continue
                     k_old = (c, u)

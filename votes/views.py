@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import cast
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -21,6 +22,8 @@ from django.views.decorators.http import require_http_methods
 from openpyxl import Workbook
 
 from lib.money import rubles
+from portal.accounts.requests import AuthenticatedHttpRequest
+from projects.models import Space
 from votes import pabulib, receipts, services
 from votes.forms import BallotForm, IdeaForm, ResidentForm, ballot_token, ballot_token_choices
 from votes.models import Ballot, Campaign, Channel, Entry, Idea, Tally
@@ -62,7 +65,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "phase": campaign.phase(now),
         "refusal": ballot_refusal(request.user, campaign, now=now) if request.user.is_authenticated else None,
         "has_voted": request.user.is_authenticated
-        and Ballot.objects.filter(campaign=campaign, voter=request.user).exists(),
+        and Ballot.objects.filter(campaign=campaign, voter_id=request.user.pk).exists(),
         "results_public": public_tally(campaign, now=now) is not None,
     }
     return render(request, "votes/campaign_detail.html", context)
@@ -85,7 +88,7 @@ def _chosen(entries: list[Entry], choices: list[tuple[int, int | None]]) -> list
     return sorted(rows, key=lambda row: (row[1] or 0, row[0].position))
 
 
-def _refused(request: HttpRequest, campaign: Campaign, *, code: str, message, status: int) -> HttpResponse:
+def _refused(request: AuthenticatedHttpRequest, campaign: Campaign, *, code: str, message, status: int) -> HttpResponse:
     ballot = None
     if code == AlreadyVoted.code:
         ballot = Ballot.objects.filter(campaign=campaign, voter=request.user).first()
@@ -118,7 +121,7 @@ def _receipt_for_session(cast: CastBallot) -> dict:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def ballot(request: HttpRequest, pk: int) -> HttpResponse:
+def ballot(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The ballot: GET the form, POST step=review to see it, step=confirm to cast it."""
     campaign, entries = _campaign_with_entries(pk)
     if Ballot.objects.filter(campaign=campaign, voter=request.user).exists():
@@ -165,7 +168,7 @@ def ballot(request: HttpRequest, pk: int) -> HttpResponse:
 
 @never_cache
 @login_required
-def ballot_receipt(request: HttpRequest, pk: int) -> HttpResponse:
+def ballot_receipt(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The receipt code, shown once: it leaves the session as it is shown."""
     campaign = get_object_or_404(Campaign.objects.select_related("municipality"), pk=pk)
     shown = request.session.get(RECEIPT_SESSION_KEY)
@@ -179,7 +182,7 @@ def ballot_receipt(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def volunteer_desk(request: HttpRequest) -> HttpResponse:
+def volunteer_desk(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A volunteer enters the ballot of the resident in front of them; an official enters
     a paper ballot the same way (channel 'paper', their own municipalities only)."""
     channel = assisted_channel(request.user)
@@ -241,7 +244,7 @@ def volunteer_desk(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-def volunteer_receipt(request: HttpRequest) -> HttpResponse:
+def volunteer_receipt(request: AuthenticatedHttpRequest) -> HttpResponse:
     if assisted_channel(request.user) is None:
         raise PermissionDenied
     receipt = request.session.pop(VOLUNTEER_RECEIPT_SESSION_KEY, None)
@@ -256,7 +259,7 @@ def volunteer_receipt(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def idea_new(request: HttpRequest, pk: int) -> HttpResponse:
+def idea_new(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign.objects.select_related("municipality"), pk=pk)
     user = request.user
     refusal = idea_refusal(user, campaign)
@@ -274,14 +277,14 @@ def idea_new(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, gettext("Thank you! Your idea is waiting for moderation."))
             return redirect("votes:my_ideas")
-    spaces = form.fields["space"].queryset.only("pk", "name", "address", "latitude", "longitude")
+    spaces = cast("QuerySet[Space]", form.space_field.queryset).only("pk", "name", "address", "latitude", "longitude")
     map_points = [
         {"lat": float(space.latitude), "lon": float(space.longitude), "label": f"{space.name}, {space.address}"}
         for space in spaces
     ]
     center = map_points[0] if map_points else _municipality_center(campaign)
-    context = {"campaign": campaign, "form": form, "map_points": map_points, "map_center": center}
-    return render(request, "votes/idea_form.html", context, status=400 if form.errors else 200)
+    page: dict[str, object] = {"campaign": campaign, "form": form, "map_points": map_points, "map_center": center}
+    return render(request, "votes/idea_form.html", page, status=400 if form.errors else 200)
 
 
 def _municipality_center(campaign: Campaign) -> dict:
@@ -292,7 +295,7 @@ def _municipality_center(campaign: Campaign) -> dict:
 
 
 @login_required
-def my_ideas(request: HttpRequest) -> HttpResponse:
+def my_ideas(request: AuthenticatedHttpRequest) -> HttpResponse:
     ideas = Idea.objects.by_author(request.user).order_by("-submitted_at", "-pk")
     return render(request, "votes/my_ideas.html", {"ideas": ideas})
 

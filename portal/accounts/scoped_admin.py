@@ -16,8 +16,10 @@ rows, actions that call no service), is recorded here by `AuditedAdminMixin`.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, router, transaction
@@ -39,10 +41,12 @@ _SCOPED_RELATIONS = {
 }
 
 
-def scope_filter(model: type[models.Model], request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:
+def scope_filter(
+    model: type[models.Model], request: HttpRequest, queryset: models.QuerySet | None
+) -> models.QuerySet | None:
     """Narrow `queryset` of `model` to the request user's municipalities."""
     user = request.user
-    if user.is_superuser:
+    if queryset is None or user.is_superuser:
         return queryset
     lookup = _SCOPED_RELATIONS.get(model._meta.label_lower)
     if lookup is None:
@@ -50,7 +54,11 @@ def scope_filter(model: type[models.Model], request: HttpRequest, queryset: mode
     return queryset.filter(**{lookup: Municipality.objects.administered_by(user)})
 
 
-class AuditedAdminMixin:
+# The mixin sits before ModelAdmin (or UserAdmin) in the bases; mypy sees it as one.
+_AdminBase = admin.ModelAdmin if TYPE_CHECKING else object
+
+
+class AuditedAdminMixin(_AdminBase):  # type: ignore[misc,valid-type]
     """Every edit made through the admin's forms appends an audit event in its transaction.
 
     Django already wraps the add/change/delete views in a transaction; bulk deletes and
@@ -71,7 +79,7 @@ class AuditedAdminMixin:
         )
 
     def save_model(self, request: HttpRequest, obj: models.Model, form, change: bool) -> None:
-        obj._audit_before = audit_snapshot_from_db(type(obj), obj.pk) if change else None
+        obj._audit_before = audit_snapshot_from_db(type(obj), obj.pk) if change else None  # type: ignore[attr-defined]
         super().save_model(request, obj, form, change)
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
@@ -168,7 +176,7 @@ def action_form_response(
         "items": list(items),
         "form": form,
         "action": action,
-        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "changelist_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
     }
     return TemplateResponse(request, template, context)
@@ -211,7 +219,7 @@ class ScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if field is not None and hasattr(field, "queryset"):
+        if field is not None and getattr(field, "queryset", None) is not None:
             field.queryset = scope_filter(db_field.related_model, request, field.queryset)
         return field
 
@@ -230,7 +238,7 @@ class ScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         field = super().formfield_for_manytomany(db_field, request, **kwargs)
-        if field is not None and hasattr(field, "queryset"):
+        if field is not None and getattr(field, "queryset", None) is not None:
             field.queryset = scope_filter(db_field.related_model, request, field.queryset)
         return field
 
@@ -264,7 +272,7 @@ class ScopedInline(admin.TabularInline):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if field is not None and hasattr(field, "queryset"):
+        if field is not None and getattr(field, "queryset", None) is not None:
             field.queryset = scope_filter(db_field.related_model, request, field.queryset)
         return field
 

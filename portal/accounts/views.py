@@ -12,12 +12,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from portal.accounts.forms import ProfileForm
+from portal.accounts.models import User
+from portal.accounts.requests import AuthenticatedHttpRequest
 from portal.accounts.services import user_profile_update, user_unsubscribe
 from portal.accounts.unsubscribe import unsubscribe_user_from_token
 from projects.models import Comment
 
 
-def profile_is_complete(user) -> bool:
+def profile_is_complete(user: User) -> bool:
     return bool(user.full_name and user.birth_date and user.municipality_id)
 
 
@@ -29,7 +31,7 @@ def _safe_next(request: HttpRequest) -> str | None:
 
 
 @login_required
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     if request.method == "POST":
         form = ProfileForm(request.POST)
@@ -61,7 +63,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def my_votes(request: HttpRequest) -> HttpResponse:
+def my_votes(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Accounts sit below votes: the votes app is imported when the page is asked for.
     from votes.models import Ballot
 
@@ -74,7 +76,7 @@ def my_votes(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def my_comments(request: HttpRequest) -> HttpResponse:
+def my_comments(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "accounts/my_comments.html", {"comments": Comment.objects.by_author(request.user)})
 
 

@@ -93,8 +93,9 @@ def world() -> World:
 
 def client_for(world: World, role: str) -> Client:
     client = Client()
-    if world.users[role] is not None:
-        client.force_login(world.users[role])
+    user = world.users[role]
+    if user is not None:
+        client.force_login(user)
     return client
 
 
@@ -156,8 +157,8 @@ def test_changelist_lists_exactly_the_scope(world: World, role: str, model: str)
 
 @pytest.mark.parametrize("model", MODELS)
 def test_changelist_filters_name_only_the_scope(world: World, model: str) -> None:
-    html = client_for(world, "municipal_official_a").get(f"/admin/{MODELS[model].replace('_', '/', 1)}/")
-    html = html.content.decode()
+    response = client_for(world, "municipal_official_a").get(f"/admin/{MODELS[model].replace('_', '/', 1)}/")
+    html = response.content.decode()
     assert "Екатеринбург" in html
     assert "Нижний Тагил" not in html
     assert "Челябинск" not in html

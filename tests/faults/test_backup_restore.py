@@ -92,7 +92,7 @@ def make_campaign_with_ballots(media_root: Path, ballots: int = 57) -> Campaign:
     image = io.BytesIO()
     Image.new("RGB", (32, 24), (30, 160, 90)).save(image, format="PNG")
     image.seek(0)
-    image.size = len(image.getvalue())
+    image.size = len(image.getvalue())  # type: ignore[attr-defined]  # what Django's uploads carry
     SpacePhoto.objects.create(space=space, image=photo_store(file=image), caption="До работ")
     now = timezone.now()
     proposals = [
@@ -155,7 +155,7 @@ def run_script(script: str, folder: Path, db_name: str, media_root: Path) -> sub
 def database_facts(db_name: str) -> dict:
     with psycopg.connect(database_url(db_name)) as conn:
         counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}  # noqa: S608
-        ballots, checksum = conn.execute(BALLOT_CHECKSUM_SQL).fetchone()
+        ballots, checksum = conn.execute(BALLOT_CHECKSUM_SQL).fetchone() or (0, "")
         triggers = sorted(
             row[0] for row in conn.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal").fetchall()
         )

@@ -190,7 +190,8 @@ def test_password_hashes_are_never_logged(client, superuser, official_a, town_a,
     assert event.before["scope_municipalities"] != event.after["scope_municipalities"]
     assert event.after["scope_municipalities"] == [town_b.pk]
     stored = str(event.before) + str(event.after)
-    assert "password" not in event.before and "password" not in event.after
+    assert "password" not in event.before
+    assert "password" not in event.after
     assert official_a.password not in stored
     assert "password" not in audit_snapshot(official_a)
 

@@ -146,7 +146,8 @@ def test_cumulative_refuses_points_over_the_limit(make_campaign, voter, ids):
     error = refused(
         PointsOverLimit, "points_over_limit", campaign=campaign, voter=voter, choices=[(e[0], 8), (e[1], 3)]
     )
-    assert "11" in str(error.message) and "10" in str(error.message)
+    assert "11" in str(error.message)
+    assert "10" in str(error.message)
 
 
 def test_cumulative_refuses_zero_negative_or_missing_points(make_campaign, voter, ids):
@@ -169,7 +170,8 @@ def test_ordinal_refuses_broken_rankings(make_campaign, voter, ids, ranks):
     with pytest.raises((InvalidRanking, InvalidPoints)) as refused:
         ballot_cast(campaign=campaign, voter=voter, choices=list(zip(e, ranks, strict=False)), channel=Channel.WEB)
     assert refused.value.code in ("invalid_ranking", "invalid_points")
-    assert Ballot.objects.count() == 0 and BallotChoice.objects.count() == 0
+    assert Ballot.objects.count() == 0
+    assert BallotChoice.objects.count() == 0
 
 
 def test_ordinal_refuses_too_many_ranks(make_campaign, voter, ids):

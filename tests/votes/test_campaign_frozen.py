@@ -35,7 +35,8 @@ def test_open_campaign_shows_method_budget_and_entries_read_only(official_client
         assert name not in form.fields, name
     assert "voting_closes_at" in form.fields  # an official may still extend an open vote
     entries = page.context["inline_admin_formsets"][0]
-    assert not entries.has_add_permission and not entries.has_change_permission
+    assert not entries.has_add_permission
+    assert not entries.has_change_permission
     assert not entries.has_delete_permission
 
 

@@ -116,7 +116,7 @@ def test_parse_reads_what_pabutools_reads(path: Path) -> None:
     assert sorted(p["project_id"] for p in election.projects) == sorted(p.name for p in instance)
     assert len(election.votes) == len(profile)
     assert election.meta == dict(instance.meta.items())
-    mine = Counter()
+    mine: Counter[tuple[tuple[str, int], ...]] = Counter()
     for ballot, count in ri.ballots.items():
         if ri.method == rules.ORDINAL:
             key: tuple[Any, ...] = tuple(pid for pid, _ in sorted(ballot, key=lambda x: x[1]))
@@ -201,10 +201,10 @@ def test_selection_equals_the_official_result(path: Path) -> None:
         pytest.skip(f"{path.name} has no selected column")
     if ri.rule not in SUPPORTED:
         pytest.skip(f"{path.name}: rule {ri.rule!r} is not supported")
-    outcome = _select(ri, ri.rule)  # type: ignore[arg-type]
+    outcome = _select(ri, ri.rule)
     assert set(outcome.selected) == _official(election)
     if ri.rule == rules.GREEDY_THRESHOLD:
-        by_votes = _select(ri, ri.rule, threshold_on="votes")  # type: ignore[arg-type]
+        by_votes = _select(ri, ri.rule, threshold_on="votes")
         assert set(by_votes.selected) == _official(election)
 
 
@@ -226,7 +226,8 @@ def test_quirks_bom_crlf_quotes_points() -> None:
     assert e.votes[0]["points_list"] == [2, 1]
     ri = pabulib.to_rules_input(e)
     assert ri.ballots == {(("1", 2), ("2", 1)): 1, (("2", 3),): 1}
-    assert ri.budget == 10 and ri.method == rules.CUMULATIVE
+    assert ri.budget == 10
+    assert ri.method == rules.CUMULATIVE
     inst, prof = parse_pabulib_from_string(pabulib.dump(e))
     assert sorted(int(p.cost) for p in inst) == [4, 6]
     assert sorted(sorted((p.name, int(v)) for p, v in b.items()) for b in prof) == [

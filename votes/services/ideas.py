@@ -60,7 +60,7 @@ def idea_submit(
     now = now or timezone.now()
     refusal = idea_refusal(author, campaign, now=now)
     if refusal is not None:
-        raise ValidationError(refusal.message, code=refusal.code)
+        raise ValidationError(str(refusal.message), code=refusal.code)
     if (space is None) == (new_space is None):
         raise ValidationError(_("Choose an existing space or describe a new one."), code="space")
     if space is not None and space.municipality_id != campaign.municipality_id:
@@ -81,6 +81,7 @@ def idea_submit(
                 space = Space(municipality_id=campaign.municipality_id, **new_space)
                 space.full_clean(validate_constraints=False)
                 space.save()
+            assert space is not None  # noqa: S101  (one of the two, checked above)
             proposal.space = space
             proposal.full_clean()
             proposal.save()

@@ -173,7 +173,7 @@ def campaign_import_pabulib(*, election, population: int | None = None, chunk_si
                 )
                 for vote in chunk
             )
-            choices = []
+            choices: list[BallotChoice] = []
             for ballot, vote in zip(ballots, chunk, strict=True):
                 ids = vote["vote_list"]
                 if method == rules.CUMULATIVE:

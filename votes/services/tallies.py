@@ -45,6 +45,7 @@ def _project_id_of(entries: list[Entry]) -> dict[int, str]:
 def _scores_from_sql(campaign: Campaign, entries: list[Entry]) -> dict[str, rules.ProjectScore]:
     """Votes and score per entry in one GROUP BY over votes_ballotchoice."""
     points = "points"
+    score: Sum | Count
     if campaign.method == rules.ORDINAL:
         # points holds the rank; Borda gives L - rank + 1 with L = the ballot length limit.
         length = campaign.max_choices
@@ -99,11 +100,11 @@ def _grouped_ballots(campaign: Campaign, entries: list[Entry], *, chunk_size: in
         with connection.cursor() as cursor:
             cursor.execute(sql, [campaign.pk])
             for choices, count in cursor.fetchall():  # one row per distinct ballot
-                ballot = []
+                distinct = []
                 for item in choices:
                     entry_id, points = item.split(":")
-                    ballot.append((ids[int(entry_id)], int(points)))
-                key = tuple(sorted(ballot))
+                    distinct.append((ids[int(entry_id)], int(points)))
+                key = tuple(sorted(distinct))
                 grouped[key] = grouped.get(key, 0) + count
                 with_choices += count
     else:

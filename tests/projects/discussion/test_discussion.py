@@ -42,7 +42,8 @@ def test_posting_through_the_page(client, proposal, resident):
 
 def test_anonymous_and_unverified_cannot_comment(client, proposal, town):
     response = client.post(reverse("projects:comment_create", args=[proposal.pk]), {"body": "x"})
-    assert response.status_code == 302 and "login" in response["Location"]
+    assert response.status_code == 302
+    assert "login" in response["Location"]
     unverified = make_user("u@example.org", municipality=town, verified=False)
     with pytest.raises(ValidationError) as refused:
         services.comment_post(proposal=proposal, author=unverified, body="x")
@@ -91,7 +92,8 @@ def test_hide_with_reason_shows_the_reason(proposal, resident, official, town):
     services.comment_hide(comment=comment, moderator=official, reason="нарушение правил")
     comment.refresh_from_db()
     report.refresh_from_db()
-    assert comment.hidden_at is not None and comment.hidden_by == official
+    assert comment.hidden_at is not None
+    assert comment.hidden_by == official
     assert report.resolved_at is not None
 
     from django.template.loader import render_to_string

@@ -43,7 +43,8 @@ def test_updates_move_status_and_dates_consistently(selected, official):
     selected.refresh_from_db()
     # Jumping to "completed" fills the construction date the constraints require.
     assert selected.status == Proposal.Status.COMPLETED
-    assert selected.construction_at is not None and selected.completed_at.date() == today
+    assert selected.construction_at is not None
+    assert selected.completed_at.date() == today
 
     add(selected, official, ProgressUpdate.Stage.DESIGN, today)
     selected.refresh_from_db()
@@ -78,8 +79,11 @@ def test_spent_against_the_estimate_is_shown(selected, official, resident):
     assert 'value="25"' in html
     assert "25 %" in html
     stages = {item["stage"]: item for item in extras["works"]["stages"]}
-    assert stages["design"]["done"] and stages["contract"]["done"] and stages["construction"]["done"]
-    assert not stages["completed"]["done"] and stages["completed"].get("current")
+    assert stages["design"]["done"]
+    assert stages["contract"]["done"]
+    assert stages["construction"]["done"]
+    assert not stages["completed"]["done"]
+    assert stages["completed"].get("current")
 
 
 def test_no_works_section_before_the_vote(space, resident):

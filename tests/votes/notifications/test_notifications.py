@@ -51,7 +51,7 @@ def test_rejection_mail_is_sent_only_after_commit(
     message = mail.outbox[0]
     assert message.to == [resident.email]
     assert "Уже в плане" in message.body
-    assert "Уже в плане" in message.alternatives[0][0]
+    assert "Уже в плане" in message.alternatives[0][0]  # type: ignore[attr-defined]  # an EmailMultiAlternatives
     assert message.extra_headers["List-Unsubscribe"].startswith("<http")
 
 
