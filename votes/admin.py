@@ -188,9 +188,9 @@ class CampaignAdmin(ScopedAdmin):
                 self.message_user(request, gettext("%(campaign)s: results published.") % {"campaign": campaign})
 
 
-class BallotChoiceInline(admin.TabularInline):
-    model = BallotChoice
-    fields = readonly_fields = ("entry", "points")
+class ReadOnlyInline(admin.TabularInline):
+    """Rows that only a service writes (ballot choices, tally rows): shown, never edited."""
+
     extra = 0
     can_delete = False
 
@@ -199,6 +199,11 @@ class BallotChoiceInline(admin.TabularInline):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+class BallotChoiceInline(ReadOnlyInline):
+    model = BallotChoice
+    fields = readonly_fields = ("entry", "points")
 
 
 @admin.register(Ballot)
@@ -226,14 +231,9 @@ class BallotAdmin(ScopedAdmin):
         return [name for name in super().get_sortable_by(request) if name not in self.SECRET_LOOKUPS]
 
 
-class TallyRowInline(admin.TabularInline):
+class TallyRowInline(ReadOnlyInline):
     model = TallyRow
     fields = readonly_fields = ("entry", "votes", "score", "rank", "selected")
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(Tally)

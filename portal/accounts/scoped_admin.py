@@ -16,7 +16,7 @@ rows, actions that call no service), is recorded here by `AuditedAdminMixin`.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.contrib.admin import helpers
@@ -162,6 +162,24 @@ def _audited_action(func, name: str):
     return audited
 
 
+_OptionsBase = admin.options.BaseModelAdmin if TYPE_CHECKING else object
+
+
+class ScopedChoicesMixin(_OptionsBase):  # type: ignore[misc,valid-type]
+    """Foreign-key and many-to-many choices offer only what lies in the user's scope."""
+
+    def _scoped(self, field: Any, db_field: Any, request: HttpRequest) -> Any:
+        if field is not None and getattr(field, "queryset", None) is not None:
+            field.queryset = scope_filter(db_field.related_model, request, field.queryset)
+        return field
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        return self._scoped(super().formfield_for_foreignkey(db_field, request, **kwargs), db_field, request)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        return self._scoped(super().formfield_for_manytomany(db_field, request, **kwargs), db_field, request)
+
+
 def action_form_response(
     model_admin: admin.ModelAdmin, request: HttpRequest, *, items, form, action: str, template: str, title: str
 ) -> TemplateResponse:
@@ -182,7 +200,7 @@ def action_form_response(
     return TemplateResponse(request, template, context)
 
 
-class ScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class ScopedAdmin(ScopedChoicesMixin, AuditedAdminMixin, admin.ModelAdmin):
     #: Django lookup from this model to its Municipality, e.g. "space__municipality".
     scope_path: str = "municipality"
     #: Auditors read; officials write. Override for read-only models.
@@ -217,12 +235,6 @@ class ScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):
                 raise Http404
         return super().changelist_view(request, extra_context)
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if field is not None and getattr(field, "queryset", None) is not None:
-            field.queryset = scope_filter(db_field.related_model, request, field.queryset)
-        return field
-
     def get_list_filter(self, request: HttpRequest):
         """Relation filters offer only values found in the user's scope: the sidebar
         would otherwise list every municipality's and campaign's name."""
@@ -235,12 +247,6 @@ class ScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):
                 entry = (entry, admin.RelatedOnlyFieldListFilter)
             scoped.append(entry)
         return scoped
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        field = super().formfield_for_manytomany(db_field, request, **kwargs)
-        if field is not None and getattr(field, "queryset", None) is not None:
-            field.queryset = scope_filter(db_field.related_model, request, field.queryset)
-        return field
 
     # Permissions: roles, not Django's per-model permission rows.
     def _can_read(self, request: HttpRequest) -> bool:
@@ -265,16 +271,10 @@ class ScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return self._can_write(request)
 
 
-class ScopedInline(admin.TabularInline):
+class ScopedInline(ScopedChoicesMixin, admin.TabularInline):
     """Inlines follow the permissions of their parent admin, and scope their choices."""
 
     extra = 0
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if field is not None and getattr(field, "queryset", None) is not None:
-            field.queryset = scope_filter(db_field.related_model, request, field.queryset)
-        return field
 
     def _can_write(self, request: HttpRequest) -> bool:
         return request.user.is_superuser or can_edit_places(request.user)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -129,27 +130,30 @@ def idea_approve(*, idea: Idea, official) -> Entry:
     return entry
 
 
+def _idea_close(*, idea: Idea, official: Any, name: str, decide: Callable[[Proposal], Proposal]) -> Proposal:
+    """Merge or reject: the moderator's check, the proposal's decision, its audit event and
+    the author's e-mail, in the caller's transaction."""
+    campaign = Campaign.objects.get(pk=idea.campaign_id)
+    _idea_require_moderator(official, campaign)
+    before = audit_snapshot_from_db(Proposal, idea.proposal_id)
+    proposal = decide(Proposal(pk=idea.proposal_id))
+    audit_decision(actor=official, name=name, obj=proposal, before=before)
+    idea.proposal = proposal
+    notifications_idea_decided_enqueue(idea=idea)
+    return proposal
+
+
 @transaction.atomic
-def idea_merge(*, idea: Idea, into: Proposal, official) -> Proposal:
+def idea_merge(*, idea: Idea, into: Proposal, official: Any) -> Proposal:
     """Fold the idea into a similar proposal of the same municipality."""
-    campaign = Campaign.objects.get(pk=idea.campaign_id)
-    _idea_require_moderator(official, campaign)
-    before = audit_snapshot_from_db(Proposal, idea.proposal_id)
-    proposal = proposal_merge(proposal=Proposal(pk=idea.proposal_id), into=into)
-    audit_decision(actor=official, name="idea_merge", obj=proposal, before=before)
-    idea.proposal = proposal
-    notifications_idea_decided_enqueue(idea=idea)
-    return proposal
+    return _idea_close(
+        idea=idea, official=official, name="idea_merge", decide=lambda p: proposal_merge(proposal=p, into=into)
+    )
 
 
 @transaction.atomic
-def idea_reject(*, idea: Idea, official, reason: str) -> Proposal:
+def idea_reject(*, idea: Idea, official: Any, reason: str) -> Proposal:
     """Reject the idea; the author reads `reason` on "my ideas" and in the e-mail."""
-    campaign = Campaign.objects.get(pk=idea.campaign_id)
-    _idea_require_moderator(official, campaign)
-    before = audit_snapshot_from_db(Proposal, idea.proposal_id)
-    proposal = proposal_reject(proposal=Proposal(pk=idea.proposal_id), reason=reason)
-    audit_decision(actor=official, name="idea_reject", obj=proposal, before=before)
-    idea.proposal = proposal
-    notifications_idea_decided_enqueue(idea=idea)
-    return proposal
+    return _idea_close(
+        idea=idea, official=official, name="idea_reject", decide=lambda p: proposal_reject(proposal=p, reason=reason)
+    )
