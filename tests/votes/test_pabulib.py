@@ -29,6 +29,8 @@ greedy fill, which is why ``greedy_completion`` defaults to False.
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -296,3 +298,112 @@ def test_malformed_input_names_the_line(text: str, message: str) -> None:
 def test_non_utf8_bytes_are_refused() -> None:
     with pytest.raises(pabulib.PabulibError, match="not UTF-8"):
         pabulib.parse(b"META\nkey;value\nbudget;\xff\n")
+
+
+# ------------------------------------------------------------ read as cities meant it
+
+HEAD = "META\nkey;value\nbudget;{budget}\nvote_type;{vote_type}\nPROJECTS\nproject_id;cost\n579;{cost}\n1;3\n"
+
+
+def _irregular(text: str) -> tuple[pabulib.PbElection, dict[str, list[Any]]]:
+    election = pabulib.parse(text)
+    found: dict[str, list[Any]] = {}
+    for item in election.irregularities:
+        found.setdefault(item.code, []).append(item.line)
+    return election, found
+
+
+def test_a_cumulative_vote_naming_a_project_four_times_gives_it_the_sum() -> None:
+    # Częstochowa 2020: "579,579,579,579;1,1,1,1" gave project 579 four points.
+    text = (
+        HEAD.format(budget=10, vote_type="cumulative", cost=5)
+        + "VOTES\nvoter_id;vote;points\nv;579,579,579,579;1,1,1,1\n"
+    )
+    election, found = _irregular(text)
+    assert found == {"repeated_project": [11]}
+    assert election.votes[0]["vote_list"] == ["579"] and election.votes[0]["points_list"] == [4]
+    assert pabulib.to_rules_input(election).ballots == {(("579", 4),): 1}
+
+
+def test_an_approval_vote_counts_a_repeated_project_once_and_a_ranking_keeps_its_best_rank() -> None:
+    approval = HEAD.format(budget=10, vote_type="approval", cost=5) + "VOTES\nvoter_id;vote\nv;579,1,579\n"
+    election, found = _irregular(approval)
+    assert found == {"repeated_project": [11]} and election.votes[0]["vote_list"] == ["579", "1"]
+    ordinal = HEAD.format(budget=10, vote_type="ordinal", cost=5) + "VOTES\nvoter_id;vote\nv;1,579,1\n"
+    assert pabulib.to_rules_input(pabulib.parse(ordinal)).ballots == {(("1", 1), ("579", 2)): 1}
+
+
+def test_fractional_money_is_kept_exactly_and_counted_in_hundredths() -> None:
+    text = HEAD.format(budget="1331751.11", vote_type="approval", cost="1000,50") + "VOTES\nvoter_id;vote\nv;579\n"
+    election, found = _irregular(text)
+    assert found == {"fractional_cost": [7], "fractional_budget": [3]}
+    assert election.budget == Decimal("1331751.11") and election.costs()["579"] == Decimal("1000.50")
+    ri = pabulib.to_rules_input(election)
+    assert (ri.scale, ri.budget, ri.projects[0].cost) == (100, 133175111, 100050)
+
+
+def test_repeated_voter_ids_short_rows_and_empty_meta_values_are_read_and_listed() -> None:
+    text = (
+        "META\nkey;value\nbudget;10\nnote\nPROJECTS\nproject_id;cost;name\n579;5\n1;3;Park;\n"
+        "VOTES\nvoter_id;vote\nv;579\nv;1\n"
+    )
+    election, found = _irregular(text)
+    assert found == {"meta_without_value": [4], "short_row": [7], "extra_empty_fields": [8], "duplicate_voter_id": [12]}
+    assert len(election.votes) == 2 and election.projects[0]["name"] == ""
+
+
+def test_many_irregularities_of_one_kind_are_listed_up_to_ten_then_counted() -> None:
+    votes = "".join(f"v{i};579,579\n" for i in range(25))
+    election = pabulib.parse(HEAD.format(budget=10, vote_type="approval", cost=5) + "VOTES\nvoter_id;vote\n" + votes)
+    assert [i.line for i in election.irregularities[:10]] == list(range(11, 21))
+    assert election.irregularities[10].message == "… and 15 more like these (repeated_project)"
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "line"),
+    [
+        (HEAD.format(budget="x", vote_type="approval", cost=5) + "VOTES\nvoter_id;vote\n", "not_a_number", 3),
+        (HEAD.format(budget=10, vote_type="approval", cost=-5) + "VOTES\nvoter_id;vote\n", "negative_cost", 7),
+        (HEAD.format(budget=10, vote_type="approval", cost=5) + "VOTES\nvoter_id;vote\nv;2\n", "unknown_project", 11),
+        (
+            HEAD.format(budget=10, vote_type="cumulative", cost=5) + "VOTES\nvoter_id;vote;points\nv;1;-1\n",
+            "negative_points",
+            11,
+        ),
+        (HEAD.format(budget=10, vote_type="approval", cost=5) + "VOTES\nvoter_id;vote\nv;1;x;y\n", "field_count", 11),
+    ],
+)
+def test_what_cannot_be_counted_is_refused_with_its_code_and_line(text: str, code: str, line: int) -> None:
+    with pytest.raises(pabulib.PabulibError) as refused:
+        pabulib.parse(text)
+    assert (refused.value.code, refused.value.line) == (code, line)
+
+
+def _meta_election(rule: str, comment: str = "") -> pabulib.PbElection:
+    text = (
+        f'META\nkey;value\nbudget;10\nrule;{rule}\ncomment;"{comment}"\nPROJECTS\nproject_id;cost\n773;5\n153;5\n'
+        "VOTES\nvoter_id;vote\nv;773,153\n"
+    )
+    return pabulib.parse(text)
+
+
+def test_rules_written_in_words_are_read_or_left_to_the_official() -> None:
+    poznan = pabulib.resolve_rule(
+        _meta_election("greedy-custom", "if the remaining budget is enough to fund at least 75% of that project, "
+                       "we fund it as well with the external reserve funds")
+    )  # fmt: skip
+    assert (poznan.rule, poznan.reserve_share, poznan.flagged) == (rules.GREEDY_RESERVE, Fraction(3, 4), True)
+    warszawa = pabulib.resolve_rule(
+        _meta_election("greedy-exclusive", "projects 773 and 153 both targeted the area near ul. Konarskiego and "
+                       "could not be implemented simultaneously")
+    )  # fmt: skip
+    assert (warszawa.rule, warszawa.groups) == (rules.GREEDY, {"773": "excl-773", "153": "excl-773"})
+    for rule in ("unknown", "greedy-custom"):
+        with pytest.raises(pabulib.PabulibError) as refused:
+            pabulib.resolve_rule(_meta_election(rule))
+        assert refused.value.code == "rule_needs_choice" and refused.value.line == 4
+    chosen = pabulib.resolve_rule(_meta_election("unknown"), rule=rules.GREEDY)
+    assert chosen.flagged and chosen.notes[0].code == "rule_chosen"
+    with pytest.raises(pabulib.PabulibError) as refused:
+        pabulib.resolve_rule(_meta_election("greedy"), exclusive=[["773", "999"]])
+    assert refused.value.code == "exclusive_unknown"

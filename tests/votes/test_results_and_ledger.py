@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from tests.votes.counting_fixtures import campaign, cast, pabulib_dir, receipt_of
+from tests.votes.counting_fixtures import PABULIB_SAMPLES, campaign, cast, receipt_of
 from votes import ledger, services
 from votes.models import Campaign, Tally
 
@@ -216,14 +216,13 @@ def test_ledger_lookup_finds_a_receipt_or_says_not_found(client) -> None:
     assert "Not found" in client.get(url, {"receipt": "no-such-code"}).content.decode()
 
 
-@pytest.mark.skipif(not (pabulib_dir() / "Poland_Katowice_2023_Murcki.pb").exists(), reason="no pabulib samples")
 @pytest.mark.parametrize(
     "name",
     ["Poland_Katowice_2023_Murcki.pb", "Poland_Krakow_2022_Biezanow-Prokocim.pb", "Netherlands_Assen_2024.pb"],
 )
 def test_export_reads_back_in_pabutools_as_the_same_election(tmp_path, name) -> None:
     pabutools = pytest.importorskip("pabutools.election")
-    source = pabulib_dir() / name
+    source = PABULIB_SAMPLES / name
     out = io.StringIO()
     call_command("import_pabulib", str(source), stdout=out, stderr=io.StringIO())
     campaign_id = int(out.getvalue().split()[-1])
