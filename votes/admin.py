@@ -44,6 +44,67 @@ def tally_state_text(campaign: Campaign) -> str:
     return "; ".join(parts)
 
 
+def irregularity_text(item: dict) -> str:
+    """An import irregularity (votes.pabulib.Irregularity.as_dict) in the official's language;
+    the stored English message where no sentence fits its code."""
+    params = item.get("params") or {}
+    if "more" in params:
+        return ngettext("… and %(n)d more of this kind", "… and %(n)d more of this kind", params["more"]) % {
+            "n": params["more"]
+        }
+    how = {
+        "cumulative": gettext("its points are summed"),
+        "ordinal": gettext("its first (best) rank is kept"),
+    }.get(params.get("vote_type", ""), gettext("it is counted once"))
+    sentences = {
+        "repeated_project": lambda: (
+            gettext("the vote names project %(projects)s more than once: %(how)s.")
+            % {"projects": params["projects"], "how": how}
+        ),
+        "fractional_budget": lambda: gettext("the budget, %(value)s, has a fractional part: kept exactly.") % params,
+        "fractional_cost": lambda: (
+            gettext("project %(project)s costs %(value)s, with a fractional part: kept exactly.") % params
+        ),
+        "duplicate_voter_id": lambda: (
+            gettext("voter %(voter)s appears again: both votes count, the second under a numbered id.") % params
+        ),
+        "short_row": lambda: (
+            gettext("a %(section)s row has fewer fields than the header: the missing ones are empty.") % params
+        ),
+        "extra_empty_fields": lambda: (
+            gettext("a %(section)s row ends with empty fields the header does not have.") % params
+        ),
+        "meta_without_value": lambda: gettext("the META key %(key)s has no value: ignored.") % params,
+        "rule_chosen": lambda: (
+            gettext("the file's rule is %(file_rule)s; counted with %(rule)s, chosen at import.") % params
+        ),
+        "exclusive_unnamed": lambda: gettext(
+            "the file's rule greedy-exclusive names no exclusive projects: counted as plain greedy."
+        ),
+        "tie_break_chosen": lambda: gettext("ties are broken by %(tie_break)s, chosen at import.") % params,
+    }
+    if item.get("code") == "rule_in_words":
+        if "share" in params:
+            return (
+                gettext(
+                    "the rule %(file_rule)s is written in words: read as greedy with a reserve for the next project "
+                    "when the budget left covers %(share)s %% of its cost."
+                )
+                % params
+            )
+        if "projects" in params:
+            return (
+                gettext(
+                    "the rule %(file_rule)s is written in words: read as greedy with exclusive projects %(projects)s."
+                )
+                % params
+            )
+    try:
+        return sentences[item["code"]]()
+    except KeyError:
+        return item.get("message", "")
+
+
 class EntryInline(ScopedInline):
     model = Entry
     fields = ["proposal", "external_id", "cost", "position", "exclusivity_group"]
@@ -181,7 +242,7 @@ class CampaignAdmin(ScopedAdmin):
             )
         for item in items:
             where = gettext("line %(n)s: ") % {"n": item["line"]} if item.get("line") is not None else ""
-            lines.append(f"{where}{item['message']}")
+            lines.append(f"{where}{irregularity_text(item)}")
         if not lines:
             return "—"
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((line,) for line in lines)))

@@ -77,9 +77,11 @@ class Irregularity:
     code: str
     message: str
     line: int | None = None
+    # The message's values, so pages can say it in the reader's language.
+    params: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "line": self.line}
+        return {"code": self.code, "message": self.message, "line": self.line, "params": self.params}
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}" if self.line is not None else self.message
@@ -92,16 +94,17 @@ class _Irregularities:
         self.items: list[Irregularity] = []
         self.counts: dict[str, int] = {}
 
-    def add(self, code: str, message: str, line: int | None = None) -> None:
+    def add(self, code: str, message: str, line: int | None = None, **params: Any) -> None:
         self.counts[code] = self.counts.get(code, 0) + 1
         if self.counts[code] <= IRREGULARITIES_LISTED:
-            self.items.append(Irregularity(code, message, line))
+            self.items.append(Irregularity(code, message, line, params))
 
     def result(self) -> list[Irregularity]:
         out = list(self.items)
         for code, count in self.counts.items():
             if count > IRREGULARITIES_LISTED:
-                out.append(Irregularity(code, f"… and {count - IRREGULARITIES_LISTED} more like these ({code})"))
+                more = count - IRREGULARITIES_LISTED
+                out.append(Irregularity(code, f"… and {more} more like these ({code})", None, {"more": more}))
         return out
 
 
@@ -198,10 +201,16 @@ def _fit_row(row: list[str], header: list[str], section: str, line: int, notes: 
             "short_row",
             f"{section.upper()} row has {len(row)} fields, the header has {len(header)}: the missing ones are empty",
             line,
+            section=section.upper(),
         )
         return row + [""] * (len(header) - len(row))
     if all(not cell.strip() for cell in row[len(header) :]):
-        notes.add("extra_empty_fields", f"{section.upper()} row ends with empty fields the header does not have", line)
+        notes.add(
+            "extra_empty_fields",
+            f"{section.upper()} row ends with empty fields the header does not have",
+            line,
+            section=section.upper(),
+        )
         return row[: len(header)]
     raise PabulibError(
         f"{section.upper()} row has {len(row)} fields, the header has {len(header)}", line, "field_count"
@@ -256,7 +265,7 @@ def parse(source: str | bytes | Path | IO[str] | IO[bytes]) -> PbElection:
             if section == "meta":
                 key = row[0].strip()
                 if len(row) < 2:
-                    notes.add("meta_without_value", f"META key {key!r} has no value: ignored", line)
+                    notes.add("meta_without_value", f"META key {key!r} has no value: ignored", line, key=key)
                     continue
                 # A value with an unquoted ';' inside (a comment) is its fields joined back.
                 election.meta[key] = ";".join(row[1:]).strip() if len(row) > 2 else row[1].strip()
@@ -274,7 +283,13 @@ def parse(source: str | bytes | Path | IO[str] | IO[bytes]) -> PbElection:
                 if cost < 0:
                     raise PabulibError(f"project {pid!r} has a negative cost", line, "negative_cost")
                 if cost != cost.to_integral_value():
-                    notes.add("fractional_cost", f"project {pid!r} costs {values['cost']}: kept exactly", line)
+                    notes.add(
+                        "fractional_cost",
+                        f"project {pid!r} costs {values['cost']}: kept exactly",
+                        line,
+                        project=pid,
+                        value=values["cost"],
+                    )
                 project_ids.add(pid)
                 election.project_lines[pid] = line
                 election.projects.append(values)
@@ -286,6 +301,7 @@ def parse(source: str | bytes | Path | IO[str] | IO[bytes]) -> PbElection:
                         "duplicate_voter_id",
                         f"voter_id {vid!r} appears again: both votes are kept, the second under a numbered id",
                         line,
+                        voter=vid,
                     )
                 voter_ids.add(vid)
     except csv.Error as exc:
@@ -301,7 +317,10 @@ def parse(source: str | bytes | Path | IO[str] | IO[bytes]) -> PbElection:
         raise PabulibError("the budget is negative", budget_line, "negative_budget")
     if budget != budget.to_integral_value():
         notes.add(
-            "fractional_budget", f"budget {election.meta['budget']} is not a whole number: kept exactly", budget_line
+            "fractional_budget",
+            f"budget {election.meta['budget']} is not a whole number: kept exactly",
+            budget_line,
+            value=election.meta["budget"],
         )
     election.irregularities = notes.result()
     return election
@@ -351,7 +370,13 @@ def _merge_repeats(
         how = "its first (best) rank kept"
     else:
         how = "counted once"
-    notes.add("repeated_project", f"the vote names {', '.join(repeated)} more than once: {how}", line)
+    notes.add(
+        "repeated_project",
+        f"the vote names {', '.join(repeated)} more than once: {how}",
+        line,
+        projects=", ".join(repeated),
+        vote_type=vote_type,
+    )
     ids = list(merged)
     if points is None:
         return ids, None
@@ -584,6 +609,7 @@ def resolve_rule(
                     "rule_chosen",
                     f"the file's rule is {file_rule!r}; counted with {chosen_rule!r}, chosen at import{source}",
                     line,
+                    {"file_rule": file_rule, "rule": chosen_rule},
                 )
             )
     elif file_rule in rules.RULES:
@@ -607,6 +633,7 @@ def resolve_rule(
                 f"'greedy-custom' read from the comment as greedy with a reserve: the next project is funded "
                 f"from a reserve if the budget left covers {float(share) * 100:g} % of its cost",
                 line,
+                {"file_rule": file_rule, "share": f"{float(share) * 100:g}"},
             )
         )
     elif file_rule == "greedy-exclusive":
@@ -627,6 +654,7 @@ def resolve_rule(
                     "rule_in_words",
                     f"'greedy-exclusive' counted as greedy with exclusive projects {listed}, {how}",
                     line,
+                    {"file_rule": file_rule, "projects": listed},
                 )
             )
         else:
@@ -654,7 +682,12 @@ def resolve_rule(
         choice.reserve_share = share
     if choice.tie_break != rules.TIE_LOWER_ID:
         choice.notes.append(
-            Irregularity("tie_break_chosen", f"ties broken by {choice.tie_break!r}, chosen at import{source}")
+            Irregularity(
+                "tie_break_chosen",
+                f"ties broken by {choice.tie_break!r}, chosen at import{source}",
+                None,
+                {"tie_break": choice.tie_break},
+            )
         )
     return choice
 

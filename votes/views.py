@@ -432,7 +432,9 @@ def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
         context |= {
             "tie_break_text": tie_break_text(campaign),
             "reserve_count": sum(1 for r in rows if r.get("selected_by_reserve")),
-            "reserve_percent": f"{campaign.reserve_share * 100:g}" if campaign.reserve_share is not None else "",
+            "reserve_percent": format((campaign.reserve_share * 100).normalize(), "f")
+            if campaign.reserve_share is not None
+            else "",
             "rows": rows,
             "live": live,
             "scored": scored,

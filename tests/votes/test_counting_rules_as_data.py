@@ -180,10 +180,19 @@ def _import(name: str, *extra: str) -> Campaign:
 def test_officials_see_what_was_irregular_and_a_chosen_rule_flagged(admin_client) -> None:
     repeated = _import("Poland_Warszawa_2026_Blonia_Wilanowskie.pb")
     assert repeated.import_irregularities == [
-        {"code": "repeated_project", "message": "the vote names 1481 more than once: counted once", "line": 268}
+        {
+            "code": "repeated_project",
+            "message": "the vote names 1481 more than once: counted once",
+            "line": 268,
+            "params": {"projects": "1481", "vote_type": "approval"},
+        }
     ]
     page = admin_client.get(reverse("admin:votes_campaign_change", args=[repeated.pk])).content.decode()
-    assert "line 268: the vote names 1481 more than once: counted once" in page
+    assert "line 268: the vote names project 1481 more than once: it is counted once." in page
+    russian = admin_client.get(
+        reverse("admin:votes_campaign_change", args=[repeated.pk]), HTTP_ACCEPT_LANGUAGE="ru"
+    ).content.decode()
+    assert "строка 268: в бюллетене проект 1481 указан больше одного раза: он засчитан один раз." in russian
     poznan = _import("Poland_Poznan_2024_9_-_Stare_Miasto__small.pb")
     assert (poznan.rule, poznan.imported_rule, poznan.reserve_share) == (
         "greedy-reserve",
@@ -192,6 +201,7 @@ def test_officials_see_what_was_irregular_and_a_chosen_rule_flagged(admin_client
     )
     page = admin_client.get(reverse("admin:votes_campaign_change", args=[poznan.pk])).content.decode()
     assert "Flagged: the file names the rule &#x27;greedy-custom&#x27;" in page
+    assert "read as greedy with a reserve for the next project when the budget left covers 80 % of its cost" in page
     listing = admin_client.get(reverse("admin:votes_campaign_changelist")).content.decode()
     assert "rule greedy-reserve chosen (file: greedy-custom)" in listing and "1 irregularity" in listing
 
