@@ -1,6 +1,5 @@
 """Count pabulib files as the portal would import them and compare with the official winners."""
 
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -76,9 +75,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, dirs: list[Path], **options):
         if not dirs:
-            env = os.environ.get("PABULIB_DIR")
             sample = Path(settings.BASE_DIR) / "tests" / "data" / "pabulib"
-            dirs = [Path(env)] if env else [sample, sample / "more"]
+            dirs = [Path(settings.PABULIB_DIR)] if settings.PABULIB_DIR else [sample, sample / "more"]
         files: list[Path] = []
         for place in dirs:
             if place.is_file():
