@@ -115,7 +115,15 @@ def test_results_api_shape(client) -> None:
     body = client.get(f"/api/v1/campaigns/{obj.pk}/results/").json()
     assert set(body) == {"campaign", "final", "computed_at", "ballots", "entries"}
     assert body["campaign"] == obj.pk and body["final"] is True and body["ballots"] == 5
-    assert set(body["entries"][0]) == {"entry", "external_id", "votes", "score", "rank", "selected"}
+    assert set(body["entries"][0]) == {
+        "entry",
+        "external_id",
+        "votes",
+        "score",
+        "rank",
+        "selected",
+        "selected_by_reserve",
+    }
     assert [(e["external_id"], e["votes"], e["score"], e["rank"], e["selected"]) for e in body["entries"]] == _stored(
         obj
     )
