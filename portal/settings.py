@@ -212,6 +212,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# `manage.py pabulib_conformance` without a DIR reads this folder of .pb files; empty: the
+# repository's samples (tests/data/pabulib and its more/).
+PABULIB_DIR = env_str("PABULIB_DIR", "")
 LIVE_TALLY_INTERVAL = env_int("LIVE_TALLY_INTERVAL", 60)  # seconds
 CAMPAIGN_CLOCK_INTERVAL = env_int("CAMPAIGN_CLOCK_INTERVAL", 30)  # seconds
 # Live tallies older than this many intervals mean the worker or beat is down.

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -44,9 +45,70 @@ def tally_state_text(campaign: Campaign) -> str:
     return "; ".join(parts)
 
 
+def irregularity_text(item: dict) -> str:
+    """An import irregularity (votes.pabulib.Irregularity.as_dict) in the official's language;
+    the stored English message where no sentence fits its code."""
+    params = item.get("params") or {}
+    if "more" in params:
+        return ngettext("… and %(n)d more of this kind", "… and %(n)d more of this kind", params["more"]) % {
+            "n": params["more"]
+        }
+    how = {
+        "cumulative": gettext("its points are summed"),
+        "ordinal": gettext("its first (best) rank is kept"),
+    }.get(params.get("vote_type", ""), gettext("it is counted once"))
+    sentences = {
+        "repeated_project": lambda: (
+            gettext("the vote names project %(projects)s more than once: %(how)s.")
+            % {"projects": params["projects"], "how": how}
+        ),
+        "fractional_budget": lambda: gettext("the budget, %(value)s, has a fractional part: kept exactly.") % params,
+        "fractional_cost": lambda: (
+            gettext("project %(project)s costs %(value)s, with a fractional part: kept exactly.") % params
+        ),
+        "duplicate_voter_id": lambda: (
+            gettext("voter %(voter)s appears again: both votes count, the second under a numbered id.") % params
+        ),
+        "short_row": lambda: (
+            gettext("a %(section)s row has fewer fields than the header: the missing ones are empty.") % params
+        ),
+        "extra_empty_fields": lambda: (
+            gettext("a %(section)s row ends with empty fields the header does not have.") % params
+        ),
+        "meta_without_value": lambda: gettext("the META key %(key)s has no value: ignored.") % params,
+        "rule_chosen": lambda: (
+            gettext("the file's rule is %(file_rule)s; counted with %(rule)s, chosen at import.") % params
+        ),
+        "exclusive_unnamed": lambda: gettext(
+            "the file's rule greedy-exclusive names no exclusive projects: counted as plain greedy."
+        ),
+        "tie_break_chosen": lambda: gettext("ties are broken by %(tie_break)s, chosen at import.") % params,
+    }
+    if item.get("code") == "rule_in_words":
+        if "share" in params:
+            return (
+                gettext(
+                    "the rule %(file_rule)s is written in words: read as greedy with a reserve for the next project "
+                    "when the budget left covers %(share)s %% of its cost."
+                )
+                % params
+            )
+        if "projects" in params:
+            return (
+                gettext(
+                    "the rule %(file_rule)s is written in words: read as greedy with exclusive projects %(projects)s."
+                )
+                % params
+            )
+    try:
+        return sentences[item["code"]]()
+    except KeyError:
+        return item.get("message", "")
+
+
 class EntryInline(ScopedInline):
     model = Entry
-    fields = ["proposal", "external_id", "cost", "position"]
+    fields = ["proposal", "external_id", "cost", "position", "exclusivity_group"]
     autocomplete_fields = ["proposal"]
 
     # The ballot is frozen once voting has begun: ballots already cast name these entries,
@@ -76,13 +138,22 @@ class CampaignAdmin(ScopedAdmin):
         "voting_opens_at",
         "voting_closes_at",
         "tally_state",
+        "import_flag",
     ]
     list_filter = ["year", "method", "rule", "municipality__region", "municipality"]
     search_fields = ["title", "municipality__name"]
     autocomplete_fields = ["municipality"]
     list_select_related = ["municipality"]
     date_hierarchy = "voting_opens_at"
-    readonly_fields = ["opened_at", "closed_at", "results_published_at", "tally_state", "live_tally_warning"]
+    readonly_fields = [
+        "opened_at",
+        "closed_at",
+        "results_published_at",
+        "tally_state",
+        "live_tally_warning",
+        "imported_rule",
+        "import_report",
+    ]
     # What ballots were cast under, and what the count reads, cannot change once voting began.
     FROZEN_WHEN_OPEN = [
         "municipality",
@@ -99,6 +170,9 @@ class CampaignAdmin(ScopedAdmin):
         "winners",
         "score_threshold",
         "ordinal_scoring",
+        "reserve_share",
+        "tie_break",
+        "tie_break_seed",
     ]
     inlines = [EntryInline]
     actions = ["recount_now", "publish_results"]
@@ -117,11 +191,15 @@ class CampaignAdmin(ScopedAdmin):
                     "rule",
                     "winners",
                     "score_threshold",
+                    "reserve_share",
+                    "tie_break",
+                    "tie_break_seed",
                     "ordinal_scoring",
                     "show_live_standings",
                 ]
             },
         ),
+        (_("Import"), {"fields": ["imported_rule", "import_report"]}),
         ("Lifecycle", {"fields": ["opened_at", "closed_at", "results_published_at"]}),
         (_("Counting"), {"fields": ["tally_state", "live_tally_warning"]}),
     ]
@@ -142,6 +220,33 @@ class CampaignAdmin(ScopedAdmin):
     @admin.display(description=_("tally"))
     def tally_state(self, campaign: Campaign) -> str:
         return tally_state_text(campaign)
+
+    @admin.display(description=_("import"))
+    def import_flag(self, campaign: Campaign) -> str:
+        if campaign.imported_rule and campaign.imported_rule != campaign.rule:
+            return gettext("rule %(rule)s chosen (file: %(file)s)") % {
+                "rule": campaign.rule,
+                "file": campaign.imported_rule,
+            }
+        n = len(campaign.import_irregularities or [])
+        return ngettext("%(n)d irregularity", "%(n)d irregularities", n) % {"n": n} if n else "—"
+
+    @admin.display(description=_("irregularities found at import"))
+    def import_report(self, campaign: Campaign) -> str:
+        """What the imported file departed from the format in, line by line, for officials."""
+        items = campaign.import_irregularities or []
+        lines = []
+        if campaign.imported_rule and campaign.imported_rule != campaign.rule:
+            lines.append(
+                gettext("Flagged: the file names the rule %(file)r; the count uses %(rule)r.")
+                % {"file": campaign.imported_rule, "rule": campaign.rule}
+            )
+        for item in items:
+            where = gettext("line %(n)s: ") % {"n": item["line"]} if item.get("line") is not None else ""
+            lines.append(f"{where}{irregularity_text(item)}")
+        if not lines:
+            return "—"
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((line,) for line in lines)))
 
     @admin.display(description=_("live tally"))
     def live_tally_warning(self, campaign: Campaign) -> str:

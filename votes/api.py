@@ -369,6 +369,7 @@ class ResultEntrySerializer(serializers.Serializer):
     score = serializers.FloatField()
     rank = serializers.IntegerField()
     selected = serializers.BooleanField()
+    selected_by_reserve = serializers.BooleanField(help_text="Funded from a reserve by the reserve rule.")
 
 
 class ResultsSerializer(serializers.Serializer):
@@ -393,7 +394,7 @@ class CampaignResultsView(generics.GenericAPIView):
         if tally is None:
             raise Http404
         data = results_dict(campaign, tally)
-        fields = ("entry", "external_id", "votes", "score", "rank", "selected")
+        fields = ("entry", "external_id", "votes", "score", "rank", "selected", "selected_by_reserve")
         return Response(
             {
                 "campaign": data["campaign"],

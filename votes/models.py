@@ -10,6 +10,7 @@ twice or die half-way without changing the result.
 from __future__ import annotations
 
 import datetime
+import secrets
 from decimal import Decimal
 from typing import Any
 
@@ -38,8 +39,22 @@ class SelectionRule(models.TextChoices):
     GREEDY = rules.GREEDY, _("greedy within the budget")
     GREEDY_NO_SKIP = rules.GREEDY_NO_SKIP, _("greedy without skipping")
     GREEDY_THRESHOLD = rules.GREEDY_THRESHOLD, _("greedy with a minimum score")
+    GREEDY_RESERVE = rules.GREEDY_RESERVE, _("greedy with a reserve for the next project")
     EQUAL_SHARES = rules.EQUAL_SHARES, _("Method of Equal Shares")
     EQUAL_SHARES_ADD1 = rules.EQUAL_SHARES_ADD1, _("Method of Equal Shares with completion")
+
+
+class TieBreak(models.TextChoices):
+    LOWER_ID = rules.TIE_LOWER_ID, _("the project with the lower number")
+    MORE_VOTES = rules.TIE_MORE_VOTES, _("the project with more voters")
+    CHEAPER = rules.TIE_CHEAPER, _("the cheaper project")
+    DEARER = rules.TIE_DEARER, _("the dearer project")
+    LOTTERY = rules.TIE_LOTTERY, _("a public lottery with a seed published before the count")
+
+
+def new_tie_seed() -> str:
+    """A fresh seed for the public lottery of ties (shown from creation, frozen at opening)."""
+    return secrets.token_hex(16)
 
 
 class OrdinalScoring(models.TextChoices):
@@ -52,6 +67,7 @@ BUDGET_RULES = frozenset(
         SelectionRule.GREEDY,
         SelectionRule.GREEDY_NO_SKIP,
         SelectionRule.GREEDY_THRESHOLD,
+        SelectionRule.GREEDY_RESERVE,
         SelectionRule.EQUAL_SHARES,
         SelectionRule.EQUAL_SHARES_ADD1,
     }
@@ -130,7 +146,42 @@ class Campaign(models.Model):
         _("number of winners"), null=True, blank=True, help_text=_("For the 'most votes' rule.")
     )
     score_threshold = models.PositiveIntegerField(
-        _("minimum score"), null=True, blank=True, help_text=_("For the 'greedy with a minimum score' rule.")
+        _("minimum score"),
+        null=True,
+        blank=True,
+        help_text=_("Required by 'greedy with a minimum score'; any greedy rule applies it when set."),
+    )
+    reserve_share = models.DecimalField(
+        _("reserve share"),
+        max_digits=4,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.001")), MaxValueValidator(Decimal(1))],
+        help_text=_(
+            "For 'greedy with a reserve': the next project that does not fit is funded from a reserve when the "
+            "budget left covers at least this share of its cost (0.8 = 80 %)."
+        ),
+    )
+    tie_break = models.CharField(_("ties go to"), max_length=16, choices=TieBreak.choices, default=TieBreak.LOWER_ID)
+    tie_break_seed = models.CharField(
+        _("lottery seed"),
+        max_length=64,
+        default=new_tie_seed,
+        blank=True,
+        help_text=_("Published on the campaign page before the count; anyone can redo the lottery with it."),
+    )
+    imported_rule = models.CharField(
+        _("rule named in the imported file"),
+        max_length=32,
+        blank=True,
+        help_text=_("When it differs from the selection rule, the rule was written in words or chosen at import."),
+    )
+    import_irregularities = models.JSONField(
+        _("irregularities found at import"),
+        default=list,
+        blank=True,
+        help_text=_("What the imported file departed from the format in, and how the import read it."),
     )
     ordinal_scoring = models.CharField(
         _("scoring of rankings"), max_length=16, choices=OrdinalScoring.choices, default=OrdinalScoring.BORDA
@@ -193,6 +244,15 @@ class Campaign(models.Model):
                 condition=~Q(rule=rules.GREEDY_THRESHOLD) | Q(score_threshold__isnull=False),
                 name="campaign_threshold_rule_has_threshold",
             ),
+            models.CheckConstraint(
+                condition=~Q(rule=rules.GREEDY_RESERVE)
+                | Q(reserve_share__isnull=False, reserve_share__gt=0, reserve_share__lte=1),
+                name="campaign_reserve_rule_has_share",
+            ),
+            models.CheckConstraint(
+                condition=~Q(tie_break=rules.TIE_LOTTERY) | ~Q(tie_break_seed=""),
+                name="campaign_lottery_has_seed",
+            ),
             models.CheckConstraint(condition=Q(min_age__lte=120), name="campaign_min_age_sane"),
             models.CheckConstraint(
                 condition=Q(results_published_at__isnull=True) | Q(closed_at__isnull=False),
@@ -243,6 +303,14 @@ class Entry(models.Model):
         _("cost on the ballot, ₽"), max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
     )
     position = models.PositiveIntegerField(_("position"), default=0)
+    # Entries with one label exclude each other (votes.rules: "Exclusivity groups"):
+    # Warszawa's projects on one plot, the design projects of one territory.
+    exclusivity_group = models.CharField(
+        _("exclusivity group"),
+        max_length=64,
+        blank=True,
+        help_text=_("Entries with the same label exclude each other: at most one of them is selected."),
+    )
 
     class Meta:
         verbose_name = _("entry")
@@ -412,6 +480,8 @@ class TallyRow(models.Model):
     score = models.DecimalField(_("score"), max_digits=20, decimal_places=4)
     rank = models.PositiveIntegerField(_("rank"))
     selected = models.BooleanField(_("selected"))
+    # Funded from a reserve by the reserve rule, apart from the rule's own winners.
+    selected_by_reserve = models.BooleanField(_("selected by the reserve"), default=False)
     # Machine-readable "why" from the rule, turned into sentences on the results page.
     explanation = models.JSONField(_("explanation"), default=dict, blank=True)
 
@@ -419,7 +489,12 @@ class TallyRow(models.Model):
         verbose_name = _("tally row")
         verbose_name_plural = _("tally rows")
         ordering = ["rank", "pk"]
-        constraints = [models.UniqueConstraint(fields=["tally", "entry"], name="tally_row_entry_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["tally", "entry"], name="tally_row_entry_once"),
+            models.CheckConstraint(
+                condition=Q(selected_by_reserve=False) | Q(selected=True), name="tally_row_reserve_is_selected"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.entry_id}: {self.score}"

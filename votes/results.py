@@ -72,16 +72,29 @@ def campaign_election(campaign: Campaign) -> pabulib.PbElection:
         meta["max_sum_points"] = str(campaign.points)
     if campaign.score_threshold is not None:
         meta["min_project_score_threshold"] = str(campaign.score_threshold)
+    if campaign.reserve_share is not None:
+        meta["reserve_share"] = str(campaign.reserve_share.normalize())
+    if campaign.tie_break != "lower-id":
+        meta["tie_break"] = campaign.tie_break
+        if campaign.tie_break == "lottery":
+            meta["tie_break_seed"] = campaign.tie_break_seed
     final = Tally.objects.final_done().filter(campaign=campaign).first()
     rows = {row.entry_id: row for row in final.rows.all()} if final else {}
     projects = []
-    for entry in campaign.entries.select_related("proposal").order_by("position", "pk"):
+    entries = list(campaign.entries.select_related("proposal").order_by("position", "pk"))
+    groups = any(e.exclusivity_group for e in entries)
+    for entry in entries:
         project = {"project_id": entry.external_id, "cost": _amount(entry.cost), "name": entry.proposal.title}
+        if groups:
+            project["exclusivity_group"] = entry.exclusivity_group
         row = rows.get(entry.pk)
         if row is not None:
-            project |= {"votes": str(row.votes), "score": _amount(row.score), "selected": "1" if row.selected else "0"}
+            # pabulib's convention: 2 marks a project funded from a reserve.
+            selected = "2" if row.selected_by_reserve else "1" if row.selected else "0"
+            project |= {"votes": str(row.votes), "score": _amount(row.score), "selected": selected}
         projects.append(project)
-    columns = ["project_id", "cost", "name"] + (["votes", "score", "selected"] if rows else [])
+    columns = ["project_id", "cost", "name"] + (["exclusivity_group"] if groups else [])
+    columns += ["votes", "score", "selected"] if rows else []
     votes = []
     # In the ledger's order and under the ledger's names (the receipt hash), never the
     # order of casting or a database id: neither may hint at who cast a ballot.
@@ -136,6 +149,7 @@ def results_dict(campaign: Campaign, tally: Tally, rows: list[TallyRow] | None =
                 "score": _number(row.score),
                 "rank": row.rank,
                 "selected": row.selected,
+                "selected_by_reserve": row.selected_by_reserve,
             }
             for row in rows
         ],
@@ -181,8 +195,17 @@ def ledger_header(campaign: Campaign, tally: Tally) -> dict:
         "threshold": campaign.score_threshold,
         "ordinal_scoring": campaign.ordinal_scoring,
         "max_choices": campaign.max_choices,
+        "tie_break": campaign.tie_break,
+        # The lottery's seed, published before the count: verify_ledger redoes the draw.
+        "tie_break_seed": campaign.tie_break_seed if campaign.tie_break == "lottery" else "",
+        "reserve_share": str(campaign.reserve_share.normalize()) if campaign.reserve_share is not None else None,
         "entries": [
-            {"external_id": e.external_id, "title": e.proposal.title, "cost": _number(e.cost)}
+            {
+                "external_id": e.external_id,
+                "title": e.proposal.title,
+                "cost": _number(e.cost),
+                "exclusivity_group": e.exclusivity_group,
+            }
             for e in campaign.entries.select_related("proposal").order_by("position", "pk")
         ],
         "results": results_dict(campaign, tally),

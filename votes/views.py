@@ -24,7 +24,7 @@ from openpyxl import Workbook
 from lib.money import rubles
 from portal.accounts.requests import AuthenticatedHttpRequest
 from projects.models import Space
-from votes import pabulib, receipts, services
+from votes import pabulib, receipts, rules, services
 from votes.forms import BallotForm, IdeaForm, ResidentForm, ballot_token, ballot_token_choices
 from votes.models import Ballot, Campaign, Channel, Entry, Idea, Tally
 from votes.permissions import assisted_channel, ballot_refusal, idea_refusal
@@ -67,6 +67,8 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "has_voted": request.user.is_authenticated
         and Ballot.objects.filter(campaign=campaign, voter_id=request.user.pk).exists(),
         "results_public": public_tally(campaign, now=now) is not None,
+        # Named before the vote; a lottery's seed is published here before the count.
+        "tie_break_text": tie_break_text(campaign),
     }
     return render(request, "votes/campaign_detail.html", context)
 
@@ -329,6 +331,9 @@ def explain(explanation: dict, selected: bool, campaign) -> str:
         "supporters": e.get("supporters"),
         "supporters_budget": money(e.get("supporters_budget")),
         "winners": campaign.winners,
+        "excluded_by": e.get("excluded_by"),
+        "reserve_used": money(e.get("reserve_used")),
+        "share": f"{round(100 * (e.get('reserve_share') or 0)):d}",
     }
     sentences = {
         "fits_budget": gettext(
@@ -364,6 +369,14 @@ def explain(explanation: dict, selected: bool, campaign) -> str:
             "its cost, %(cost)s."
         ),
         "no_supporters": gettext("Not selected because nobody voted for it."),
+        "excluded_by_group": gettext(
+            "Not selected because it excludes project %(excluded_by)s, which was selected first: at most one of "
+            "them can be carried out."
+        ),
+        "reserve": gettext(
+            "Selected from the reserve: it did not fit in the budget left, %(left)s, but that covers at least "
+            "%(share)s %% of its cost, %(cost)s; the reserve pays the remaining %(reserve_used)s."
+        ),
         "free_project": gettext("Selected because it costs nothing and has supporters."),
         "completion": gettext(
             "Selected when the budget left, %(left)s, was filled by score: its cost, %(cost)s, fitted."
@@ -375,6 +388,24 @@ def explain(explanation: dict, selected: bool, campaign) -> str:
     if template is None:
         return gettext("Selected.") if selected else gettext("Not selected.")
     return template % values
+
+
+def tie_break_text(campaign) -> str:
+    """How the campaign breaks ties, in one sentence for its pages."""
+    if campaign.tie_break == rules.TIE_LOTTERY:
+        return gettext(
+            "Projects with equal results are ordered by a public lottery: by the SHA-256 of the seed %(seed)s, "
+            "a colon and the project number, smallest first. The seed was published before the count, so anyone "
+            "can redo it."
+        ) % {"seed": campaign.tie_break_seed}
+    sentences = {
+        rules.TIE_MORE_VOTES: gettext("Of projects with equal scores, the one with more voters goes first."),
+        rules.TIE_CHEAPER: gettext("Of projects with equal results, the cheaper one goes first."),
+        rules.TIE_DEARER: gettext("Of projects with equal results, the dearer one goes first."),
+    }
+    return sentences.get(
+        campaign.tie_break, gettext("Of projects with equal results, the one with the lower number goes first.")
+    )
 
 
 # Each project takes two lines: its name, then its bar with the number.
@@ -454,6 +485,11 @@ def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
         population = campaign.municipality.population
         budget_left = (campaign.budget - tally.budget_used) if campaign.budget is not None else None
         context |= {
+            "tie_break_text": tie_break_text(campaign),
+            "reserve_count": sum(1 for r in rows if r.get("selected_by_reserve")),
+            "reserve_percent": format((campaign.reserve_share * 100).normalize(), "f")
+            if campaign.reserve_share is not None
+            else "",
             "rows": rows,
             "live": live,
             "scored": scored,
@@ -480,7 +516,8 @@ def _public_tally_or_404(pk: int):
     return campaign, tally
 
 
-_CSV_COLUMNS = ["rank", "external_id", "title", "cost", "votes", "score", "selected"]
+_CSV_COLUMNS = ["rank", "external_id", "title", "cost", "votes", "score", "selected", "selected_by_reserve"]
+_FLAGS = ("selected", "selected_by_reserve")
 
 
 def results_csv(request: HttpRequest, pk: int) -> HttpResponse:
@@ -489,7 +526,7 @@ def results_csv(request: HttpRequest, pk: int) -> HttpResponse:
     writer = csv.writer(buffer)
     writer.writerow(_CSV_COLUMNS)
     for row in results_dict(campaign, tally)["entries"]:
-        writer.writerow([row[c] if c != "selected" else int(row[c]) for c in _CSV_COLUMNS])
+        writer.writerow([int(row[c]) if c in _FLAGS else row[c] for c in _CSV_COLUMNS])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-results.csv"'
     return response
@@ -502,7 +539,7 @@ def results_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
     sheet.title = "results"
     sheet.append(_CSV_COLUMNS)
     for row in results_dict(campaign, tally)["entries"]:
-        sheet.append([row[c] if c != "selected" else int(row[c]) for c in _CSV_COLUMNS])
+        sheet.append([int(row[c]) if c in _FLAGS else row[c] for c in _CSV_COLUMNS])
     buffer = io.BytesIO()
     workbook.save(buffer)
     response = HttpResponse(

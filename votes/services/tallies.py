@@ -152,7 +152,7 @@ def _json_number(value, scale: int):
     return value
 
 
-_MONEY_FIELDS = ("cost", "budget_left", "max_payment", "supporters_budget")
+_MONEY_FIELDS = ("cost", "budget_left", "max_payment", "supporters_budget", "reserve_used")
 
 
 def _explanation_json(explanation: rules.Explanation, scale: int) -> dict:
@@ -172,6 +172,21 @@ def _explanation_json(explanation: rules.Explanation, scale: int) -> dict:
     return out
 
 
+def selection_parameters(campaign: Campaign, entries: list[Entry]) -> dict:
+    """The campaign's counting parameters for ``rules.select`` (money not scaled): the
+    same for the tally, the ledger header and the recount of a downloaded ledger."""
+    return {
+        "rule": campaign.rule,
+        "k": campaign.winners,
+        # Any greedy rule applies a threshold the campaign declares (rules: "Selection rules").
+        "threshold": campaign.score_threshold if campaign.rule in rules.GREEDY_RULES else None,
+        "groups": {e.external_id: e.exclusivity_group for e in entries if e.exclusivity_group},
+        "tie_break": campaign.tie_break,
+        "tie_seed": campaign.tie_break_seed if campaign.tie_break == rules.TIE_LOTTERY else "",
+        "reserve_share": Fraction(campaign.reserve_share) if campaign.reserve_share is not None else None,
+    }
+
+
 def tally_outcome(campaign: Campaign, entries: list[Entry]) -> tuple[dict[str, rules.ProjectScore], rules.Outcome, int]:
     """Scores and the rule's outcome over the stored ballots, plus the money scale."""
     scale = _money_scale(campaign, entries)
@@ -179,27 +194,31 @@ def tally_outcome(campaign: Campaign, entries: list[Entry]) -> tuple[dict[str, r
     scores = _scores_from_sql(campaign, entries)
     ballots = _grouped_ballots(campaign, entries) if _needs_ballots(campaign) else None
     budget = int((campaign.budget or 0) * scale)
+    params = selection_parameters(campaign, entries)
     try:
         outcome = rules.select(
-            campaign.rule,
+            params.pop("rule"),
             projects,
             scores,
             budget=budget,
             ballots=ballots,
             method=campaign.method,
-            k=campaign.winners,
-            threshold=campaign.score_threshold,
             ordinal_scoring=campaign.ordinal_scoring,
             ordinal_max_length=campaign.max_choices if campaign.method == rules.ORDINAL else None,
+            money_unit=scale,
+            **params,
         )
     except rules.RulesError as exc:
         raise TallyError(str(exc)) from exc
     return scores, outcome, scale
 
 
-def _standings(entries: list[Entry], scores: dict[str, rules.ProjectScore]) -> list[Entry]:
-    # Rank by score, then by external id (the rules' tie-break), selected or not.
-    return sorted(entries, key=lambda e: (-scores[e.external_id].score, e.external_id))
+def _standings(campaign: Campaign, entries: list[Entry], scores: dict[str, rules.ProjectScore]) -> list[Entry]:
+    # Rank by score, then by the campaign's tie-break (as the rule did), selected or not.
+    projects = [rules.Project(e.external_id, int(e.cost * 100)) for e in entries]
+    seed = campaign.tie_break_seed if campaign.tie_break == rules.TIE_LOTTERY else ""
+    ties = rules.tie_keys(projects, scores, campaign.tie_break, seed)
+    return sorted(entries, key=lambda e: (-scores[e.external_id].score, ties[e.external_id]))
 
 
 def _mark_failed(tally_id: int, error: str) -> None:
@@ -214,8 +233,9 @@ def _write_rows(
     tally: Tally, campaign: Campaign, entries: list[Entry], scores, outcome: rules.Outcome, scale: int
 ) -> list[TallyRow]:
     selected = set(outcome.selected)
+    by_reserve = set(outcome.selected_by_reserve)
     rows = []
-    for rank, entry in enumerate(_standings(entries, scores), start=1):
+    for rank, entry in enumerate(_standings(campaign, entries, scores), start=1):
         score = scores[entry.external_id]
         rows.append(
             TallyRow(
@@ -225,6 +245,7 @@ def _write_rows(
                 score=Decimal(score.score),
                 rank=rank,
                 selected=entry.external_id in selected,
+                selected_by_reserve=entry.external_id in by_reserve,
                 explanation=_explanation_json(outcome.explanations[entry.external_id], scale),
             )
         )
