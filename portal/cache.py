@@ -17,7 +17,7 @@ from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from portal.outages import warn_once_a_minute
+from lib.outages import warn_once_a_minute
 
 logger = logging.getLogger(__name__)
 

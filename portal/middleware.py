@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
@@ -58,7 +59,7 @@ class UntrustedForwardedHeadersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         from django.conf import settings
 
-        from portal.client_address import is_trusted_proxy
+        from lib.client_address import is_trusted_proxy
 
         if settings.TRUSTED_PROXY_NETWORKS and not is_trusted_proxy(request.META.get("REMOTE_ADDR", "")):
             for name in self.FORWARDED:
@@ -70,8 +71,6 @@ class PermissionsPolicyMiddleware:
     """Sends `Permissions-Policy` from settings.PERMISSIONS_POLICY (Django has no setting for it)."""
 
     def __init__(self, get_response):
-        from django.conf import settings
-
         self.get_response = get_response
         self.policy = settings.PERMISSIONS_POLICY
 

@@ -17,7 +17,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 
 
 # Helpers fail loudly: a typo in a variable must stop the process, not silently
@@ -53,12 +52,24 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name}={value!r} is not an integer") from None
 
 
+def env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return Path(value)
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if value is None or value == "":
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
 
+
+# Local state of a development run (SQLite, the file broker, beat's schedule, uploads).
+# Settings only name the folders; the portal app creates them when it starts on the
+# embedded defaults (portal/apps.py), so importing settings writes nothing.
+VAR_DIR = env_path("VAR_DIR", BASE_DIR / "var")
 
 DEBUG = env_bool("DEBUG", True)
 # seed_demo writes accounts whose passwords the README publishes: development settings
@@ -139,7 +150,7 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
+DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
@@ -156,11 +167,10 @@ if DATABASE_URL:
     # lookup per ballot: 21 s instead of 3.5 s on 1 M ballots (bench/NOTES.md).
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c cursor_tuple_fraction=1.0"
 else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "db.sqlite3",
+            "NAME": str(VAR_DIR / "db.sqlite3"),
             "OPTIONS": {"timeout": 20},
         }
     }
@@ -168,7 +178,7 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery -----------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -197,7 +207,6 @@ else:
     # A broker that needs no server: messages are files under var/, shared by the web
     # process, the worker and beat on one machine.
     _broker_dir = VAR_DIR / "celery-broker"
-    _broker_dir.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
@@ -211,6 +220,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# `manage.py pabulib_conformance` without a DIR reads this folder of .pb files; empty: the
+# repository's samples (tests/data/pabulib and its more/).
+PABULIB_DIR = env_str("PABULIB_DIR", "")
 LIVE_TALLY_INTERVAL = env_int("LIVE_TALLY_INTERVAL", 60)  # seconds
 CAMPAIGN_CLOCK_INTERVAL = env_int("CAMPAIGN_CLOCK_INTERVAL", 30)  # seconds
 # Live tallies older than this many intervals mean the worker or beat is down.
@@ -276,7 +288,7 @@ ACCOUNT_RATE_LIMITS: dict | bool = (
 # A regional identity service (as Gosuslugi is for the real vote) plugs in as an
 # OpenID Connect provider without code: set OIDC_SERVER_URL, OIDC_CLIENT_ID, OIDC_SECRET.
 SOCIALACCOUNT_PROVIDERS: dict = {}
-if os.environ.get("OIDC_SERVER_URL"):
+if env_str("OIDC_SERVER_URL", ""):
     SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
         "APPS": [
             {
@@ -329,10 +341,10 @@ USE_TZ = True
 
 # --- Files ----------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+STATIC_ROOT = env_path("STATIC_ROOT", BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_ROOT = env_path("MEDIA_ROOT", VAR_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -376,7 +388,7 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 # The load balancers or reverse proxies in front of the web processes: how many there
 # are ("1"), or their networks ("10.0.0.0/8,2001:db8::/32"). Empty: none, and
-# X-Forwarded-For and X-Forwarded-Proto are ignored (portal/client_address.py).
+# X-Forwarded-For and X-Forwarded-Proto are ignored (lib/client_address.py).
 _trusted_proxies = env_list("TRUSTED_PROXIES", [])
 TRUSTED_PROXY_COUNT = 0
 TRUSTED_PROXY_NETWORKS: list[str] = []

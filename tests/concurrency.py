@@ -93,5 +93,6 @@ def race(first: Callable[[], Any], second: Callable[[], Any], *, rollback_first:
     release.set()
     a.join(DEADLINE)
     b.join(DEADLINE)
-    assert not a.is_alive() and not b.is_alive(), "a racing transaction hung"
+    assert not a.is_alive(), "a racing transaction hung"
+    assert not b.is_alive(), "a racing transaction hung"
     return Race(first=results.get("first"), second=results.get("second"), second_waited=waited)

@@ -14,14 +14,14 @@ from django.conf import settings
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from portal.client_address import client_address
+from lib.client_address import client_address
 
 logger = logging.getLogger(__name__)
 
 
 class PortalThrottle(SimpleRateThrottle):
-    def get_rate(self):
-        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+    def get_rate(self) -> str | None:
+        return api_settings.DEFAULT_THROTTLE_RATES[self.scope or ""]  # type: ignore[return-value]
 
     def get_ident(self, request) -> str:
         # DRF's own get_ident trusts X-Forwarded-For from anyone (NUM_PROXIES unset).

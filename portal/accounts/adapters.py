@@ -9,6 +9,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from portal.accounts.services import user_mark_verified
+from portal.accounts.views import profile_is_complete
+
 # allauth's pages and the rate-limit actions they consume (allauth.account.app_settings).
 _RATE_LIMIT_ACTIONS = {
     "account_login": ("login", "login_failed"),
@@ -38,7 +41,7 @@ def rate_limit_window(request) -> int:
 class AccountAdapter(DefaultAccountAdapter):
     def get_client_ip(self, request) -> str:
         # allauth's rate limits key on this: the same address as every other limit.
-        from portal.client_address import client_address
+        from lib.client_address import client_address
 
         return client_address(request)
 
@@ -53,8 +56,6 @@ class AccountAdapter(DefaultAccountAdapter):
             raise
 
     def get_login_redirect_url(self, request):
-        from portal.accounts.views import profile_is_complete
-
         target = super().get_login_redirect_url(request)
         user = request.user
         if user.is_authenticated and not profile_is_complete(user):
@@ -64,8 +65,6 @@ class AccountAdapter(DefaultAccountAdapter):
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def save_user(self, request, sociallogin, form=None):
-        from portal.accounts.services import user_mark_verified
-
         user = super().save_user(request, sociallogin, form)
         # The identity provider has checked the person; that is our verification.
         return user_mark_verified(user=user)

@@ -6,9 +6,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from rest_framework.authtoken.models import Token
 
-from portal.accounts.models import User
-from portal.integrity import violated_constraint
+from lib.integrity import violated_constraint
+from portal.accounts.models import PHONE_ONLY_EMAIL_DOMAIN, User
+from portal.accounts.phones import phone_normalise
+from portal.accounts.tokens import token_is_expired
+from portal.audit.services import audit_decision, audit_snapshot
 
 
 def user_mark_verified(*, user: User) -> User:
@@ -21,13 +25,17 @@ def user_mark_verified(*, user: User) -> User:
 
 
 @transaction.atomic
-def official_assign(*, user: User, role: str, region=None, municipalities=()) -> User:
-    """Give `user` a staff role and its scope (used by superusers in the admin)."""
+def official_assign(*, user: User, role: str, region=None, municipalities=(), actor: User | None = None) -> User:
+    """Give `user` a staff role and its scope (a superuser's decision, `actor`; None for
+    the system, e.g. the demo data). A change is recorded in the audit log."""
+    before = audit_snapshot(user) if user.pk else None
     user.role = role
     user.scope_region = region
     user.full_clean(exclude=["password"])
     user.save()
     user.scope_municipalities.set(municipalities)
+    if audit_snapshot(user) != before:
+        audit_decision(actor=actor, name="official_assign", obj=user, before=before)
     return user
 
 
@@ -49,9 +57,6 @@ PHONE_TAKEN = _("This phone number belongs to another account.")
 
 class ResidentMismatch(ValueError):
     """The phone belongs to an account whose name or birth date differ from the document."""
-
-
-PHONE_ONLY_EMAIL_DOMAIN = "phone.invalid"  # RFC 2606: never delivered
 
 
 # The phone's unique constraint as PostgreSQL and SQLite name it.
@@ -107,8 +112,6 @@ def resident_verify_in_person(*, volunteer: User, phone: str, full_name: str, bi
     Callers run this inside their transaction (with the ballot), so a refused ballot
     leaves no new account behind.
     """
-    from portal.accounts.phones import phone_normalise
-
     phone = phone_normalise(phone)
     full_name = " ".join(full_name.split())
     # FOR NO KEY UPDATE, not FOR UPDATE: a ballot insert takes FOR KEY SHARE on its voter
@@ -164,10 +167,6 @@ def api_token_issue(*, user: User) -> str:
 
     Verified accounts only: the API casts ballots and enters them for residents.
     """
-    from rest_framework.authtoken.models import Token
-
-    from portal.accounts.tokens import token_is_expired
-
     if not user.is_verified:
         raise TokenRefused(
             _("Confirm your e-mail address first: the API is for verified accounts."), code="not_verified"
@@ -184,7 +183,5 @@ def api_token_issue(*, user: User) -> str:
 
 def api_token_revoke(*, user: User) -> bool:
     """Delete the user's API token (the app must log in again); False if there was none."""
-    from rest_framework.authtoken.models import Token
-
     deleted, _by_model = Token.objects.filter(user=user).delete()
     return bool(deleted)

@@ -10,12 +10,11 @@ import datetime
 
 import pytest
 from django.test import Client, override_settings
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from portal.accounts.models import User
 from portal.accounts.services import user_profile_update
-from tests.builders import make_campaign, make_entry, make_municipality
+from tests.builders import make_campaign, make_entry, make_municipality, make_user
 from tests.concurrency import race
 from votes.models import Ballot
 from votes.services import ProfileChanged, ballot_cast
@@ -26,21 +25,10 @@ PHONE = "+79125550077"
 BORN = datetime.date(1980, 5, 17)
 
 
-@pytest.fixture
-def town():
-    return make_municipality()
-
-
-def resident(town, email: str, **fields) -> User:
-    return User.objects.create_user(
-        email,
-        "x-password-1",
-        full_name=fields.pop("full_name", "Житель"),
-        birth_date=fields.pop("birth_date", BORN),
-        municipality=town,
-        verified_at=timezone.now(),
-        **fields,
-    )
+def make_resident(town, email: str, **fields) -> User:
+    """A verified resident of `town` born on BORN (what the profile form posts)."""
+    fields.setdefault("full_name", "Житель")
+    return make_user(email, verified=True, birth_date=BORN, municipality=town, **fields)
 
 
 def profile_post(user: User, town, phone: str):
@@ -55,7 +43,7 @@ def profile_post(user: User, town, phone: str):
 
 
 def test_two_profiles_taking_one_new_phone_get_a_form_error_not_a_500(town):
-    first, second = resident(town, "first@example.org"), resident(town, "second@example.org")
+    first, second = make_resident(town, "first@example.org"), make_resident(town, "second@example.org")
 
     outcome = race(
         lambda: user_profile_update(user=first, full_name="Первый", birth_date=BORN, municipality=town, phone=PHONE),
@@ -74,8 +62,8 @@ def test_two_profiles_taking_one_new_phone_get_a_form_error_not_a_500(town):
 def test_a_volunteer_registering_the_phone_first_gives_the_profile_a_form_error(town):
     campaign = make_campaign(town)
     entry = make_entry(campaign)
-    volunteer = resident(town, "volunteer@example.org", role=User.Role.VOLUNTEER, scope_region=town.region)
-    other = resident(town, "other@example.org")
+    volunteer = make_resident(town, "volunteer@example.org", role=User.Role.VOLUNTEER, scope_region=town.region)
+    other = make_resident(town, "other@example.org")
     api = APIClient()
     api.force_authenticate(volunteer)
     body = {
@@ -103,8 +91,8 @@ def test_a_volunteer_registering_the_phone_first_gives_the_profile_a_form_error(
 def test_a_profile_taking_the_phone_first_gives_the_volunteer_a_clear_refusal(town):
     campaign = make_campaign(town)
     entry = make_entry(campaign)
-    volunteer = resident(town, "volunteer@example.org", role=User.Role.VOLUNTEER, scope_region=town.region)
-    owner = resident(town, "owner@example.org", full_name="Петров Пётр")
+    volunteer = make_resident(town, "volunteer@example.org", role=User.Role.VOLUNTEER, scope_region=town.region)
+    owner = make_resident(town, "owner@example.org", full_name="Петров Пётр")
     api = APIClient()
     api.force_authenticate(volunteer)
     body = {
@@ -124,13 +112,14 @@ def test_a_profile_taking_the_phone_first_gives_the_volunteer_a_clear_refusal(to
     )
 
     assert not isinstance(outcome.second, Exception), outcome.second
-    assert outcome.second.status_code == 400 and outcome.second.json()["code"] == "resident_mismatch"
+    assert outcome.second.status_code == 400
+    assert outcome.second.json()["code"] == "resident_mismatch"
     assert not Ballot.objects.exists()
     assert User.objects.filter(phone=PHONE).get().pk == owner.pk
 
 
 def test_moving_house_while_a_ballot_is_being_cast_waits_for_it_and_is_refused(town):
-    voter = resident(town, "mover@example.org")
+    voter = make_resident(town, "mover@example.org")
     campaign = make_campaign(town)
     entry = make_entry(campaign)
     elsewhere = make_municipality(town.region)
@@ -148,7 +137,7 @@ def test_moving_house_while_a_ballot_is_being_cast_waits_for_it_and_is_refused(t
 
 
 def test_a_ballot_checked_before_a_committed_move_is_not_written(town):
-    voter = resident(town, "stale@example.org")
+    voter = make_resident(town, "stale@example.org")
     campaign = make_campaign(town)
     entry = make_entry(campaign)
     elsewhere = make_municipality(town.region)
@@ -163,7 +152,7 @@ def test_a_ballot_checked_before_a_committed_move_is_not_written(town):
 
 
 def test_a_ballot_racing_a_move_in_flight_waits_and_is_refused(town):
-    voter = resident(town, "racing@example.org")
+    voter = make_resident(town, "racing@example.org")
     campaign = make_campaign(town)
     entry = make_entry(campaign)
     elsewhere = make_municipality(town.region)

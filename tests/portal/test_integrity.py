@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, transaction
 
+from lib.integrity import violated_constraint
 from portal.accounts.services import PHONE_UNIQUE
-from portal.integrity import violated_constraint
 from projects.services import REPORT_ONCE
 from tests.builders import make_municipality, make_space, make_user
 

@@ -8,14 +8,17 @@ REMOTE_ADDR, so behind a load balancer every resident would share one limit.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.cache import cache
 from django.test import Client, RequestFactory, override_settings
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
-from portal.client_address import client_address
-from tests.security.conftest import make_space, space_form_data
+from lib.client_address import client_address
+from tests.builders import make_space
+from tests.security.conftest import space_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -127,7 +130,7 @@ def test_the_audit_log_stores_the_clients_address_behind_a_proxy(client, officia
 
 
 def address(remote: str = "192.0.2.1", forwarded: str | None = None) -> str:
-    meta = {"REMOTE_ADDR": remote}
+    meta: dict[str, Any] = {"REMOTE_ADDR": remote}
     if forwarded is not None:
         meta["HTTP_X_FORWARDED_FOR"] = forwarded
     return client_address(RequestFactory().get("/", **meta))

@@ -14,7 +14,7 @@ from django.contrib.sites.models import Site
 from django.test import Client, override_settings
 
 from projects.models import Proposal, Space
-from tests.security.conftest import make_proposal, make_space, make_user
+from tests.builders import make_proposal, make_space
 
 pytestmark = pytest.mark.django_db
 
@@ -49,10 +49,7 @@ def test_an_object_in_scope_leads_to_its_page_on_this_site(official_a, town_a):
     assert response["Location"] == proposal.get_absolute_url()  # this host, never example.com
 
 
-def test_staff_without_the_module_get_a_404(town_a, region):
-    from portal.accounts.models import User
-
-    moderator = make_user("vos-moderator@example.org", User.Role.MODERATOR, scope_region=region)
+def test_staff_without_the_module_get_a_404(town_a, moderator):
     space = make_space(town_a)
     assert client_for(moderator).get(view_on_site(space)).status_code == 404
 
@@ -60,13 +57,14 @@ def test_staff_without_the_module_get_a_404(town_a, region):
 def test_the_superuser_follows_any_link(superuser, town_c):
     space = make_space(town_c)
     response = client_for(superuser).get(view_on_site(space))
-    assert response.status_code == 302 and response["Location"] == space.get_absolute_url()
+    assert response.status_code == 302
+    assert response["Location"] == space.get_absolute_url()
 
 
-def test_residents_are_sent_to_the_admin_log_in(town_a):
-    resident = make_user("vos-resident@example.org", municipality=town_a)
+def test_residents_are_sent_to_the_admin_log_in(town_a, resident):
     response = client_for(resident).get(view_on_site(make_space(town_a)))
-    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
 
 
 def test_a_model_without_a_public_page_is_a_404(official_a, town_a):

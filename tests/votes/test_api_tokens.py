@@ -37,7 +37,8 @@ def test_an_unverified_account_gets_no_token(api_client, make_user, password):
     unverified = make_user(verified=False)
     response = token_for(api_client, unverified, password)
     assert response.status_code == 403
-    assert response.json()["code"] == "not_verified" and response.json()["detail"]
+    assert response.json()["code"] == "not_verified"
+    assert response.json()["detail"]
     assert not Token.objects.exists()
 
 
@@ -45,7 +46,8 @@ def test_a_token_an_unverified_account_already_holds_is_refused(make_user):
     unverified = make_user(verified=False)
     legacy = Token.objects.create(user=unverified)  # issued before this rule
     response = with_token(legacy.key).get("/api/v1/ballots/mine/")
-    assert response.status_code == 401 and response.json()["code"] == "not_verified"
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_verified"
 
 
 @override_settings(API_TOKEN_TTL_DAYS=14)
@@ -55,11 +57,13 @@ def test_a_token_expires_and_logging_in_again_gives_a_new_one(api_client, voter,
     assert with_token(key).get("/api/v1/ballots/mine/").status_code == 200
     age(key, 14)
     expired = with_token(key).get("/api/v1/ballots/mine/")
-    assert expired.status_code == 401 and expired.json()["code"] == "token_expired"
+    assert expired.status_code == 401
+    assert expired.json()["code"] == "token_expired"
 
     # The app sends its old header along: asking for a new token still works.
     fresh = with_token(key).post(TOKEN_URL, {"email": voter.email, "password": password}, format="json")
-    assert fresh.status_code == 200 and fresh.json()["token"] != key
+    assert fresh.status_code == 200
+    assert fresh.json()["token"] != key
     assert with_token(fresh.json()["token"]).get("/api/v1/ballots/mine/").status_code == 200
     assert Token.objects.filter(user=voter).count() == 1
 
@@ -70,7 +74,8 @@ def test_a_resident_revokes_their_token_through_the_api(api_client, voter, passw
     assert response.status_code == 204
     assert not Token.objects.filter(user=voter).exists()
     gone = with_token(key).get("/api/v1/ballots/mine/")
-    assert gone.status_code == 401 and gone.json()["code"] == "authentication_failed"
+    assert gone.status_code == 401
+    assert gone.json()["code"] == "authentication_failed"
     assert APIClient().delete(TOKEN_URL).status_code == 401
 
 
@@ -80,12 +85,16 @@ def test_a_resident_revokes_their_token_on_the_profile_page(api_client, voter, p
     browser.force_login(voter)
 
     page = browser.get("/me/").content.decode()
-    assert "API token" in page and "is valid until" in page and key not in page
+    assert "API token" in page
+    assert "is valid until" in page
+    assert key not in page
     response = browser.post("/me/token/revoke/")
-    assert response.status_code == 302 and response["Location"] == "/me/"
+    assert response.status_code == 302
+    assert response["Location"] == "/me/"
     assert not Token.objects.filter(user=voter).exists()
     after = browser.get("/me/").content.decode()
-    assert "Your API token is revoked" in after and "You have no API token" in after
+    assert "Your API token is revoked" in after
+    assert "You have no API token" in after
     assert with_token(key).get("/api/v1/ballots/mine/").status_code == 401
 
 

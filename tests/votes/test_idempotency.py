@@ -46,7 +46,8 @@ def test_a_retry_with_the_same_key_gets_the_first_answer(token_client, make_camp
     assert first.status_code == 201
     assert retry.status_code == 201, retry.json()
     assert retry.json() == first.json()  # the same receipt: the app shows it as if nothing happened
-    assert retry["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first
+    assert retry["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first
     assert Ballot.objects.filter(voter=voter).count() == 1
     # Without the key, the same retry is what it always was.
     assert post(client, campaign, ids(campaign)[0], None).json()["code"] == "already_voted"
@@ -60,8 +61,10 @@ def test_the_same_key_with_another_body_is_a_422(token_client, make_campaign, vo
     other = post(client, campaign, ids(campaign)[1], key)
     elsewhere = post(client, make_campaign(), ids(campaign)[0], key)
 
-    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
-    assert elsewhere.status_code == 422 and elsewhere.json()["code"] == "idempotency_key_reused"
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency_key_reused"
+    assert elsewhere.status_code == 422
+    assert elsewhere.json()["code"] == "idempotency_key_reused"
     assert Ballot.objects.count() == 1
 
 
@@ -77,8 +80,10 @@ def test_an_error_is_the_first_answer_too(token_client, make_campaign, voter, id
 def test_a_malformed_key_is_refused_and_nothing_is_written(token_client, make_campaign, voter, ids, bad):
     campaign = make_campaign()
     response = post(token_client(voter), campaign, ids(campaign)[0], bad)
-    assert response.status_code == 400 and response.json()["code"] == "invalid_idempotency_key"
-    assert not Ballot.objects.exists() and not IdempotentRequest.objects.exists()
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_idempotency_key"
+    assert not Ballot.objects.exists()
+    assert not IdempotentRequest.objects.exists()
 
 
 def test_keys_belong_to_one_account(token_client, make_campaign, make_user, ids, key):
@@ -96,9 +101,11 @@ def test_the_stored_answer_tells_nobody_how_anyone_voted(token_client, make_camp
     stored = IdempotentRequest.objects.get()
     row = repr(IdempotentRequest.objects.values().get()).encode()
 
-    assert stored.user_id == voter.pk and stored.status == 201
+    assert stored.user_id == voter.pk
+    assert stored.status == 201
     for secret in (receipt["receipt"], receipt["receipt_hash"], key):
-        assert secret.encode() not in row and secret.encode() not in bytes(stored.answer)
+        assert secret.encode() not in row
+        assert secret.encode() not in bytes(stored.answer)
 
 
 def test_the_answer_is_written_in_the_ballots_transaction(token_client, make_campaign, voter, ids, key, monkeypatch):
@@ -113,7 +120,8 @@ def test_the_answer_is_written_in_the_ballots_transaction(token_client, make_cam
     monkeypatch.setattr(idempotency, "_answer_store", fail)
     with pytest.raises(RuntimeError, match="the answer could not be stored"):
         post(token_client(voter), campaign, ids(campaign)[0], key)
-    assert not Ballot.objects.exists() and not IdempotentRequest.objects.exists()
+    assert not Ballot.objects.exists()
+    assert not IdempotentRequest.objects.exists()
 
 
 def test_answers_are_kept_for_a_day(token_client, make_campaign, voter, ids, key):
@@ -127,7 +135,8 @@ def test_answers_are_kept_for_a_day(token_client, make_campaign, voter, ids, key
 
     # An expired key is a new request: the ballot is there, so "already voted".
     late = post(client, campaign, ids(campaign)[0], key)
-    assert late.status_code == 409 and late.json()["code"] == "already_voted"
+    assert late.status_code == 409
+    assert late.json()["code"] == "already_voted"
     assert IdempotentRequest.objects.get().status == 409
 
     IdempotentRequest.objects.update(created_at=timezone.now() - datetime.timedelta(hours=25))
@@ -152,7 +161,8 @@ def test_the_volunteers_endpoint_honours_the_key(token_client, make_campaign, vo
     first = client.post("/api/v1/volunteer/ballots/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
     retry = client.post("/api/v1/volunteer/ballots/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
     assert first.status_code == retry.status_code == 201
-    assert retry.json() == first.json() and Ballot.objects.count() == 1
+    assert retry.json() == first.json()
+    assert Ballot.objects.count() == 1
 
 
 def test_the_path_without_a_key_makes_no_extra_query(token_client, make_campaign, voter, ids):
