@@ -16,13 +16,27 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from allauth.account.models import EmailAddress
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from portal import demo_images
 from portal.accounts.models import User
 from portal.accounts.services import official_assign, user_mark_verified
-from projects.models import Municipality, Proposal, Region, Space
-from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry, Method, SelectionRule, Tally
+from projects.models import Municipality, Proposal, ProposalPhoto, Region, Space, SpacePhoto
+from projects.services import photo_renditions_store, photo_store
+from votes.models import (
+    Ballot,
+    BallotChoice,
+    Campaign,
+    Channel,
+    Entry,
+    Method,
+    SelectionRule,
+    Tally,
+    VoteGroup,
+    design_group_label,
+)
 from votes.receipts import receipt_code_new, receipt_hash
 from votes.services import ledger_seal, results_publish, tally_compute
 
@@ -243,6 +257,17 @@ SPACES: list[tuple[str, str, str, str, str, str, str, str]] = [
         "60.541200",
         "2400",
         "Двор на Юго-Западе с выходом к Зелёному бульвару.",
+    ),
+    (
+        "ekaterinburg",
+        PS,
+        "Преображенский парк",
+        "Академический район, ул. Вильгельма де Геннина",
+        "56.791800",
+        "60.527400",
+        "150000",
+        "Главный парк Академического района: лес, пруд и луга. Благоустройство парка выбрано "
+        "жителями раньше; теперь выбирают, каким он будет.",
     ),
     (
         "nizhny-tagil",
@@ -590,6 +615,15 @@ PROPOSALS: list[tuple[str, str, str, str, int, str]] = [
         4700000,
         S.SELECTED,
     ),
+    # Выбрана жителями раньше: теперь голосуют за один из дизайн-проектов (DESIGN_PROJECTS).
+    (
+        "ekb-preobrazhensky",
+        "Преображенский парк",
+        "Благоустройство Преображенского парка",
+        "Дорожки, освещение, места отдыха и площадки во всём парке; дизайн выбирают жители.",
+        150000000,
+        S.SELECTED,
+    ),
     (
         "ekb-cosmos-square",
         "Сквер у КТ «Космос»",
@@ -775,6 +809,43 @@ OPEN_CAMPAIGN_ENTRIES = [
     "ekb-malysheva",
     "ekb-syromolotova",
 ]
+# The design-project list beside the territory list: concepts for Преображенский парк
+# (as in 2021, when residents chose between a design with an embankment, pier and
+# amphitheatre and one that kept the park green). (key, title, description, cost ₽,
+# style of the drawings: demo_images.rendering and demo_images.plan)
+DESIGN_SPACE = "Преображенский парк"
+DESIGN_PROJECTS: list[tuple[str, str, str, int, str]] = [
+    (
+        "ekb-preo-water",
+        "Концепция «Набережная»: пирс, амфитеатр и скейт-парк",
+        "Набережная пруда с пирсом, амфитеатр для летних концертов, скейт-парк и роллердром, смотровые "
+        "площадки и детский городок. Парк становится местом активного отдыха для всего района.",
+        148000000,
+        "water",
+    ),
+    (
+        "ekb-preo-meadow",
+        "Концепция «Зелёный парк»: луга, дорожки и тишина",
+        "Больше деревьев и газонов, пешеходные и велосипедные дорожки, скамейки вдоль аллей и поляна с "
+        "небольшой сценой. Парк остаётся тихим и зелёным.",
+        96000000,
+        "meadow",
+    ),
+    (
+        "ekb-preo-wood",
+        "Концепция «Лесная тропа»: настилы и павильоны",
+        "Деревянные настилы через лес, павильоны для отдыха, экотропа с табличками о птицах и растениях и "
+        "детская площадка из природных материалов.",
+        118000000,
+        "wood",
+    ),
+]
+DESIGN_STYLE_WORDS = {
+    "water": "набережная с пирсом, пруды и мостик",
+    "meadow": "луг с амфитеатром и сценой",
+    "wood": "деревянный настил среди елей и павильон",
+}
+
 # Closed campaign: (proposal key, relative popularity on the ballot).
 CLOSED_CAMPAIGN_ENTRIES = [
     ("nt-theatre", 34),
@@ -923,6 +994,7 @@ def seed_demo(*, today: datetime.date | None = None) -> DemoSummary:
     open_campaign, _ = Campaign.objects.update_or_create(
         municipality=ekb,
         year=today.year + 1,
+        kind=Campaign.Kind.TERRITORIES,
         defaults={
             "title": f"Выбираем общественные пространства на {today.year + 1} год",
             "description": "Отметьте от одного до трёх объектов, которые город благоустроит в следующем году. "
@@ -947,6 +1019,9 @@ def seed_demo(*, today: datetime.date | None = None) -> DemoSummary:
             proposal=proposals[key],
             defaults={"external_id": str(position), "cost": proposals[key].estimated_cost, "position": position},
         )
+    design_campaign = _seed_design_list(
+        ekaterinburg=ekb, space=spaces[DESIGN_SPACE], territory_list=open_campaign, days=days
+    )
 
     # Last year's vote of Нижний Тагил, closed, with imported ballots.
     tagil = municipalities["nizhny-tagil"]
@@ -984,15 +1059,119 @@ def seed_demo(*, today: datetime.date | None = None) -> DemoSummary:
         opens_at=days(-410),
     )
     _seed_closed_results(campaign=closed_campaign)
+    _seed_pictures(spaces=list(spaces.values()), designs=design_campaign)
 
     return DemoSummary(
         municipalities=len(municipalities),
         spaces=len(spaces),
         proposals=len(proposals),
-        campaigns=2,
+        campaigns=3,
         ballots=Ballot.objects.filter(campaign=closed_campaign).count(),
         users=len(users) + 1,
     )
+
+
+def _seed_design_list(*, ekaterinburg: Municipality, space: Space, territory_list: Campaign, days) -> Campaign:
+    """The design-project list of Преображенский парк beside the territory list, both open
+    and one vote (a vote group) of Екатеринбург for next year; choose one concept."""
+    year = territory_list.year
+    group, _ = VoteGroup.objects.update_or_create(
+        municipality=ekaterinburg,
+        year=year,
+        defaults={"title": f"Голосование за благоустройство Екатеринбурга на {year} год"},
+    )
+    if territory_list.vote_group_id != group.pk:
+        territory_list.vote_group = group
+        territory_list.save(update_fields=["vote_group"])
+    campaign, _ = Campaign.objects.update_or_create(
+        municipality=ekaterinburg,
+        year=year,
+        kind=Campaign.Kind.DESIGN,
+        defaults={
+            "title": "Каким будет Преображенский парк: выбираем дизайн-проект",
+            "description": "Благоустройство Преображенского парка жители уже выбрали. Теперь выберите один из "
+            "трёх дизайн-проектов: построят тот, что наберёт больше голосов. Откройте «Подробнее» у каждого "
+            "проекта, чтобы увидеть визуализации и план.",
+            "design_space": space,
+            "vote_group": group,
+            "ideas_open_at": None,
+            "ideas_close_at": None,
+            "voting_opens_at": days(-10),
+            "voting_closes_at": days(30),
+            "method": Method.CHOOSE_ONE,
+            "min_choices": 1,
+            "max_choices": 1,
+            "budget": None,
+            "rule": SelectionRule.TOP_K,
+            "winners": 1,
+            "opened_at": days(-10),
+            "closed_at": None,
+        },
+    )
+    for position, (_key, title, description, cost, _style) in enumerate(DESIGN_PROJECTS, start=1):
+        proposal, _ = Proposal.objects.update_or_create(
+            space=space,
+            title=title,
+            defaults={
+                "kind": Proposal.Kind.DESIGN,
+                "description": description,
+                "estimated_cost": Decimal(cost),
+                "status": Proposal.Status.APPROVED,
+                "submitted_at": days(-40 + position),
+                "approved_at": days(-12),
+            },
+        )
+        Entry.objects.update_or_create(
+            campaign=campaign,
+            proposal=proposal,
+            defaults={
+                "external_id": str(position),
+                "cost": proposal.estimated_cost,
+                "position": position,
+                "exclusivity_group": design_group_label(space.pk),
+            },
+        )
+    return campaign
+
+
+def _store_picture(model, *, image_bytes: bytes, **fields):
+    photo = model.objects.create(image=photo_store(file=ContentFile(image_bytes, name="demo.jpg")), **fields)
+    return photo_renditions_store(photo=photo)
+
+
+def _seed_pictures(*, spaces: list[Space], designs: Campaign) -> None:
+    """Pictures drawn by the project (portal.demo_images): one of each space, and each
+    design project's two renderings and its plan. Only what is missing is drawn, so a
+    second run adds nothing."""
+    caption = "Рисунок для демонстрации"
+    for space in spaces:
+        if not space.photos.exists():
+            image, description = demo_images.space_picture(space.name)
+            _store_picture(
+                SpacePhoto, image_bytes=demo_images.jpeg(image), space=space, alt_text=description, caption=caption
+            )
+    styles = {title: style for _key, title, _description, _cost, style in DESIGN_PROJECTS}
+    for entry in designs.entries.select_related("proposal"):
+        proposal = entry.proposal
+        if proposal.photos.exists():
+            continue
+        style = styles[proposal.title]
+        for view in (1, 2):
+            _store_picture(
+                ProposalPhoto,
+                image_bytes=demo_images.jpeg(demo_images.rendering(f"{proposal.title}:{view}", style)),
+                proposal=proposal,
+                kind=ProposalPhoto.Kind.GENERAL,
+                alt_text=f"Визуализация: {DESIGN_STYLE_WORDS[style]}, вид {view}",
+                caption=f"Визуализация, вид {view}",
+            )
+        _store_picture(
+            ProposalPhoto,
+            image_bytes=demo_images.jpeg(demo_images.plan(proposal.title, style)),
+            proposal=proposal,
+            kind=ProposalPhoto.Kind.PLAN,
+            alt_text="План парка сверху: газоны, дорожки, деревья, площадки" + (" и пруды" if style == "water" else ""),
+        )
 
 
 def _seed_users(*, region: Region, ekaterinburg: Municipality, today: datetime.date) -> dict[str, User]:

@@ -2,21 +2,26 @@ import functools
 from typing import cast
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from portal.accounts.permissions import OutOfScope, can_moderate
+from portal.accounts.permissions import OutOfScope, can_edit_places, can_moderate
 from portal.accounts.scoped_admin import AuditedAdminMixin, ScopedAdmin, ScopedInline, action_form_response
 from projects import services
+from projects.forms import EmbedOriginForm
 from projects.models import (
     Comment,
     CommentReport,
+    EmbedOrigin,
     Municipality,
     ProgressUpdate,
     Proposal,
@@ -38,22 +43,73 @@ class RegionAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return request.user.is_superuser
 
 
+class EmbedOriginInline(ScopedInline):
+    """The municipality's websites that may show its widget; its officials keep the list."""
+
+    model = EmbedOrigin
+    form = EmbedOriginForm
+    fields = ["origin"]
+
+
 @admin.register(Municipality)
 class MunicipalityAdmin(ScopedAdmin):
-    """Officials read their own municipalities (for choices); only superusers edit them."""
+    """Officials read their own municipalities (for choices) and keep the list of their
+    websites that show the widget; only superusers edit the municipality itself."""
 
     scope_path = "pk"
     list_display = ["name", "region", "kind", "population", "oktmo"]
     list_filter = ["region", "kind"]
     search_fields = ["name", "oktmo"]
     prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["district"]
+    inlines = [EmbedOriginInline]
+    fields = ["region", "name", "slug", "kind", "district", "population", "oktmo", "latitude", "longitude"]
 
     def _can_write(self, request: HttpRequest) -> bool:
         return request.user.is_superuser
 
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        # The change page is where officials keep the widget's websites (the inline);
+        # every field of the municipality stays read-only for them.
+        return request.user.is_superuser or can_edit_places(request.user)
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        readonly = ["widget_snippet"] if obj is not None else []
+        if not request.user.is_superuser:
+            readonly = [*self.fields, *readonly]
+        return readonly
+
+    def get_fields(self, request: HttpRequest, obj=None):
+        return [*self.fields, "widget_snippet"] if obj is not None else list(self.fields)
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj=None):
+        return self.prepopulated_fields if request.user.is_superuser else {}
+
+    @admin.display(description=_("widget for the municipality's website"))
+    def widget_snippet(self, municipality: Municipality) -> str:
+        url = settings.SITE_URL.rstrip("/") + reverse("votes:embed", args=[municipality.slug])
+        snippet = (
+            f'<iframe src="{url}" title="{gettext("Vote on the improvement of public spaces")}" '
+            'width="100%" height="720" loading="lazy" style="border:0;max-width:960px"></iframe>'
+        )
+        origins = [origin.origin for origin in municipality.embed_origins.all()]
+        where = (
+            gettext("It is shown only on: %(origins)s.") % {"origins": ", ".join(origins)}
+            if origins
+            else gettext("No website is listed yet: add yours below, or browsers will refuse to show the widget.")
+        )
+        return format_html(
+            '<p>{}</p><textarea readonly rows="3" cols="90" aria-label="{}">{}</textarea><p>{}</p>',
+            gettext("Paste this into a page of the municipality's website:"),
+            gettext("Widget code"),
+            snippet,
+            where,
+        )
+
 
 class PhotoForm(forms.ModelForm):
-    """Checks an uploaded photo by its content and stores it re-encoded (no EXIF, no GPS)."""
+    """Checks an uploaded photo by its content and stores it re-encoded (no EXIF, no GPS);
+    a photo needs a text alternative: its description, or a caption that says it."""
 
     def clean_image(self):
         image = self.cleaned_data.get("image")
@@ -61,15 +117,41 @@ class PhotoForm(forms.ModelForm):
             return photo_store(file=image)
         return image
 
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("image") and not (cleaned.get("alt_text") or "").strip() and not cleaned.get("caption"):
+            self.add_error(
+                "alt_text",
+                ValidationError(
+                    _("Describe what the photo shows (or give it a caption) for those who cannot see it."),
+                    code="alt_text_required",
+                ),
+            )
+        return cleaned
+
+
+class PhotoRenditionsMixin:
+    """After the photo inlines are saved, each new or replaced photo gets its smaller copies."""
+
+    PHOTO_MODELS: tuple[type[models.Model], ...] = (SpacePhoto, ProposalPhoto)
+
+    def save_formset(self, request: HttpRequest, form, formset, change):
+        result = super().save_formset(request, form, formset, change)  # type: ignore[misc]
+        if formset.model in self.PHOTO_MODELS:
+            replaced = [obj for obj, fields in formset.changed_objects if "image" in fields]
+            for photo in [*formset.new_objects, *replaced]:
+                services.photo_renditions_store(photo=photo)
+        return result
+
 
 class SpacePhotoInline(ScopedInline):
     model = SpacePhoto
     form = PhotoForm
-    fields = ["image", "caption"]
+    fields = ["image", "alt_text", "caption"]
 
 
 @admin.register(Space)
-class SpaceAdmin(ScopedAdmin):
+class SpaceAdmin(PhotoRenditionsMixin, ScopedAdmin):
     scope_path = "municipality"
     list_display = ["name", "municipality", "kind", "address", "area_m2"]
     list_filter = ["kind", "municipality__region", "municipality"]
@@ -82,7 +164,7 @@ class SpaceAdmin(ScopedAdmin):
 class ProposalPhotoInline(ScopedInline):
     model = ProposalPhoto
     form = PhotoForm
-    fields = ["image", "caption", "kind"]
+    fields = ["image", "alt_text", "caption", "kind"]
 
 
 class ProgressUpdateInline(ScopedInline):
@@ -91,10 +173,10 @@ class ProgressUpdateInline(ScopedInline):
 
 
 @admin.register(Proposal)
-class ProposalAdmin(ScopedAdmin):
+class ProposalAdmin(PhotoRenditionsMixin, ScopedAdmin):
     scope_path = "space__municipality"
-    list_display = ["title", "space", "status", "estimated_cost", "submitted_at"]
-    list_filter = ["status", "space__kind", "space__municipality__region", "space__municipality"]
+    list_display = ["title", "kind", "space", "status", "estimated_cost", "submitted_at"]
+    list_filter = ["kind", "status", "space__kind", "space__municipality__region", "space__municipality"]
     search_fields = ["title", "description", "space__name", "space__address"]
     autocomplete_fields = ["space", "merged_into"]
     raw_id_fields = ["author"]

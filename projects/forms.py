@@ -1,11 +1,13 @@
-"""Forms of the public proposal pages: the discussion under a proposal."""
+"""Forms of the public proposal pages (the discussion under a proposal) and of the
+municipality's widget websites in the admin."""
 
 from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from projects.models import Comment, CommentReport
+from projects.models import Comment, CommentReport, EmbedOrigin
+from projects.validators import web_origin_normalize
 
 
 class CommentForm(forms.Form):
@@ -22,3 +24,15 @@ class CommentReportForm(forms.Form):
         label=_("What is wrong with this comment?"),
         max_length=CommentReport._meta.get_field("reason").max_length,
     )
+
+
+class EmbedOriginForm(forms.ModelForm):
+    """A website as officials type it ("Https://Admin-City.ru/") stored as the origin the
+    browser compares ("https://admin-city.ru")."""
+
+    class Meta:
+        model = EmbedOrigin
+        fields = ["origin"]
+
+    def clean_origin(self) -> str:
+        return web_origin_normalize(self.cleaned_data["origin"])

@@ -20,7 +20,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from projects.validators import validate_image_upload
+from projects.validators import WEB_ORIGIN_REGEX, validate_image_upload, validate_web_origin
 
 
 class Region(models.Model):
@@ -60,6 +60,11 @@ class Municipality(models.Model):
         URBAN_OKRUG = "urban_okrug", _("urban okrug")
         MUNICIPAL_OKRUG = "municipal_okrug", _("municipal okrug")
         MUNICIPAL_DISTRICT = "municipal_district", _("municipal district")
+        URBAN_SETTLEMENT = "urban_settlement", _("urban settlement")
+        RURAL_SETTLEMENT = "rural_settlement", _("rural settlement")
+
+    # Settlements are the second level: each lies in a municipal district.
+    SETTLEMENT_KINDS = (Kind.URBAN_SETTLEMENT, Kind.RURAL_SETTLEMENT)
 
     region = models.ForeignKey(
         Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="municipalities"
@@ -71,6 +76,15 @@ class Municipality(models.Model):
     oktmo = models.CharField(_("OKTMO code"), max_length=11, unique=True)
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    district = models.ForeignKey(
+        "self",
+        verbose_name=_("municipal district"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="settlements",
+        help_text=_("For a settlement: the municipal district it lies in."),
+    )
 
     objects = MunicipalityQuerySet.as_manager()
 
@@ -85,10 +99,47 @@ class Municipality(models.Model):
                 condition=Q(oktmo__regex=r"^([0-9]{8}|[0-9]{11})$"), name="municipality_oktmo_digits"
             ),
             models.CheckConstraint(condition=Q(population__gt=0), name="municipality_population_positive"),
+            # A settlement lies in a district; nothing else does.
+            models.CheckConstraint(
+                condition=Q(kind__in=["urban_settlement", "rural_settlement"], district__isnull=False)
+                | (~Q(kind__in=["urban_settlement", "rural_settlement"]) & Q(district__isnull=True)),
+                name="municipality_settlement_in_district",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class EmbedOrigin(models.Model):
+    """A website of the municipality allowed to show its widget (`/embed/<slug>/`) in a frame.
+
+    Each is an origin (scheme, host and port, no path), because that is what the
+    browser compares with the CSP `frame-ancestors` list the widget is served with."""
+
+    municipality = models.ForeignKey(
+        Municipality, verbose_name=_("municipality"), on_delete=models.CASCADE, related_name="embed_origins"
+    )
+    origin = models.CharField(
+        _("website"),
+        max_length=255,
+        validators=[validate_web_origin],
+        help_text=_("The address of the site that shows the widget, without a path: https://www.example-city.ru"),
+    )
+
+    class Meta:
+        verbose_name = _("website allowed to show the widget")
+        verbose_name_plural = _("websites allowed to show the widget")
+        ordering = ["origin"]
+        constraints = [
+            models.UniqueConstraint(fields=["municipality", "origin"], name="embed_origin_once_per_municipality"),
+            # Anything else in a CSP source list (a path, a wildcard, a quote, a space)
+            # would widen or break the policy.
+            models.CheckConstraint(condition=Q(origin__regex=WEB_ORIGIN_REGEX), name="embed_origin_is_an_origin"),
+        ]
+
+    def __str__(self) -> str:
+        return self.origin
 
 
 class SpaceQuerySet(models.QuerySet["Space"]):
@@ -142,6 +193,8 @@ class Space(models.Model):
         ordering = ["municipality__name", "name"]
         constraints = [
             models.UniqueConstraint("municipality", Lower("name"), name="space_unique_name_in_municipality"),
+            # Target of the composite foreign key from a design campaign (votes migrations).
+            models.UniqueConstraint(fields=["id", "municipality"], name="space_id_municipality_unique"),
             models.CheckConstraint(condition=Q(area_m2__gt=0), name="space_area_positive"),
             models.CheckConstraint(
                 condition=Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
@@ -162,7 +215,8 @@ def _photo_path(instance: models.Model, filename: str) -> str:
 
 
 class Photo(models.Model):
-    """What every stored photo has: a validated, re-encoded image and a caption."""
+    """What every stored photo has: a validated, re-encoded image, its size, a text for
+    those who cannot see it, and the smaller copies pages load (`projects.images`)."""
 
     image = models.ImageField(
         _("image"),
@@ -171,14 +225,37 @@ class Photo(models.Model):
         help_text=_("A JPEG, PNG or WebP photo; it is stored re-encoded, without its metadata."),
     )
     caption = models.CharField(_("caption"), max_length=200, blank=True)
+    alt_text = models.CharField(
+        _("description for screen readers"),
+        max_length=300,
+        blank=True,
+        help_text=_("What the photo shows, for those who cannot see it. Required unless the caption says it."),
+    )
+    # Set with the copies (services.photo_renditions_store), not by ImageField's
+    # width_field: that opens the file whenever a row without them is loaded.
+    width = models.PositiveIntegerField(_("width, px"), null=True, blank=True, editable=False)
+    height = models.PositiveIntegerField(_("height, px"), null=True, blank=True, editable=False)
+    # [[width, height], ...] of the WebP copies made on upload, smallest first; their
+    # files sit beside the image (projects.images.rendition_name).
+    renditions = models.JSONField(_("smaller copies"), default=list, blank=True, editable=False)
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:
         abstract = True
         ordering = ["uploaded_at", "pk"]
+        constraints = [
+            # Every picture a page shows has a text alternative: its own, or the caption.
+            models.CheckConstraint(
+                condition=~Q(alt_text="") | ~Q(caption=""), name="%(app_label)s_%(class)s_has_text_alternative"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.caption or f"#{self.pk}"
+
+    @property
+    def text_alternative(self) -> str:
+        return self.alt_text or self.caption
 
 
 class SpacePhoto(Photo):
@@ -190,6 +267,14 @@ class SpacePhoto(Photo):
 
 
 class ProposalQuerySet(models.QuerySet["Proposal"]):
+    def designs(self) -> ProposalQuerySet:
+        """Design projects (concepts) of a territory, as opposed to what to improve."""
+        return self.filter(kind=Proposal.Kind.DESIGN)
+
+    def with_pictures(self) -> ProposalQuerySet:
+        """Photos prefetched (the proposal's own, then its space's) for cards and ballots."""
+        return self.prefetch_related("photos", "space__photos")
+
     def public(self) -> ProposalQuerySet:
         """What residents may see: everything but ideas still waiting for moderation
         and ideas merged into another one."""
@@ -200,6 +285,10 @@ class ProposalQuerySet(models.QuerySet["Proposal"]):
 
 
 class Proposal(models.Model):
+    class Kind(models.TextChoices):
+        TERRITORY = "territory", _("improvement of a territory")
+        DESIGN = "design", _("design project")
+
     class Status(models.TextChoices):
         SUBMITTED = "submitted", _("submitted")
         APPROVED = "approved", _("approved for a ballot")
@@ -226,6 +315,9 @@ class Proposal(models.Model):
     }
 
     space = models.ForeignKey(Space, verbose_name=_("space"), on_delete=models.PROTECT, related_name="proposals")
+    # A design project (концепция) is one of the alternative designs of a territory
+    # already chosen: its photos are renderings, and it has a plan (ProposalPhoto.Kind.PLAN).
+    kind = models.CharField(_("kind of proposal"), max_length=12, choices=Kind.choices, default=Kind.TERRITORY)
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"))
     estimated_cost = models.DecimalField(
@@ -316,10 +408,29 @@ class Proposal(models.Model):
     def municipality(self) -> Municipality:
         return self.space.municipality
 
+    @property
+    def is_design(self) -> bool:
+        return self.kind == self.Kind.DESIGN
+
+    def pictures(self) -> list[Photo]:
+        """What a card or a ballot shows, best first: the proposal's general photos (a
+        design project's renderings), its plan, then photos of its space. Reads the
+        prefetched photos (`with_pictures`) when there are any."""
+        own = list(self.photos.all())
+        general = [p for p in own if p.kind == ProposalPhoto.Kind.GENERAL]
+        plans = [p for p in own if p.kind == ProposalPhoto.Kind.PLAN]
+        return [*general, *plans, *self.space.photos.all()]
+
+    @property
+    def cover(self) -> Photo | None:
+        pictures = self.pictures()
+        return pictures[0] if pictures else None
+
 
 class ProposalPhoto(Photo):
     class Kind(models.TextChoices):
-        GENERAL = "general", _("general")
+        GENERAL = "general", _("general (a rendering, for a design project)")
+        PLAN = "plan", _("plan")
         BEFORE = "before", _("before")
         AFTER = "after", _("after")
 

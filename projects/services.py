@@ -21,7 +21,8 @@ from lib.integrity import violated_constraint
 from portal.accounts.permissions import OutOfScope, can_moderate_in, is_official_for
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_decision, audit_record, audit_snapshot
-from projects.models import Comment, CommentReport, ProgressUpdate, Proposal
+from projects.images import image_size, rendition_name, renditions_make
+from projects.models import Comment, CommentReport, Photo, ProgressUpdate, Proposal
 from projects.validators import open_checked_image
 
 # --- Lifecycle ------------------------------------------------------------------
@@ -389,6 +390,26 @@ def photo_store(*, file) -> ContentFile:
     # No exif=, icc_profile= or comment=: the new file carries pixels only.
     image.save(buffer, format="JPEG", quality=PHOTO_JPEG_QUALITY, optimize=True)
     return ContentFile(buffer.getvalue(), name="photo.jpg")
+
+
+def photo_renditions_store(*, photo: Photo) -> Photo:
+    """Make and store the photo's smaller WebP copies (projects.images) and record their
+    sizes, and the photo's own, on it. Safe to run again: the copies are remade under
+    the same names."""
+    storage = photo.image.storage
+    with storage.open(photo.image.name, "rb") as handle:
+        source = handle.read()
+    photo.width, photo.height = image_size(source)
+    sizes = []
+    for width, height, data in renditions_make(source):
+        name = rendition_name(photo.image.name, width)
+        if storage.exists(name):
+            storage.delete(name)
+        storage.save(name, ContentFile(data))
+        sizes.append([width, height])
+    type(photo).objects.filter(pk=photo.pk).update(renditions=sizes, width=photo.width, height=photo.height)
+    photo.renditions = sizes
+    return photo
 
 
 # --- end of photos ------------------------------------------------------------------

@@ -8,6 +8,7 @@ that expands to gigabytes (a "decompression bomb") is refused without being load
 
 from __future__ import annotations
 
+import re
 import warnings
 
 from django.conf import settings
@@ -69,3 +70,41 @@ def validate_image_upload(file) -> None:
     if getattr(file, "_committed", False):
         return  # already stored, so already checked and re-encoded when it was uploaded
     open_checked_image(file)
+
+
+# --- Websites allowed to frame a municipality's widget ---------------------------------
+# An origin as browsers compare it: http or https, a host name (letters, digits and
+# hyphens between dots, as IDNA gives them) or an IPv4 address, an optional port; no
+# user, path, query, wildcard or quote, so it can go into a CSP source list as it is.
+WEB_ORIGIN_REGEX = r"^https?://[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]{1,5})?$"
+_WEB_ORIGIN = re.compile(WEB_ORIGIN_REGEX)
+
+
+def web_origin_normalize(value: str) -> str:
+    """ "HTTPS://Сайт-Города.рф/" -> "https://xn--...-xn--p1ai": lower case, the host in
+    IDNA, a trailing slash dropped. Anything else is left for the validator to refuse."""
+    text = (value or "").strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        return text
+    rest = rest[:-1] if rest.endswith("/") else rest
+    host, colon, port = rest.partition(":")
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return text
+    return f"{scheme.lower()}://{host.lower()}{colon}{port}"
+
+
+def validate_web_origin(value: str) -> None:
+    if not _WEB_ORIGIN.match(value or ""):
+        raise ValidationError(
+            _(
+                "Enter the site's address only, with http:// or https:// and without a path: "
+                "https://www.example-city.ru"
+            ),
+            code="invalid_origin",
+        )
+    port = value.rpartition(":")[2]
+    if value.count(":") == 2 and not 1 <= int(port) <= 65535:
+        raise ValidationError(_("The port must be between 1 and 65535."), code="invalid_origin_port")

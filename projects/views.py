@@ -25,7 +25,7 @@ MORE_FILTERS = ("region", "kind", "status", "year", "cost_min", "cost_max")
 
 
 def proposal_list(request: HttpRequest) -> HttpResponse:
-    filterset = ProposalFilter(request.GET or None, queryset=Proposal.objects.public().with_place())
+    filterset = ProposalFilter(request.GET or None, queryset=Proposal.objects.public().with_place().with_pictures())
     # Bad filter values show their error and no results, rather than silently
     # ignoring the filter and listing everything.
     valid = not filterset.is_bound or filterset.is_valid()
@@ -140,6 +140,7 @@ def proposal_extras(request: HttpRequest, proposal: Proposal) -> dict:
         "comment_form": CommentForm(),
         "can_comment": can_comment,
         "gallery_photos": [p for p in photos if p.kind == ProposalPhoto.Kind.GENERAL],
+        "plan_photos": [p for p in photos if p.kind == ProposalPhoto.Kind.PLAN],
         "works": _works_context(proposal),
     }
 

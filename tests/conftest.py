@@ -146,7 +146,9 @@ def campaign(town) -> Campaign:
     return make_campaign(town, phase="ideas")
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def media_root(tmp_path, settings):
+    """Every test stores uploads (and the demo's drawn pictures) in its own folder, never
+    in the repository's var/media."""
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT

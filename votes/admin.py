@@ -2,7 +2,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -13,7 +15,7 @@ from portal.accounts.permissions import OutOfScope, can_moderate
 from portal.accounts.scoped_admin import ScopedAdmin, ScopedInline, action_form_response
 from projects.models import Proposal
 from votes import services
-from votes.models import Ballot, BallotChoice, Campaign, Entry, Idea, Tally, TallyRow
+from votes.models import Ballot, BallotChoice, Campaign, Entry, Idea, Tally, TallyRow, VoteGroup, design_group_label
 from votes.results import live_tally_is_stale
 
 
@@ -114,8 +116,45 @@ def irregularity_text(item: dict) -> str:
         return item.get("message", "")
 
 
+class EntryForm(forms.ModelForm):
+    """An entry fits its list: a list of territories offers improvements of territories;
+    a list of design projects offers design projects of its territory, all in one
+    exclusivity group (at most one is selected), whatever label is typed."""
+
+    class Meta:
+        model = Entry
+        fields = ["proposal", "external_id", "cost", "position", "exclusivity_group"]
+
+    def clean(self):
+        cleaned = super().clean()
+        campaign = getattr(self.instance, "campaign", None)  # set by the inline formset
+        proposal = cleaned.get("proposal")
+        if campaign is None or proposal is None:
+            return cleaned
+        if campaign.kind == Campaign.Kind.DESIGN:
+            if not proposal.is_design or proposal.space_id != campaign.design_space_id:
+                self.add_error(
+                    "proposal",
+                    ValidationError(
+                        _("A list of design projects offers only design projects of its territory."),
+                        code="not_a_design_of_the_territory",
+                    ),
+                )
+            cleaned["exclusivity_group"] = design_group_label(campaign.design_space_id)
+        elif proposal.is_design:
+            self.add_error(
+                "proposal",
+                ValidationError(
+                    _("A design project goes on a list of design projects of its territory."),
+                    code="design_on_a_territory_list",
+                ),
+            )
+        return cleaned
+
+
 class EntryInline(ScopedInline):
     model = Entry
+    form = EntryForm
     fields = ["proposal", "external_id", "cost", "position", "exclusivity_group"]
     autocomplete_fields = ["proposal"]
 
@@ -141,6 +180,8 @@ class CampaignAdmin(ScopedAdmin):
         "title",
         "municipality",
         "year",
+        "kind",
+        "vote_group",
         "method",
         "rule",
         "voting_opens_at",
@@ -148,10 +189,10 @@ class CampaignAdmin(ScopedAdmin):
         "tally_state",
         "import_flag",
     ]
-    list_filter = ["year", "method", "rule", "municipality__region", "municipality"]
+    list_filter = ["year", "kind", "method", "rule", "municipality__region", "municipality"]
     search_fields = ["title", "municipality__name"]
-    autocomplete_fields = ["municipality"]
-    list_select_related = ["municipality"]
+    autocomplete_fields = ["municipality", "design_space", "vote_group"]
+    list_select_related = ["municipality", "vote_group"]
     date_hierarchy = "voting_opens_at"
     readonly_fields = [
         "opened_at",
@@ -165,6 +206,9 @@ class CampaignAdmin(ScopedAdmin):
     # What ballots were cast under, and what the count reads, cannot change once voting began.
     FROZEN_WHEN_OPEN = [
         "municipality",
+        "kind",
+        "design_space",
+        "vote_group",
         "year",
         "residence_scope",
         "min_age",
@@ -186,6 +230,7 @@ class CampaignAdmin(ScopedAdmin):
     actions = ["recount_now", "publish_results"]
     fieldsets = [
         (None, {"fields": ["municipality", "title", "description", "year", "residence_scope", "min_age"]}),
+        (_("List"), {"fields": ["kind", "design_space", "vote_group"]}),
         ("Windows", {"fields": ["ideas_open_at", "ideas_close_at", "voting_opens_at", "voting_closes_at"]}),
         (
             "Method",
@@ -310,6 +355,54 @@ class CampaignAdmin(ScopedAdmin):
                 self.message_user(request, f"{campaign}: {exc}", level=messages.ERROR)
             else:
                 self.message_user(request, gettext("%(campaign)s: results published.") % {"campaign": campaign})
+
+
+class VoteGroupCampaignInline(admin.TabularInline):
+    """The lists of a vote, each a link to its own page (they are edited there)."""
+
+    model = Campaign
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("list_link", "kind", "voting_opens_at", "voting_closes_at")
+    verbose_name = _("list of this vote")
+    verbose_name_plural = _("lists of this vote")
+
+    @admin.display(description=_("list"))
+    def list_link(self, campaign: Campaign) -> str:
+        return format_html('<a href="{}">{}</a>', reverse("admin:votes_campaign_change", args=[campaign.pk]), campaign)
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(VoteGroup)
+class VoteGroupAdmin(ScopedAdmin):
+    """A municipality's vote of one year with its lists: a list joins it from its own page
+    (the campaign's "part of the vote")."""
+
+    scope_path = "municipality"
+    list_display = ["title", "municipality", "year", "list_count"]
+    list_filter = ["year", "municipality__region", "municipality"]
+    search_fields = ["title", "municipality__name"]
+    autocomplete_fields = ["municipality"]
+    list_select_related = ["municipality"]
+    inlines = [VoteGroupCampaignInline]
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).annotate(list_total=Count("campaigns"))
+
+    @admin.display(description=_("lists"), ordering="list_total")
+    def list_count(self, group: VoteGroup) -> int:
+        return group.list_total  # type: ignore[attr-defined]  # annotated by get_queryset
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        # Lists already voted on name the group; it no longer moves between towns or years.
+        if obj is not None and obj.campaigns.filter(opened_at__isnull=False).exists():
+            return ["municipality", "year"]
+        return []
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from projects.models import Municipality, Proposal
+from projects.models import Municipality, Proposal, Space
 from votes import rules
 
 
@@ -74,6 +74,41 @@ BUDGET_RULES = frozenset(
 )
 
 
+class VoteGroup(models.Model):
+    """A municipality's lists of one year that form one vote, as in the federal vote: its
+    territory list and the design-project lists of territories chosen earlier. Each
+    resident casts one ballot in the group, in the list of their choice (the register of
+    the secret-ballot issue carries that constraint); results stay per list."""
+
+    municipality = models.ForeignKey(
+        Municipality, verbose_name=_("municipality"), on_delete=models.PROTECT, related_name="vote_groups"
+    )
+    year = models.PositiveSmallIntegerField(
+        _("year of the works"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    title = models.CharField(_("title"), max_length=200)
+
+    class Meta:
+        verbose_name = _("vote of several lists")
+        verbose_name_plural = _("votes of several lists")
+        ordering = ["-year", "municipality__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["municipality", "year"], name="vote_group_one_per_municipality_year"),
+            # Target of the composite foreign key from Campaign (see migrations): a list
+            # joins only its own municipality's vote of its own year.
+            models.UniqueConstraint(fields=["id", "municipality", "year"], name="vote_group_id_municipality_year"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.municipality}, {self.year})"
+
+
+def design_group_label(space_id: int | None) -> str:
+    """The exclusivity group every entry of a design list is counted in (at most one
+    design project of a territory is selected)."""
+    return f"design-{space_id}"
+
+
 class CampaignQuerySet(models.QuerySet["Campaign"]):
     def open(self, now=None) -> CampaignQuerySet:
         now = now or timezone.now()
@@ -117,8 +152,31 @@ class Campaign(models.Model):
         MUNICIPALITY = "municipality", _("residents of the municipality")
         REGION = "region", _("residents of the whole region")
 
+    class Kind(models.TextChoices):
+        TERRITORIES = "territories", _("territories to improve")
+        DESIGN = "design", _("design projects of one territory")
+
     municipality = models.ForeignKey(
         Municipality, verbose_name=_("municipality"), on_delete=models.PROTECT, related_name="campaigns"
+    )
+    kind = models.CharField(_("kind of list"), max_length=12, choices=Kind.choices, default=Kind.TERRITORIES)
+    design_space = models.ForeignKey(
+        Space,
+        verbose_name=_("territory whose design is chosen"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="design_campaigns",
+        help_text=_("For a list of design projects: the territory, chosen earlier, that they are designs of."),
+    )
+    vote_group = models.ForeignKey(
+        VoteGroup,
+        verbose_name=_("part of the vote"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="campaigns",
+        help_text=_("The municipality's vote of this year that this list belongs to, with its other lists."),
     )
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
@@ -254,6 +312,14 @@ class Campaign(models.Model):
                 name="campaign_lottery_has_seed",
             ),
             models.CheckConstraint(condition=Q(min_age__lte=120), name="campaign_min_age_sane"),
+            # A list of design projects names the territory it decides; a list of
+            # territories names none. (On PostgreSQL a composite foreign key also keeps
+            # that territory in the campaign's municipality.)
+            models.CheckConstraint(
+                condition=Q(kind="design", design_space__isnull=False)
+                | Q(kind="territories", design_space__isnull=True),
+                name="campaign_design_names_its_territory",
+            ),
             models.CheckConstraint(
                 condition=Q(results_published_at__isnull=True) | Q(closed_at__isnull=False),
                 name="campaign_published_after_close",
@@ -292,6 +358,10 @@ class Campaign(models.Model):
     def uses_budget(self) -> bool:
         return self.rule in BUDGET_RULES or self.method == rules.KNAPSACK
 
+    @property
+    def is_design(self) -> bool:
+        return self.kind == self.Kind.DESIGN
+
 
 class Entry(models.Model):
     """A proposal on a campaign's ballot."""
@@ -326,6 +396,15 @@ class Entry(models.Model):
 
     def __str__(self) -> str:
         return self.proposal.title if self.proposal_id else self.external_id
+
+    @property
+    def exclusion_label(self) -> str:
+        """The exclusivity group the entry is counted in: every entry of a design list
+        shares its territory's group, whatever label is stored; else the stored label."""
+        campaign = self.campaign
+        if campaign.kind == Campaign.Kind.DESIGN:
+            return design_group_label(campaign.design_space_id)
+        return self.exclusivity_group
 
 
 class Channel(models.TextChoices):

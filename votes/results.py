@@ -82,11 +82,11 @@ def campaign_election(campaign: Campaign) -> pabulib.PbElection:
     rows = {row.entry_id: row for row in final.rows.all()} if final else {}
     projects = []
     entries = list(campaign.entries.select_related("proposal").order_by("position", "pk"))
-    groups = any(e.exclusivity_group for e in entries)
+    groups = any(e.exclusion_label for e in entries)
     for entry in entries:
         project = {"project_id": entry.external_id, "cost": _amount(entry.cost), "name": entry.proposal.title}
         if groups:
-            project["exclusivity_group"] = entry.exclusivity_group
+            project["exclusivity_group"] = entry.exclusion_label
         row = rows.get(entry.pk)
         if row is not None:
             # pabulib's convention: 2 marks a project funded from a reserve.
@@ -204,7 +204,7 @@ def ledger_header(campaign: Campaign, tally: Tally) -> dict:
                 "external_id": e.external_id,
                 "title": e.proposal.title,
                 "cost": _number(e.cost),
-                "exclusivity_group": e.exclusivity_group,
+                "exclusivity_group": e.exclusion_label,
             }
             for e in campaign.entries.select_related("proposal").order_by("position", "pk")
         ],

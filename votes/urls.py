@@ -25,3 +25,6 @@ urlpatterns += [
     path("campaigns/<int:pk>/ideas/new/", views.idea_new, name="idea_new"),
     path("me/ideas/", views.my_ideas, name="my_ideas"),
 ]
+
+# The widget that municipal websites frame.
+urlpatterns += [path("embed/<slug:slug>/", views.embed, name="embed")]

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_http_methods
 from openpyxl import Workbook
 
@@ -26,7 +27,7 @@ from lib.money import rubles
 from lib.spreadsheets import csv_row, xlsx_append
 from portal.accounts.requests import AuthenticatedHttpRequest
 from portal.views import too_many_requests
-from projects.models import Space
+from projects.models import Municipality, Space
 from votes import pabulib, receipts, rules, services
 from votes.forms import BallotForm, IdeaForm, ResidentForm, ballot_token, ballot_token_choices
 from votes.models import Ballot, Campaign, Channel, Entry, Idea, Tally
@@ -59,13 +60,37 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     return render(request, "votes/campaign_list.html", {"groups": groups})
 
 
+def _entries_with_pictures() -> QuerySet[Entry]:
+    """Entries in ballot order with what their pictures and "more" need, in a few queries."""
+    return (
+        Entry.objects.select_related("proposal__space")
+        .prefetch_related("proposal__photos", "proposal__space__photos")
+        .order_by("position", "pk")
+    )
+
+
+def other_lists(campaign: Campaign) -> list[Campaign]:
+    """The other lists of the campaign's vote (its vote group), in a stable order."""
+    if campaign.vote_group_id is None:
+        return []
+    return list(
+        Campaign.objects.filter(vote_group_id=campaign.vote_group_id)
+        .exclude(pk=campaign.pk)
+        .select_related("design_space")
+        .order_by("kind", "pk")
+    )
+
+
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    campaign = get_object_or_404(Campaign.objects.select_related("municipality__region"), pk=pk)
-    entries = campaign.entries.select_related("proposal__space").order_by("position", "pk")
+    campaign = get_object_or_404(
+        Campaign.objects.select_related("municipality__region", "design_space", "vote_group"), pk=pk
+    )
+    entries = _entries_with_pictures().filter(campaign=campaign)
     now = timezone.now()
     context = {
         "campaign": campaign,
         "entries": entries,
+        "other_lists": other_lists(campaign),
         "phase": campaign.phase(now),
         "refusal": ballot_refusal(request.user, campaign, now=now) if request.user.is_authenticated else None,
         "has_voted": request.user.is_authenticated
@@ -79,8 +104,8 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _campaign_with_entries(pk: int) -> tuple[Campaign, list[Entry]]:
     campaign = get_object_or_404(
-        Campaign.objects.select_related("municipality__region").prefetch_related(
-            Prefetch("entries", Entry.objects.select_related("proposal__space").order_by("position", "pk"))
+        Campaign.objects.select_related("municipality__region", "design_space").prefetch_related(
+            Prefetch("entries", _entries_with_pictures())
         ),
         pk=pk,
     )
@@ -258,6 +283,31 @@ def volunteer_receipt(request: AuthenticatedHttpRequest) -> HttpResponse:
         Campaign.objects.select_related("municipality").filter(pk=receipt["campaign"]).first() if receipt else None
     )
     return render(request, "votes/volunteer_receipt.html", {"receipt": receipt, "campaign": campaign})
+
+
+# --- The widget for municipal websites ---
+
+
+@xframe_options_exempt  # the CSP's frame-ancestors below decides, per municipality
+def embed(request: HttpRequest, slug: str) -> HttpResponse:
+    """A municipality's open vote for its own website: its lists, their entries with
+    pictures, and buttons that open the portal's ballot in a new window. Only the
+    websites the municipality lists (EmbedOrigin) may frame it; with none listed,
+    nobody may. Every other page keeps X-Frame-Options DENY and frame-ancestors 'none'."""
+    municipality = get_object_or_404(Municipality, slug=slug)
+    campaigns = list(
+        Campaign.objects.open()
+        .filter(municipality=municipality)
+        .select_related("design_space", "vote_group")
+        .prefetch_related(Prefetch("entries", _entries_with_pictures()))
+        .order_by("kind", "voting_closes_at", "pk")
+    )
+    upcoming = Campaign.objects.upcoming().filter(municipality=municipality).order_by("voting_opens_at").first()
+    origins = list(municipality.embed_origins.values_list("origin", flat=True))
+    context = {"municipality": municipality, "campaigns": campaigns, "upcoming": upcoming}
+    response = render(request, "votes/embed.html", context)
+    response._csp_replace = {"frame-ancestors": origins or ["'none'"]}  # type: ignore[attr-defined]  # read by django-csp
+    return response
 
 
 # --- Ideas ---

@@ -38,6 +38,7 @@ _SCOPED_RELATIONS = {
     "projects.space": "municipality__in",
     "projects.proposal": "space__municipality__in",
     "votes.campaign": "municipality__in",
+    "votes.votegroup": "municipality__in",
 }
 
 

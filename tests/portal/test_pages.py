@@ -161,7 +161,7 @@ def _fill(town, start: int, count: int, first=None):
         proposal = make_proposal(space, title=f"Идея {n}")
         first = first or proposal
         for target in {proposal, first}:
-            ProposalPhoto.objects.create(proposal=target, image=f"photos/proposalphoto/{n}.jpg")
+            ProposalPhoto.objects.create(proposal=target, image=f"photos/proposalphoto/{n}.jpg", alt_text=f"Фото {n}")
             ProgressUpdate.objects.create(proposal=target, stage="design", text="…", happened_on=now.date())
     make_campaign(town, title=f"Голосование {start}")
     return first
@@ -177,7 +177,8 @@ def _queries(url: str) -> int:
 
 @pytest.mark.parametrize(
     ("page", "budget"),
-    [("home", 8), ("catalogue", 6), ("catalogue_filtered", 6), ("proposal", 4)],
+    # The catalogue reads each card's photo: its proposal's and its space's, one query each per page.
+    [("home", 8), ("catalogue", 7), ("catalogue_filtered", 7), ("proposal", 4)],
 )
 def test_query_count_does_not_grow_with_proposals(town, page: str, budget: int, django_assert_max_num_queries) -> None:
     def url(first) -> str:

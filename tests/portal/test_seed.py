@@ -18,12 +18,25 @@ from portal.demo import (
     MUNICIPALITIES,
     seed_demo,
 )
-from projects.models import Municipality, Proposal, Region, Space
-from votes.models import Ballot, BallotChoice, Campaign, Entry
+from projects.models import Municipality, Proposal, ProposalPhoto, Region, Space, SpacePhoto
+from votes.models import Ballot, BallotChoice, Campaign, Entry, VoteGroup
 
 pytestmark = pytest.mark.django_db
 
-MODELS = [Region, Municipality, Space, Proposal, Campaign, Entry, Ballot, BallotChoice, User]
+MODELS = [
+    Region,
+    Municipality,
+    Space,
+    SpacePhoto,
+    Proposal,
+    ProposalPhoto,
+    VoteGroup,
+    Campaign,
+    Entry,
+    Ballot,
+    BallotChoice,
+    User,
+]
 
 
 def snapshot() -> dict[str, list[dict]]:
@@ -57,14 +70,14 @@ def test_demo_has_the_region_and_its_largest_municipalities() -> None:
 
 def test_the_open_campaign_is_open_and_the_closed_one_has_its_ballots() -> None:
     seed_demo()
-    open_campaign = Campaign.objects.open().get()
+    open_campaign = Campaign.objects.open().get(kind=Campaign.Kind.TERRITORIES)
     assert open_campaign.municipality.name == "Екатеринбург"
     assert open_campaign.is_open()
     assert (open_campaign.method, open_campaign.min_choices, open_campaign.max_choices) == ("approval", 1, 3)
     assert open_campaign.entries.count() == 8
     assert not open_campaign.ballots.exists()
 
-    closed = Campaign.objects.exclude(pk=open_campaign.pk).get()
+    closed = Campaign.objects.filter(closed_at__isnull=False).get()
     assert closed.closed_at is not None
     assert closed.phase() == "closed"
     assert closed.ballots.count() == CLOSED_CAMPAIGN_BALLOTS
@@ -137,7 +150,7 @@ def test_seed_demo_on_production_settings_writes_nothing_unless_told_explicitly(
     assert not User.objects.exists()
 
     call_command("seed_demo", allow_production=True, stdout=io.StringIO())
-    assert Campaign.objects.count() == 2
+    assert Campaign.objects.count() == 3
 
 
 def test_demo_receipts_are_random_so_nobody_can_look_them_up():
@@ -159,3 +172,38 @@ def test_demo_receipts_are_random_so_nobody_can_look_them_up():
     )
     assert response.status_code == 200
     assert "Not found" in response.content.decode()
+
+
+def test_ekaterinburg_votes_on_territories_and_on_a_parks_design_in_one_vote() -> None:
+    seed_demo()
+    design = Campaign.objects.open().get(kind=Campaign.Kind.DESIGN)
+    territories = Campaign.objects.open().get(kind=Campaign.Kind.TERRITORIES)
+    assert design.municipality == territories.municipality
+    assert design.vote_group is not None
+    assert design.vote_group == territories.vote_group
+    assert (design.vote_group.year, design.vote_group.municipality.name) == (design.year, "Екатеринбург")
+    assert design.design_space.name == "Преображенский парк"
+    # The park was chosen earlier: its improvement is selected; now its design is chosen.
+    assert design.design_space.proposals.filter(kind="territory", status="selected").exists()
+    assert (design.method, design.rule, design.winners) == ("choose-1", "top-k", 1)
+    entries = list(design.entries.select_related("proposal"))
+    assert len(entries) == 3
+    assert all(entry.proposal.kind == "design" and entry.proposal.space == design.design_space for entry in entries)
+    assert {entry.exclusion_label for entry in entries} == {f"design-{design.design_space_id}"}
+    for entry in entries:
+        kinds = sorted(entry.proposal.photos.values_list("kind", flat=True))
+        assert kinds == ["general", "general", "plan"], entry.proposal.title
+
+
+def test_every_demo_picture_is_drawn_stored_with_its_copies_and_described(settings) -> None:
+    seed_demo()
+    assert SpacePhoto.objects.count() == Space.objects.count()
+    photos = [*SpacePhoto.objects.all(), *ProposalPhoto.objects.all()]
+    assert len(photos) == Space.objects.count() + 9
+    for photo in photos:
+        assert photo.text_alternative
+        assert (photo.width, photo.height) == (960, 640)
+        assert [width for width, _height in photo.renditions] == [320, 640, 960]
+        for width, _height in photo.renditions:
+            copy = settings.MEDIA_ROOT / photo.image.name.replace(".jpg", f"-{width}w.webp")
+            assert copy.read_bytes()[8:12] == b"WEBP"

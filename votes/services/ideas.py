@@ -18,7 +18,7 @@ from lib.integrity import violated_constraint
 from portal.accounts.permissions import OutOfScope, can_moderate_in
 from portal.audit.services import audit_decision, audit_snapshot_from_db
 from projects.models import Proposal, ProposalPhoto, Space
-from projects.services import photo_store, proposal_approve, proposal_merge, proposal_reject
+from projects.services import photo_renditions_store, photo_store, proposal_approve, proposal_merge, proposal_reject
 from projects.validators import validate_image_upload
 from votes.models import Campaign, Entry, Idea
 from votes.permissions import idea_refusal
@@ -35,6 +35,12 @@ def _idea_require_moderator(user, campaign: Campaign) -> None:
     """Officials and moderators act on ideas of their own municipalities only."""
     if not can_moderate_in(user, campaign.municipality_id):
         raise OutOfScope("not a moderator of this municipality")
+
+
+def _idea_photo_alt(title: str, number: int, count: int) -> str:
+    if count == 1:
+        return title[:300]
+    return (_("%(title)s, photo %(number)d of %(count)d") % {"title": title, "number": number, "count": count})[:300]
 
 
 def idea_validate_photos(photos: Sequence[UploadedFile]) -> None:
@@ -88,10 +94,16 @@ def idea_submit(
             proposal.full_clean()
             proposal.save()
             idea = Idea.objects.create(campaign=campaign, proposal=proposal, submitted_at=now)
-            for photo in photos:
-                ProposalPhoto.objects.create(
-                    proposal=proposal, image=photo_store(file=photo), kind=ProposalPhoto.Kind.GENERAL
+            for number, photo in enumerate(photos, start=1):
+                stored = ProposalPhoto.objects.create(
+                    proposal=proposal,
+                    image=photo_store(file=photo),
+                    kind=ProposalPhoto.Kind.GENERAL,
+                    # Residents send photos without a description: the idea's title says
+                    # what they show, numbered when there are several.
+                    alt_text=_idea_photo_alt(proposal.title, number, len(photos)),
                 )
+                photo_renditions_store(photo=stored)
     except IntegrityError as error:
         # The one constraint a resident can hit: a new space named like an existing one
         # (also when two residents name it at the same moment).

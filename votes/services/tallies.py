@@ -180,7 +180,7 @@ def selection_parameters(campaign: Campaign, entries: list[Entry]) -> dict:
         "k": campaign.winners,
         # Any greedy rule applies a threshold the campaign declares (rules: "Selection rules").
         "threshold": campaign.score_threshold if campaign.rule in rules.GREEDY_RULES else None,
-        "groups": {e.external_id: e.exclusivity_group for e in entries if e.exclusivity_group},
+        "groups": {e.external_id: e.exclusion_label for e in entries if e.exclusion_label},
         "tie_break": campaign.tie_break,
         "tie_seed": campaign.tie_break_seed if campaign.tie_break == rules.TIE_LOTTERY else "",
         "reserve_share": Fraction(campaign.reserve_share) if campaign.reserve_share is not None else None,
