@@ -14,6 +14,7 @@ import datetime
 import random
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from allauth.account.models import EmailAddress
 from django.core.files.base import ContentFile
@@ -24,7 +25,8 @@ from portal import demo_images
 from portal.accounts.models import User
 from portal.accounts.services import official_assign, user_mark_verified
 from projects.models import Municipality, Proposal, ProposalPhoto, Region, Space, SpacePhoto
-from projects.services import photo_renditions_store, photo_store
+from projects.municipality_import import municipalities_parse
+from projects.services import municipalities_import, photo_renditions_store, photo_store
 from votes.models import (
     Ballot,
     BallotChoice,
@@ -42,47 +44,9 @@ from votes.services import ledger_seal, results_publish, tally_compute
 
 REGION = {"name": "Свердловская область", "slug": "sverdlovskaya-oblast", "code": "RU-SVE"}
 
-# The 30 largest municipalities of the Sverdlovsk region by population.
-# Populations: Rosstat estimates of the resident population on 1 January 2023
-# (Екатеринбург exact; the smaller towns rounded to the nearest hundred).
-# OKTMO codes: Екатеринбург 65701000 is the real code; the others follow the OKTMO
-# pattern of the region (657NN000, a municipality-level code of 8 digits) and should be
-# checked against the OKTMO classifier before the data is used for anything but a demo.
-# Coordinates are those of the town centre.
-# (name, slug, kind, population, oktmo, latitude, longitude)
-U, M = Municipality.Kind.URBAN_OKRUG, Municipality.Kind.MUNICIPAL_OKRUG
-MUNICIPALITIES: list[tuple[str, str, str, int, str, str, str]] = [
-    ("Екатеринбург", "ekaterinburg", U, 1539371, "65701000", "56.838011", "60.597474"),
-    ("Нижний Тагил", "nizhny-tagil", U, 338400, "65751000", "57.919400", "59.965000"),
-    ("Каменск-Уральский", "kamensk-uralsky", U, 161000, "65740000", "56.414900", "61.918900"),
-    ("Первоуральск", "pervouralsk", U, 137400, "65753000", "56.908000", "59.943000"),
-    ("Серовский городской округ", "serov", M, 103600, "65758000", "59.603000", "60.578000"),
-    ("Верхняя Пышма", "verkhnyaya-pyshma", M, 93900, "65732000", "56.976000", "60.565000"),
-    ("Новоуральский городской округ", "novouralsk", U, 80100, "65752000", "57.247000", "60.095000"),
-    ("Берёзовский", "berezovsky", M, 79900, "65734000", "56.910000", "60.800000"),
-    ("Полевской", "polevskoy", M, 69500, "65754000", "56.443000", "60.188000"),
-    ("Сысертский городской округ", "sysert", M, 64100, "65723000", "56.500000", "60.819000"),
-    ("Ревда", "revda", M, 62000, "65719000", "56.798000", "59.908000"),
-    ("Асбестовский городской округ", "asbest", M, 61800, "65730000", "57.005000", "61.458000"),
-    ("Краснотурьинск", "krasnoturinsk", U, 55100, "65745000", "59.763000", "60.193000"),
-    ("Артёмовский городской округ", "artyomovsky", M, 54300, "65703000", "57.338000", "61.890000"),
-    ("Лесной", "lesnoy", U, 48700, "65749000", "58.635000", "59.798000"),
-    ("Сухой Лог", "sukhoy-log", M, 46300, "65722000", "56.908000", "62.034000"),
-    ("Богданович", "bogdanovich", M, 44600, "65707000", "56.776000", "62.047000"),
-    ("Режевской городской округ", "rezh", M, 44100, "65720000", "57.372000", "61.398000"),
-    ("Талицкий городской округ", "talitsa", M, 41900, "65724000", "57.012000", "63.730000"),
-    ("Верхнесалдинский городской округ", "verkhnyaya-salda", M, 41100, "65708000", "58.046000", "60.556000"),
-    ("Невьянский городской округ", "nevyansk", M, 38300, "65715000", "57.491000", "60.218000"),
-    ("Тавдинский городской округ", "tavda", M, 38100, "65725000", "58.043000", "65.259000"),
-    ("Красноуфимск", "krasnoufimsk", U, 37900, "65747000", "56.612000", "57.764000"),
-    ("Кушвинский городской округ", "kushva", M, 37300, "65746000", "58.282000", "59.765000"),
-    ("Алапаевск", "alapaevsk", M, 37000, "65727000", "57.848000", "61.695000"),
-    ("Качканарский городской округ", "kachkanar", M, 36700, "65741000", "58.705000", "59.484000"),
-    ("Ирбит", "irbit", M, 36400, "65739000", "57.683000", "63.057000"),
-    ("Карпинск", "karpinsk", M, 30500, "65743000", "59.766000", "60.001000"),
-    ("Камышловский городской округ", "kamyshlov", M, 25900, "65742000", "56.846000", "62.711000"),
-    ("Кировградский городской округ", "kirovgrad", M, 25800, "65744000", "57.431000", "60.066000"),
-]
+# Every municipal formation of the region, from the repository's data file (its README
+# names the sources and which figures are confirmed); the 30 largest keep their slugs.
+MUNICIPALITIES_FILE = Path(__file__).resolve().parent.parent / "projects" / "data" / "municipalities" / "ru-sve.csv"
 
 PS, CY = Space.Kind.PUBLIC_SPACE, Space.Kind.COURTYARD
 
@@ -896,20 +860,8 @@ def seed_demo(*, today: datetime.date | None = None) -> DemoSummary:
         return anchor + datetime.timedelta(days=n)
 
     region, _ = Region.objects.update_or_create(code=REGION["code"], defaults=REGION)
-    municipalities: dict[str, Municipality] = {}
-    for name, slug, kind, population, oktmo, lat, lon in MUNICIPALITIES:
-        municipalities[slug], _ = Municipality.objects.update_or_create(
-            slug=slug,
-            defaults={
-                "region": region,
-                "name": name,
-                "kind": kind,
-                "population": population,
-                "oktmo": oktmo,
-                "latitude": Decimal(lat),
-                "longitude": Decimal(lon),
-            },
-        )
+    municipalities_import(rows=municipalities_parse(MUNICIPALITIES_FILE.read_text(encoding="utf-8")))
+    municipalities = {m.slug: m for m in Municipality.objects.filter(region=region)}
 
     spaces: dict[str, Space] = {}
     for slug, kind, name, address, lat, lon, area, description in SPACES:

@@ -62,7 +62,7 @@ def campaign_turnout() -> list[dict]:
     for tally in tallies:
         population = tally["campaign__municipality__population"]
         ballots = tally["ballots_counted"]
-        turnout = Decimal(ballots * 100) / population if population else Decimal(0)
+        turnout = Decimal(ballots * 100) / population if population else None
         result.append(
             {
                 "pk": tally["campaign_id"],
@@ -72,7 +72,7 @@ def campaign_turnout() -> list[dict]:
                 "population": population,
                 "ballots": ballots,
                 "final": tally["kind"] == Tally.Kind.FINAL,
-                "turnout_percent": turnout.quantize(Decimal("0.01")),
+                "turnout_percent": turnout.quantize(Decimal("0.01")) if turnout is not None else None,
             }
         )
     return result

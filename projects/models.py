@@ -72,8 +72,10 @@ class Municipality(models.Model):
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=100, unique=True)
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices, default=Kind.URBAN_OKRUG)
-    population = models.PositiveIntegerField(_("population"))
-    oktmo = models.CharField(_("OKTMO code"), max_length=11, unique=True)
+    # Unknown (None) where no source confirms a figure (projects/data/municipalities):
+    # pages then show no turnout rather than one against a guessed population.
+    population = models.PositiveIntegerField(_("population"), null=True, blank=True)
+    oktmo = models.CharField(_("OKTMO code"), max_length=11, unique=True, null=True, blank=True)
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     district = models.ForeignKey(

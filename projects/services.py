@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import io
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -22,7 +23,8 @@ from portal.accounts.permissions import OutOfScope, can_moderate_in, is_official
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_decision, audit_record, audit_snapshot
 from projects.images import image_size, rendition_name, renditions_make
-from projects.models import Comment, CommentReport, Photo, ProgressUpdate, Proposal
+from projects.models import Comment, CommentReport, Municipality, Photo, ProgressUpdate, Proposal, Region
+from projects.municipality_import import MunicipalityFileError, MunicipalityRow, slug_from_name
 from projects.validators import open_checked_image
 
 # --- Lifecycle ------------------------------------------------------------------
@@ -413,3 +415,99 @@ def photo_renditions_store(*, photo: Photo) -> Photo:
 
 
 # --- end of photos ------------------------------------------------------------------
+
+
+# --- Municipalities (import) ----------------------------------------------------------
+# A region's municipal formations from a checked file (projects.municipality_import).
+
+
+@dataclass(frozen=True)
+class MunicipalitiesImported:
+    created: int
+    updated: int
+    unchanged: int
+
+
+_IMPORTED_FIELDS = ("name", "kind", "oktmo", "population", "latitude", "longitude")
+
+
+def _municipality_find(row: MunicipalityRow, region: Region) -> Municipality | None:
+    """The stored formation a row describes: by its slug, or in its region by its OKTMO
+    code or its name (a code held in another region is a clash, reported)."""
+    if row.slug_given:
+        found = Municipality.objects.filter(slug=row.slug).first()
+        if found is not None:
+            return found
+    if row.oktmo:
+        found = Municipality.objects.filter(region=region, oktmo=row.oktmo).first()
+        if found is not None:
+            return found
+    return Municipality.objects.filter(region=region, name=row.name).first()
+
+
+@transaction.atomic
+def municipalities_import(*, rows: list[MunicipalityRow]) -> MunicipalitiesImported:
+    """Create or update the formations of checked rows (idempotent; an empty optional
+    cell keeps the stored value). Raises MunicipalityFileError, writing nothing, when a
+    row would clash with a formation the file does not describe."""
+    regions: dict[str, Region] = {}
+    for row in rows:
+        if row.region_code not in regions:
+            regions[row.region_code], _created = Region.objects.get_or_create(
+                code=row.region_code, defaults={"name": row.region_name, "slug": slug_from_name(row.region_name)}
+            )
+    matched = [(row, _municipality_find(row, regions[row.region_code])) for row in rows]
+    problems = []
+    mine = {found.pk for _row, found in matched if found is not None}
+    for row, found in matched:
+        slug_owner = Municipality.objects.filter(slug=row.slug).exclude(pk__in=mine).first()
+        if found is None and slug_owner is not None:
+            problems.append(
+                _("line %(line)d: slug %(slug)r belongs to %(other)s")
+                % {"line": row.line, "slug": row.slug, "other": slug_owner}
+            )
+        oktmo_owner = Municipality.objects.filter(oktmo=row.oktmo).exclude(pk__in=mine).first() if row.oktmo else None
+        if oktmo_owner is not None:
+            problems.append(
+                _("line %(line)d: OKTMO code %(code)s belongs to %(other)s")
+                % {"line": row.line, "code": row.oktmo, "other": oktmo_owner}
+            )
+    if problems:
+        raise MunicipalityFileError(problems)
+    # Codes move between formations the file describes (a corrected code): free them
+    # first, so the unique constraint sees only the end state.
+    changing = [found.pk for row, found in matched if found is not None and row.oktmo and row.oktmo != found.oktmo]
+    Municipality.objects.filter(pk__in=changing).update(oktmo=None)
+    created = updated = unchanged = 0
+    stored: dict[tuple[str, str], Municipality] = {}
+    # Districts first: their settlements point to them.
+    order = sorted(matched, key=lambda pair: pair[0].kind in Municipality.SETTLEMENT_KINDS)
+    for row, found in order:
+        values = {"name": row.name, "kind": row.kind}
+        for field in ("oktmo", "population", "latitude", "longitude"):
+            if getattr(row, field) is not None:
+                values[field] = getattr(row, field)
+        district = stored[(row.region_code, row.district)] if row.district else None
+        if found is None:
+            municipality = Municipality.objects.create(
+                region=regions[row.region_code], slug=row.slug, district=district, **values
+            )
+            created += 1
+        else:
+            municipality = found
+            if found.pk in changing:
+                found.oktmo = None  # freed above; the row's code goes back in below
+            before = {field: getattr(found, field) for field in (*_IMPORTED_FIELDS, "district_id", "region_id")}
+            for field, value in values.items():
+                setattr(municipality, field, value)
+            municipality.district = district
+            municipality.region = regions[row.region_code]
+            after = {field: getattr(municipality, field) for field in (*_IMPORTED_FIELDS, "district_id", "region_id")}
+            if after != before:
+                municipality.full_clean(validate_unique=False, validate_constraints=False)
+                municipality.save()
+                updated += 1
+            else:
+                unchanged += 1
+        stored[(row.region_code, row.name)] = municipality
+    return MunicipalitiesImported(created=created, updated=updated, unchanged=unchanged)

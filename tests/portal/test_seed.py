@@ -6,6 +6,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import Count
 from django.test import Client
 from django.utils import timezone
 
@@ -15,7 +16,7 @@ from portal.demo import (
     DEMO_ADMIN_EMAIL,
     DEMO_ADMIN_PASSWORD,
     DEMO_USERS,
-    MUNICIPALITIES,
+    MUNICIPALITIES_FILE,
     seed_demo,
 )
 from projects.models import Municipality, Proposal, ProposalPhoto, Region, Space, SpacePhoto
@@ -55,13 +56,24 @@ def test_seeding_twice_gives_exactly_the_same_rows() -> None:
     assert second == first
 
 
-def test_demo_has_the_region_and_its_largest_municipalities() -> None:
+def test_demo_has_the_region_and_every_municipal_formation_of_its_data_file() -> None:
     seed_demo()
     region = Region.objects.get(code="RU-SVE")
-    assert region.municipalities.count() == len(MUNICIPALITIES) >= 25
+    lines = MUNICIPALITIES_FILE.read_text(encoding="utf-8").splitlines()
+    assert region.municipalities.count() == len(lines) - 1 == 94
+    kinds = dict(region.municipalities.values_list("kind").annotate(n=Count("pk")))
+    assert kinds == {
+        "urban_okrug": 10,
+        "municipal_okrug": 58,
+        "municipal_district": 5,
+        "urban_settlement": 5,
+        "rural_settlement": 16,
+    }
+    assert all(m.district.kind == "municipal_district" for m in region.municipalities.filter(district__isnull=False))
     ekaterinburg = Municipality.objects.get(name="Екатеринбург")
-    assert (ekaterinburg.population, ekaterinburg.oktmo) == (1539371, "65701000")
-    assert all(oktmo.startswith("657") for oktmo in Municipality.objects.values_list("oktmo", flat=True))
+    assert (ekaterinburg.slug, ekaterinburg.population, ekaterinburg.oktmo) == ("ekaterinburg", 1539371, "65701000")
+    codes = Municipality.objects.exclude(oktmo=None).values_list("oktmo", flat=True)
+    assert all(code.startswith("65") for code in codes)
     assert Space.objects.count() >= 24
     assert Space.objects.improved().exists()
     assert Proposal.objects.filter(status=Proposal.Status.UNDER_CONSTRUCTION).exists()
