@@ -63,7 +63,7 @@ class MunicipalityAdmin(ScopedAdmin):
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["district"]
     inlines = [EmbedOriginInline]
-    fields = ["region", "name", "slug", "kind", "district", "population", "oktmo", "latitude", "longitude"]
+    MUNICIPALITY_FIELDS = ["region", "name", "slug", "kind", "district", "population", "oktmo", "latitude", "longitude"]
 
     def _can_write(self, request: HttpRequest) -> bool:
         return request.user.is_superuser
@@ -76,11 +76,12 @@ class MunicipalityAdmin(ScopedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj=None):
         readonly = ["widget_snippet"] if obj is not None else []
         if not request.user.is_superuser:
-            readonly = [*self.fields, *readonly]
+            readonly = [*self.MUNICIPALITY_FIELDS, *readonly]
         return readonly
 
     def get_fields(self, request: HttpRequest, obj=None):
-        return [*self.fields, "widget_snippet"] if obj is not None else list(self.fields)
+        fields = list(self.MUNICIPALITY_FIELDS)
+        return [*fields, "widget_snippet"] if obj is not None else fields
 
     def get_prepopulated_fields(self, request: HttpRequest, obj=None):
         return self.prepopulated_fields if request.user.is_superuser else {}
@@ -88,8 +89,9 @@ class MunicipalityAdmin(ScopedAdmin):
     @admin.display(description=_("widget for the municipality's website"))
     def widget_snippet(self, municipality: Municipality) -> str:
         url = settings.SITE_URL.rstrip("/") + reverse("votes:embed", args=[municipality.slug])
+        title = gettext("Vote on the improvement of public spaces")
         snippet = (
-            f'<iframe src="{url}" title="{gettext("Vote on the improvement of public spaces")}" '
+            f'<iframe src="{url}" title="{title}" '
             'width="100%" height="720" loading="lazy" style="border:0;max-width:960px"></iframe>'
         )
         origins = [origin.origin for origin in municipality.embed_origins.all()]
@@ -118,7 +120,7 @@ class PhotoForm(forms.ModelForm):
         return image
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if cleaned.get("image") and not (cleaned.get("alt_text") or "").strip() and not cleaned.get("caption"):
             self.add_error(
                 "alt_text",

@@ -399,17 +399,18 @@ def photo_renditions_store(*, photo: Photo) -> Photo:
     sizes, and the photo's own, on it. Safe to run again: the copies are remade under
     the same names."""
     storage = photo.image.storage
-    with storage.open(photo.image.name, "rb") as handle:
+    name = str(photo.image.name)
+    with storage.open(name, "rb") as handle:
         source = handle.read()
     photo.width, photo.height = image_size(source)
     sizes = []
     for width, height, data in renditions_make(source):
-        name = rendition_name(photo.image.name, width)
-        if storage.exists(name):
-            storage.delete(name)
-        storage.save(name, ContentFile(data))
+        copy_name = rendition_name(name, width)
+        if storage.exists(copy_name):
+            storage.delete(copy_name)
+        storage.save(copy_name, ContentFile(data))
         sizes.append([width, height])
-    type(photo).objects.filter(pk=photo.pk).update(renditions=sizes, width=photo.width, height=photo.height)
+    type(photo)._default_manager.filter(pk=photo.pk).update(renditions=sizes, width=photo.width, height=photo.height)
     photo.renditions = sizes
     return photo
 

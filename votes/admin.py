@@ -126,7 +126,7 @@ class EntryForm(forms.ModelForm):
         fields = ["proposal", "external_id", "cost", "position", "exclusivity_group"]
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         campaign = getattr(self.instance, "campaign", None)  # set by the inline formset
         proposal = cleaned.get("proposal")
         if campaign is None or proposal is None:

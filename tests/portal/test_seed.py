@@ -196,7 +196,7 @@ def test_ekaterinburg_votes_on_territories_and_on_a_parks_design_in_one_vote() -
     assert (design.vote_group.year, design.vote_group.municipality.name) == (design.year, "Екатеринбург")
     assert design.design_space.name == "Преображенский парк"
     # The park was chosen earlier: its improvement is selected; now its design is chosen.
-    assert design.design_space.proposals.filter(kind="territory", status="selected").exists()
+    assert Proposal.objects.filter(space=design.design_space, kind="territory", status="selected").exists()
     assert (design.method, design.rule, design.winners) == ("choose-1", "top-k", 1)
     entries = list(design.entries.select_related("proposal"))
     assert len(entries) == 3

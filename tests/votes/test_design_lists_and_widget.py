@@ -74,7 +74,7 @@ def test_every_rule_selects_at_most_one_design_through_the_database_as_the_refer
     """Generated elections (approval, so a ballot may name several designs) cast through
     ballot_cast and counted by the tally service: the stored winners equal rules.select
     with the design list's one group, and never hold two designs."""
-    rng = random.Random(f"design:{case['rule']}")  # noqa: S311  (test data)
+    rng = random.Random(f"design:{case['rule']}")
     voters = itertools.count(1)
     for election in range(3):
         campaign = design_list(town, concepts=4, park_name=f"Парк {election}", method="approval", max_choices=3, **case)
@@ -132,7 +132,8 @@ def test_the_ballot_shows_each_design_with_its_picture_and_more_without_leaving_
     assert "-8w.webp 8w" in html  # the photo's own width is its one copy (it is tiny)
     assert html.count('<details class="entry-more">') == 3
     assert "<summary>Подробнее" in html
-    assert "План" in html and 'alt="План парка"' in html
+    assert "План" in html
+    assert 'alt="План парка"' in html
 
 
 def test_a_campaign_page_names_the_territory_and_the_other_lists_of_its_vote(town) -> None:
