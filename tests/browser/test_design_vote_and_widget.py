@@ -11,6 +11,7 @@ import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -138,7 +139,7 @@ def _serve_page(target: str) -> tuple[ThreadingHTTPServer, str]:
     return server, f"127.0.0.1:{port}"
 
 
-def _framed(browser, live, host: str, *, viewport=DESKTOP) -> tuple[object, object, list[str]]:
+def _framed(browser, live, host: str, *, viewport=DESKTOP) -> tuple[Any, Any, list[str]]:
     context = _context(browser, live, viewport=viewport, hosts=[host])
     page = context.new_page()
     console: list[str] = []
@@ -166,8 +167,11 @@ def test_the_widget_is_framed_by_listed_websites_only_and_nothing_else_can_be(br
             assert frame.locator(".embed-list").count() == 2  # the territory list and the design list
             button = frame.get_by_role("link", name="Проголосовать на портале").first
             assert button.get_attribute("target") == "_blank"
-            page.wait_for_timeout(300)
-            screenshot(page, f"fed-widget-framed-{name}")
+            widget_page = context.new_page()
+            widget_page.goto(widget)
+            assert _pictures_loaded(widget_page) == widget_page.locator(".card__picture").count() == 11
+            screenshot(widget_page, f"fed-widget-{name}")
+            widget_page.close()
             with context.expect_page() as opened:
                 button.click()
             assert "/accounts/login/" in opened.value.url or "/ballot/" in opened.value.url
