@@ -210,6 +210,7 @@ def test_a_progress_update_deleted_from_the_proposal_admin_is_recorded(client, s
     data = {
         "space": selected.space_id,
         "title": selected.title,
+        "kind": selected.kind,
         "description": selected.description,
         "estimated_cost": str(selected.estimated_cost),
         "spent": str(selected.spent),

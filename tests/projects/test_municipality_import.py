@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from projects.models import Municipality, Region
 from projects.municipality_import import MunicipalityFileError, municipalities_parse, slug_from_name
@@ -15,6 +16,13 @@ from projects.services import municipalities_import
 from tests.builders import make_municipality, make_region
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _in_english():
+    # The problems are read here in English; the portal's pages and commands translate them.
+    with translation.override("en"):
+        yield
 
 REPOSITORY_FILE = Path(__file__).resolve().parents[2] / "projects" / "data" / "municipalities" / "ru-sve.csv"
 HEADER = "region_code,region_name,name,kind,district,oktmo,population,slug\n"
