@@ -24,6 +24,7 @@ def _in_english():
     with translation.override("en"):
         yield
 
+
 REPOSITORY_FILE = Path(__file__).resolve().parents[2] / "projects" / "data" / "municipalities" / "ru-sve.csv"
 HEADER = "region_code,region_name,name,kind,district,oktmo,population,slug\n"
 
