@@ -71,7 +71,7 @@ def test_demo_has_the_region_and_every_municipal_formation_of_its_data_file() ->
     }
     assert all(m.district.kind == "municipal_district" for m in region.municipalities.filter(district__isnull=False))
     ekaterinburg = Municipality.objects.get(name="Екатеринбург")
-    assert (ekaterinburg.slug, ekaterinburg.population, ekaterinburg.oktmo) == ("ekaterinburg", 1539371, "65701000")
+    assert (ekaterinburg.slug, ekaterinburg.population, ekaterinburg.oktmo) == ("ekaterinburg", 1527525, "65701000")
     codes = Municipality.objects.exclude(oktmo=None).values_list("oktmo", flat=True)
     assert all(code.startswith("65") for code in codes)
     assert Space.objects.count() >= 24

@@ -56,7 +56,7 @@ def test_a_formation_already_stored_keeps_its_id_and_slug_and_gets_the_files_fig
     ekaterinburg = make_municipality(region, name="Екатеринбург", slug="ekaterinburg", population=1, oktmo="65799999")
     run(REPOSITORY_FILE)
     ekaterinburg.refresh_from_db()
-    assert (ekaterinburg.slug, ekaterinburg.population, ekaterinburg.oktmo) == ("ekaterinburg", 1539371, "65701000")
+    assert (ekaterinburg.slug, ekaterinburg.population, ekaterinburg.oktmo) == ("ekaterinburg", 1527525, "65701000")
     assert Municipality.objects.filter(name="Екатеринбург").count() == 1
 
 
