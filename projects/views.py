@@ -3,6 +3,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext_lazy as _
 
+from portal.replica import reads_from_replica
 from projects.extras import proposal_extras, space_extras
 from projects.filters import ProposalFilter
 from projects.models import Proposal, Space
@@ -11,6 +12,7 @@ PROPOSALS_PER_PAGE = 20
 MORE_FILTERS = ("region", "kind", "status", "year", "cost_min", "cost_max")
 
 
+@reads_from_replica
 def proposal_list(request: HttpRequest) -> HttpResponse:
     filterset = ProposalFilter(request.GET or None, queryset=Proposal.objects.public().with_place())
     # Bad filter values show their error and no results, rather than silently
@@ -53,6 +55,7 @@ def _timeline(proposal: Proposal) -> list[tuple[str, object]]:
     return [(label, when) for label, when in steps if when is not None]
 
 
+@reads_from_replica
 def space_detail(request: HttpRequest, pk: int) -> HttpResponse:
     space = get_object_or_404(
         Space.objects.public().select_related("municipality__region").prefetch_related("photos"), pk=pk

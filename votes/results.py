@@ -14,6 +14,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from portal.replica import REPLICA, primary_wal_position, read_alias, replica_has_replayed
+from portal.streaming import streaming_transaction
 from votes import pabulib
 from votes.models import Ballot, Campaign, Tally, TallyRow
 
@@ -87,20 +89,21 @@ def campaign_election(campaign: Campaign) -> pabulib.PbElection:
     votes = []
     # In the ledger's order and under the ledger's names (the receipt hash), never the
     # order of casting or a database id: neither may hint at who cast a ballot.
-    ballots = (
-        Ballot.objects.filter(campaign=campaign)
-        .order_by("receipt_hash", "choices__points", "choices__entry__external_id")
-        .values_list("pk", "receipt_hash", "external_voter_id", "choices__entry__external_id", "choices__points")
-        .iterator(chunk_size=5000)
-    )
-    current = None
-    for pk, receipt, external_voter_id, external_id, points in ballots:
-        if current is None or current["_pk"] != pk:
-            current = {"_pk": pk, "voter_id": external_voter_id or receipt[:16], "vote_list": [], "points_list": []}
-            votes.append(current)
-        if external_id is not None:
-            current["vote_list"].append(external_id)
-            current["points_list"].append(points)
+    with streaming_transaction():
+        ballots = (
+            Ballot.objects.filter(campaign=campaign)
+            .order_by("receipt_hash", "choices__points", "choices__entry__external_id")
+            .values_list("pk", "receipt_hash", "external_voter_id", "choices__entry__external_id", "choices__points")
+            .iterator(chunk_size=5000)
+        )
+        current = None
+        for pk, receipt, external_voter_id, external_id, points in ballots:
+            if current is None or current["_pk"] != pk:
+                current = {"_pk": pk, "voter_id": external_voter_id or receipt[:16], "vote_list": [], "points_list": []}
+                votes.append(current)
+            if external_id is not None:
+                current["vote_list"].append(external_id)
+                current["points_list"].append(points)
     for vote in votes:
         del vote["_pk"]
         if campaign.method != "cumulative":
@@ -226,6 +229,18 @@ def results_page_cached(campaign_id: int, language: str) -> tuple[str | None, by
         return None, None
 
 
+def results_page_storable(version: str) -> bool:
+    """False when this page was read from a replica that is behind the version's change."""
+    _token, _at, position = version.partition("@")
+    if not position or read_alias() != REPLICA:
+        return True
+    try:
+        return replica_has_replayed(position)
+    except Exception:
+        logger.warning("could not read the replica's replay position", exc_info=True)
+        return False
+
+
 def results_page_store(campaign_id: int, language: str, version: str, content: bytes, timeout: int) -> None:
     try:
         cache.set(_page_key(campaign_id, language), (version, content), timeout)
@@ -234,9 +249,23 @@ def results_page_store(campaign_id: int, language: str, version: str, content: b
 
 
 def results_page_invalidate(campaign_id: int) -> None:
-    """Forget the campaign's cached results pages (every language)."""
+    """Forget the campaign's cached results pages (every language).
+
+    With a read replica, the new version token carries the primary's WAL position after
+    the change: a page rendered from a replica that has not replayed that far yet shows
+    the older state and is not stored (`results_page_storable`), so a lagging replica
+    never leaves an old page in the cache under the new token.
+    """
     try:
-        cache.delete(_version_key(campaign_id))
+        position = primary_wal_position()
+    except Exception:
+        logger.warning("could not read the primary's WAL position", exc_info=True)
+        position = None
+    try:
+        if position is None:
+            cache.delete(_version_key(campaign_id))
+        else:
+            cache.set(_version_key(campaign_id), f"{uuid.uuid4().hex}@{position}", timeout=None)
     except Exception:
         # Pages expire by themselves after RESULTS_PAGE_SECONDS.
         logger.warning("results page cache unavailable: pages of campaign %s expire on their own", campaign_id)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from portal.replica import reads_from_replica
 from portal.templatetags.portal_tags import rub
 from votes import pabulib, receipts
 from votes.forms import BallotForm, ResidentForm, ballot_token, ballot_token_choices
@@ -29,6 +30,7 @@ from votes.results import (
     results_dict,
     results_page_cached,
     results_page_seconds,
+    results_page_storable,
     results_page_store,
     tally_rows,
 )
@@ -366,6 +368,7 @@ def _results_page_shared(request: HttpRequest) -> bool:
     )
 
 
+@reads_from_replica
 def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
     # Anonymous visitors get the whole page from the cache (votes.results): no query on a
     # hit. It carried the page from about 0.1 to ... of a static file's rate (bench/NOTES.md).
@@ -412,7 +415,7 @@ def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
         }
     response = render(request, "votes/results.html", context)
     seconds = results_page_seconds(campaign)
-    if version is not None and seconds > 0:
+    if version is not None and seconds > 0 and results_page_storable(version):
         results_page_store(pk, language, version, response.content, seconds)
     return response
 
@@ -428,6 +431,7 @@ def _public_tally_or_404(pk: int):
 _CSV_COLUMNS = ["rank", "external_id", "title", "cost", "votes", "score", "selected"]
 
 
+@reads_from_replica
 def results_csv(request: HttpRequest, pk: int) -> HttpResponse:
     campaign, tally = _public_tally_or_404(pk)
     buffer = io.StringIO()
@@ -440,6 +444,7 @@ def results_csv(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+@reads_from_replica
 def results_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
     from openpyxl import Workbook
 
@@ -459,11 +464,13 @@ def results_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+@reads_from_replica
 def results_json(request: HttpRequest, pk: int) -> HttpResponse:
     campaign, tally = _public_tally_or_404(pk)
     return JsonResponse(results_dict(campaign, tally), json_dumps_params={"ensure_ascii": False})
 
 
+@reads_from_replica
 def results_pb(request: HttpRequest, pk: int) -> HttpResponse:
     campaign, tally = _public_tally_or_404(pk)
     if tally.kind != Tally.Kind.FINAL:
@@ -483,6 +490,7 @@ def _published_final_or_404(pk: int):
     return campaign, tally
 
 
+@reads_from_replica
 def ledger_download(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     campaign, tally = _published_final_or_404(pk)
     response = StreamingHttpResponse(ledger_lines(campaign, tally), content_type="application/x-ndjson; charset=utf-8")
@@ -490,6 +498,7 @@ def ledger_download(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     return response
 
 
+@reads_from_replica
 def ledger_lookup(request: HttpRequest, pk: int) -> HttpResponse:
     campaign, tally = _published_final_or_404(pk)
     receipt = request.GET.get("receipt", "").strip()
