@@ -9,7 +9,8 @@ refuses a second ballot of the same voter, and on PostgreSQL the trigger of migr
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from portal import metrics
 from portal.accounts.models import User
 from votes import rules
 from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry
@@ -32,6 +34,7 @@ from votes.permissions import (
 from votes.receipts import receipt_code_new, receipt_hash
 from votes.services.errors import (
     AlreadyVoted,
+    BallotError,
     CampaignNotOpen,
     DuplicateEntry,
     InvalidBallot,
@@ -176,6 +179,23 @@ def _violated_constraint(error: IntegrityError) -> str:
     return ""
 
 
+def _refusals_counted(cast: Callable[..., CastBallot]) -> Callable[..., CastBallot]:
+    """Count each refused ballot once by its code (/metrics), however deep it was refused."""
+
+    @functools.wraps(cast)
+    def counted(**kwargs) -> CastBallot:
+        try:
+            return cast(**kwargs)
+        except BallotError as error:
+            if not getattr(error, "counted", False):
+                error.counted = True  # type: ignore[attr-defined]
+                metrics.ballot_refusal_record(code=error.code)
+            raise
+
+    return counted
+
+
+@_refusals_counted
 def ballot_cast(
     *,
     campaign: Campaign,
@@ -222,6 +242,7 @@ def ballot_cast(
         if constraint == "ballot_within_voting_window":
             raise CampaignNotOpen(_("Voting in this campaign is closed."), code="campaign_closed") from error
         raise
+    metrics.ballot_cast_record(channel=channel, campaign_id=campaign.pk)
     return CastBallot(receipt=receipt, ballot=ballot)
 
 
@@ -273,6 +294,7 @@ def _ballot_insert(ballot: Ballot, chosen: list[tuple[Entry, int]]) -> None:
     ballot._state.db = connection.alias
 
 
+@_refusals_counted
 def volunteer_ballot_cast(
     *,
     volunteer: User,
