@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView
 
-from portal import stats, views
+from portal import health, metrics, stats, views
 
 admin.site.site_header = _("Portal: comfortable urban environment")
 admin.site.site_title = _("Portal administration")
@@ -16,6 +16,9 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("health/live/", health.live, name="health_live"),
+    path("health/ready/", health.ready, name="health_ready"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("", views.home, name="home"),
     path("about/", views.about, name="about"),
     path("favicon.ico", views.favicon, name="favicon"),
