@@ -218,7 +218,7 @@ def results_page_cached(campaign_id: int, language: str) -> tuple[str | None, by
         found = cache.get_many([key, _page_key(campaign_id, language)])
         version = found.get(key)
         if version is None:
-            cache.add(key, uuid.uuid4().hex, timeout=None)
+            cache.add(key, _version_new(), timeout=None)
             return cache.get(key), None
         stored = found.get(_page_key(campaign_id, language))
         if stored is not None and stored[0] == version:
@@ -248,6 +248,16 @@ def results_page_store(campaign_id: int, language: str, version: str, content: b
         logger.warning("results page cache unavailable", exc_info=True)
 
 
+def _version_new() -> str:
+    """A new version token; with a read replica it carries the primary's WAL position."""
+    try:
+        position = primary_wal_position()
+    except Exception:
+        logger.warning("could not read the primary's WAL position", exc_info=True)
+        position = None
+    return uuid.uuid4().hex + (f"@{position}" if position else "")
+
+
 def results_page_invalidate(campaign_id: int) -> None:
     """Forget the campaign's cached results pages (every language).
 
@@ -257,15 +267,7 @@ def results_page_invalidate(campaign_id: int) -> None:
     never leaves an old page in the cache under the new token.
     """
     try:
-        position = primary_wal_position()
-    except Exception:
-        logger.warning("could not read the primary's WAL position", exc_info=True)
-        position = None
-    try:
-        if position is None:
-            cache.delete(_version_key(campaign_id))
-        else:
-            cache.set(_version_key(campaign_id), f"{uuid.uuid4().hex}@{position}", timeout=None)
+        cache.set(_version_key(campaign_id), _version_new(), timeout=None)
     except Exception:
         # Pages expire by themselves after RESULTS_PAGE_SECONDS.
         logger.warning("results page cache unavailable: pages of campaign %s expire on their own", campaign_id)

@@ -461,3 +461,138 @@ def send_task(redis_url: str, name: str, *args) -> None:
         app.send_task(name, args=list(args))
     finally:
         app.close()
+
+
+# --- A streaming replica and PgBouncer, started with docs/deploy.md's own commands ---------
+
+
+def _pg_program(argv: list[str]) -> list[str]:
+    """PostgreSQL's programs by their full path (Debian keeps pg_ctl off PATH)."""
+    if (PG_BIN / argv[0]).exists():
+        return [str(PG_BIN / argv[0]), *argv[1:]]
+    return argv
+
+
+def replica_start(primary: PrivatePostgres) -> PrivatePostgres:
+    """A hot standby of `primary`: docs/deploy.md's [basebackup] and [replica-start]."""
+    from tests.faults.layout import deploy_argv
+
+    directory = Path(tempfile.mkdtemp(prefix="faults-replica-"))
+    if primary.prefix:
+        shutil.chown(directory, "postgres")
+    replica = PrivatePostgres(directory=directory, port=free_port(), prefix=primary.prefix)
+    paths = {"replica_data": str(replica.data), "replica_log": str(directory / "log")}
+    backup = deploy_argv("basebackup", primary_host="127.0.0.1", primary_port=str(primary.port), **paths)
+    subprocess.run([*primary.prefix, *_pg_program(backup)], check=True, timeout=180, stdout=subprocess.DEVNULL)
+    # The test cluster's own options (port, socket folder, no fsync) after the documented command.
+    options = (
+        f"-p {replica.port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        " -c max_connections=60 -c hot_standby_feedback=on"
+    )
+    start = deploy_argv("replica-start", **paths)
+    subprocess.run(
+        [*primary.prefix, *_pg_program(start), "-w", "-t", "60", "-o", options],
+        check=True,
+        timeout=90,
+        stdout=subprocess.DEVNULL,
+    )
+    wait_until(
+        lambda: replica.query("SELECT pg_is_in_recovery()", "postgres") == [(True,)],
+        timeout=60,
+        what="the replica to accept connections",
+    )
+    return replica
+
+
+def replica_caught_up(primary: PrivatePostgres, replica: PrivatePostgres, *, timeout: float = 60) -> None:
+    """Wait until the replica has replayed everything the primary has written so far."""
+    (position,) = primary.query("SELECT pg_current_wal_lsn()::text", "postgres")[0]
+    wait_until(
+        lambda: replica.query("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", "postgres", [position])[0][0],
+        timeout=timeout,
+        interval=0.1,
+        what="the replica to catch up",
+    )
+
+
+def replay_command(tag: str, replica: PrivatePostgres) -> None:
+    """docs/deploy.md's [replay-pause] / [replay-resume], run with psql."""
+    from tests.faults.layout import deploy_argv
+
+    argv = deploy_argv(tag, replica_host="127.0.0.1", replica_port=str(replica.port))
+    subprocess.run(argv, check=True, timeout=30, stdout=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def private_replica(private_postgres) -> Iterator[PrivatePostgres]:
+    replica = replica_start(private_postgres)
+    yield replica
+    with contextlib.suppress(Exception):
+        replica.stop(mode="immediate")
+    shutil.rmtree(replica.directory, ignore_errors=True)
+
+
+@dataclass
+class PrivatePgBouncer:
+    directory: Path
+    port: int
+    process: subprocess.Popen | None = None
+
+    def url(self, database: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process, grace=5)
+            self.process = None
+
+
+def pgbouncer_start(primary: PrivatePostgres) -> PrivatePgBouncer:
+    """PgBouncer in transaction mode before `primary`: docs/deploy.md's ini and [pgbouncer]."""
+    from tests.faults.layout import deploy_argv, pgbouncer_ini
+
+    if shutil.which("pgbouncer") is None:
+        pytest.skip("pgbouncer is not installed (apt-get install pgbouncer; .ci/run does)")
+    directory = Path(tempfile.mkdtemp(prefix="faults-pgbouncer-"))
+    bouncer = PrivatePgBouncer(directory=directory, port=free_port())
+    ini = directory / "pgbouncer.ini"
+    ini.write_text(
+        pgbouncer_ini(
+            primary_host="127.0.0.1",
+            primary_port=str(primary.port),
+            pgbouncer_host="127.0.0.1",
+            pgbouncer_port=str(bouncer.port),
+            pgbouncer_dir=str(directory),
+        )
+    )
+    (directory / "userlist.txt").write_text('"postgres" ""\n')
+    if primary.prefix:  # PgBouncer refuses to run as root
+        for path in (directory, ini, directory / "userlist.txt"):
+            shutil.chown(path, "postgres")
+    bouncer.process = subprocess.Popen(
+        [*primary.prefix, *deploy_argv("pgbouncer", pgbouncer_ini=str(ini))],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+    def answers() -> bool:
+        if bouncer.process.poll() is not None:
+            log = directory / "pgbouncer.log"
+            raise AssertionError(f"pgbouncer exited:\n{log.read_text() if log.exists() else ''}")
+        try:
+            with psycopg.connect(bouncer.url("postgres"), connect_timeout=2) as conn:
+                return conn.execute("SELECT 1").fetchone() == (1,)
+        except psycopg.Error:
+            return False
+
+    wait_until(answers, timeout=30, what="pgbouncer")
+    return bouncer
+
+
+@pytest.fixture
+def private_pgbouncer(private_postgres) -> Iterator[PrivatePgBouncer]:
+    bouncer = pgbouncer_start(private_postgres)
+    yield bouncer
+    bouncer.stop()
+    shutil.rmtree(bouncer.directory, ignore_errors=True)
