@@ -471,7 +471,7 @@ DJANGO_GUID = {
     "GUID_HEADER_NAME": "X-Request-ID",
     "VALIDATE_GUID": True,  # a client's id that is not a UUID is replaced, never logged as is
     # Tasks enqueued while handling a request carry its id in their headers.
-    "INTEGRATIONS": [CeleryIntegration(use_django_logging=True)],
+    "INTEGRATIONS": [CeleryIntegration()],
     "IGNORE_URLS": ["health/live", "health/ready", "metrics"],
 }
 LOGGING = {

@@ -455,8 +455,12 @@ def celery_beat(services):
 def send_task(redis_url: str, name: str, *args) -> None:
     """Send a task by name through `redis_url` (the test process's own settings point elsewhere)."""
     from celery import Celery
+    from django.conf import settings
 
     app = Celery("faults-client", broker=redis_url)
+    # The portal's queues and routes: a tally goes to `counting`, an e-mail to `mail`.
+    app.conf.task_routes = settings.CELERY_TASK_ROUTES
+    app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
     try:
         app.send_task(name, args=list(args))
     finally:

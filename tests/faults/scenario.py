@@ -219,6 +219,14 @@ def decided_ideas(count: int) -> dict:
     return {"ideas": [idea.pk for idea in ideas]}
 
 
+def publish(campaign: int) -> dict:
+    """Publish the final results (the official's "publish results"), through the service."""
+    from votes.services import results_publish
+
+    published = results_publish(campaign=Campaign.objects.get(pk=campaign))
+    return {"published_at": published.results_published_at.isoformat()}
+
+
 def tally_rows(campaign: int, kind: str) -> dict:
     tally = Tally.objects.get(campaign_id=campaign, kind=kind)
     rows = list(tally.rows.order_by("rank").values_list("entry_id", "votes", "score", "rank", "selected"))
@@ -235,6 +243,8 @@ def main(argv: list[str]) -> None:
         result = voters(int(args[0]), live_standings="live" in args[1:])
     elif command == "close_in":
         result = close_in(int(args[0]), float(args[1]))
+    elif command == "publish":
+        result = publish(int(args[0]))
     elif command == "decided_ideas":
         result = decided_ideas(int(args[0]))
     elif command == "imported_ballots":
