@@ -402,7 +402,7 @@ def portal_server(services):
 def celery_worker(services):
     """`celery_worker(database_url, redis_url, **env)`: a worker subprocess (solo pool), ready."""
 
-    def start(database_url: str, redis_url: str, *, name: str = "w", **extra) -> Service:
+    def start(database_url: str, redis_url: str, *, name: str = "w", queues: str = "", **extra) -> Service:
         env = services.env(database_url, redis_url, **extra)
         service = services.popen(
             "worker",
@@ -413,6 +413,7 @@ def celery_worker(services):
                 "-A",
                 "portal",
                 "worker",
+                *(["-Q", queues] if queues else []),  # every queue when not given, as `make run`
                 "--pool=solo",
                 "-l",
                 "info",
@@ -452,8 +453,9 @@ def celery_beat(services):
     return start
 
 
-def send_task(redis_url: str, name: str, *args) -> None:
-    """Send a task by name through `redis_url` (the test process's own settings point elsewhere)."""
+def send_tasks(redis_url: str, name: str, calls: list[tuple]) -> None:
+    """Send the task `name` once per argument tuple, through `redis_url` (the test
+    process's own settings point elsewhere), on the portal's routes."""
     from celery import Celery
     from django.conf import settings
 
@@ -462,9 +464,15 @@ def send_task(redis_url: str, name: str, *args) -> None:
     app.conf.task_routes = settings.CELERY_TASK_ROUTES
     app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
     try:
-        app.send_task(name, args=list(args))
+        with app.producer_or_acquire() as producer:
+            for args in calls:
+                app.send_task(name, args=list(args), producer=producer)
     finally:
         app.close()
+
+
+def send_task(redis_url: str, name: str, *args) -> None:
+    send_tasks(redis_url, name, [args])
 
 
 # --- A streaming replica and PgBouncer, started with docs/deploy.md's own commands ---------
