@@ -563,7 +563,10 @@ def pgbouncer_start(primary: PrivatePostgres) -> PrivatePgBouncer:
     """PgBouncer in transaction mode before `primary`: docs/deploy.md's ini and [pgbouncer]."""
     from tests.faults.layout import deploy_argv, pgbouncer_ini
 
-    if shutil.which("pgbouncer") is None:
+    program = shutil.which("pgbouncer") or next(
+        (path for path in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if Path(path).exists()), None
+    )
+    if program is None:
         pytest.skip("pgbouncer is not installed (apt-get install pgbouncer; .ci/run does)")
     directory = Path(tempfile.mkdtemp(prefix="faults-pgbouncer-"))
     bouncer = PrivatePgBouncer(directory=directory, port=free_port())
@@ -582,7 +585,7 @@ def pgbouncer_start(primary: PrivatePostgres) -> PrivatePgBouncer:
         for path in (directory, ini, directory / "userlist.txt"):
             shutil.chown(path, "postgres")
     bouncer.process = subprocess.Popen(
-        [*primary.prefix, *deploy_argv("pgbouncer", pgbouncer_ini=str(ini))],
+        [*primary.prefix, program, *deploy_argv("pgbouncer", pgbouncer_ini=str(ini))[1:]],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

@@ -174,3 +174,21 @@ def test_a_client_request_id_that_is_not_a_uuid_is_replaced(client):
     response = client.get("/about/", HTTP_X_REQUEST_ID="<script>x</script>")
     assert response.status_code == 200
     assert uuid.UUID(response["X-Request-ID"])
+
+
+def test_the_grafana_dashboard_reads_metrics_the_portal_exports(client):
+    import re
+    from pathlib import Path
+
+    dashboard = json.loads((Path(settings.BASE_DIR) / "docs" / "grafana-dashboard.json").read_text())
+    expressions = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    names = {
+        re.sub(r"_(bucket|sum|count)$", "", name)
+        for expr in expressions
+        for name in re.findall(r"\b((?:portal|django_http)_[a-z_]+)", expr)
+    }
+    client.get("/about/")  # django-prometheus's series appear with the first request
+    exported = client.get("/metrics").content.decode()
+    types = set(re.findall(r"^# TYPE (\S+) ", exported, flags=re.M))
+    missing = [name for name in sorted(names) if name not in types and name.removesuffix("_total") not in types]
+    assert len(names) >= 6 and missing == []
