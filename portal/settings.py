@@ -250,7 +250,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Three queues, so a flood of e-mails never waits in front of a count: production runs a
 # worker per queue (docs/deploy.md); a worker started without -Q (`make run`) takes all.
-CELERY_TASK_QUEUES = {"counting": {}, "seal": {}, "mail": {}}
+CELERY_TASK_QUEUES = {name: {"exchange": name, "routing_key": name} for name in ("counting", "seal", "mail")}
 CELERY_TASK_DEFAULT_QUEUE = "counting"
 CELERY_TASK_ROUTES = {
     "votes.tasks.ledger_seal": {"queue": "seal"},
