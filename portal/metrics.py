@@ -69,6 +69,9 @@ def ledger_seal_observe(*, seconds: float, ballots: int) -> None:
 class ScrapeTimeCollector(Collector):
     """Values read from PostgreSQL and the broker when Prometheus scrapes."""
 
+    def describe(self) -> list[Metric]:
+        return []  # registering must not run the queries: they run when scraped
+
     def collect(self) -> Iterator[Metric]:
         yield from self._live_tally_age()
         yield from self._queue_depth()
@@ -100,20 +103,19 @@ class ScrapeTimeCollector(Collector):
     def _queue_depth(self) -> Iterator[Metric]:
         if not settings.REDIS_URL:
             return  # the development broker (files) has no cheap length
-        from redis import Redis
+        from portal.heartbeats import redis_client
 
         family = GaugeMetricFamily(
             "portal_celery_queue_depth", "Messages waiting in each Celery queue.", labels=["queue"]
         )
         try:
-            client = Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=1, socket_timeout=1)
-            with client.pipeline(transaction=False) as pipe:
+            # The broker is REDIS_URL (settings): one client per process, connections reused.
+            with redis_client().pipeline(transaction=False) as pipe:
                 for queue in QUEUES:
                     # kombu's Redis transport keeps a list per queue and priority step.
                     for key in (queue, *(f"{queue}\x06\x16{step}" for step in (3, 6, 9))):
                         pipe.llen(key)
                 lengths = pipe.execute()
-            client.close()
         except Exception:
             logger.warning("metrics: broker unavailable, no queue depth", exc_info=True)
             return
@@ -136,6 +138,9 @@ def metrics_registry(*, scrape_time: bool = True) -> CollectorRegistry:
 
 
 class _ProcessRegistry(Collector):
+    def describe(self) -> list[Metric]:
+        return []
+
     def collect(self) -> Iterator[Metric]:
         yield from REGISTRY.collect()
 
