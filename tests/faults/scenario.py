@@ -181,6 +181,15 @@ def close_in(campaign: int, seconds: float) -> dict:
     return {"closes_at": closes_at.isoformat()}
 
 
+def close(campaign: int) -> dict:
+    """Close the vote now, through the service the clock and the admin use."""
+    from votes.services import campaign_close
+
+    Campaign.objects.filter(pk=campaign).update(voting_closes_at=timezone.now())
+    closed = campaign_close(campaign=Campaign.objects.get(pk=campaign))
+    return {"closed_at": closed.closed_at.isoformat()}
+
+
 def decided_ideas(count: int) -> dict:
     """`count` ideas, each by its own resident who wants e-mail, approved onto a new
     campaign's ballot: each one's "your idea was decided" e-mail is one mail task."""
@@ -243,6 +252,8 @@ def main(argv: list[str]) -> None:
         result = voters(int(args[0]), live_standings="live" in args[1:])
     elif command == "close_in":
         result = close_in(int(args[0]), float(args[1]))
+    elif command == "close":
+        result = close(int(args[0]))
     elif command == "publish":
         result = publish(int(args[0]))
     elif command == "decided_ideas":
