@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := portal.settings
 
-.PHONY: run test lint install messages messages-update bench clean
+.PHONY: run test lint install assets messages messages-update bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,19 @@ messages: install
 # untranslated; tests/i18n fails until they are translated), then compile.
 messages-update: install
 	$(PY) manage.py makemessages -l ru --no-location $(MESSAGES_IGNORE) --ignore=tests --ignore=bench --no-obsolete
+	@# The creation date would make every branch that adds a string conflict with every other.
+	sed -i '/^"POT-Creation-Date:/d' locale/ru/LC_MESSAGES/django.po
 	$(PY) manage.py compilemessages $(MESSAGES_IGNORE) -v 0
+
+# Front-end tools of the browser tests (axe-core, package.json), installed by `make test`.
+# Without node/npm the browser tests are skipped, with the reason.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+assets:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory node_modules/.package-lock.json; \
+	else echo "node/npm is not installed: the browser tests will be skipped (apt-get install nodejs npm)"; fi
 
 run: install messages
 	$(PY) manage.py migrate --no-input -v 0
@@ -38,9 +50,11 @@ run: install messages
 
 lint: install
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 	$(PY) manage.py makemigrations --check --dry-run -v 1
 
-test: install messages lint
+test: install messages assets lint
 	FAST_PASSWORD_HASHER=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install

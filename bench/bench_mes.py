@@ -28,8 +28,9 @@ PABUTOOLS_LIMIT_S = 150.0
 
 
 def _pabulib_dir() -> Path:
+    # The regular samples kept in the repository; PABULIB_DIR points at another folder.
     env = os.environ.get("PABULIB_DIR")
-    return Path(env) if env else ROOT.parent / "shared" / "pabulib"
+    return Path(env) if env else ROOT / "tests" / "data" / "pabulib"
 
 
 def generate(voters: int, projects: int = 40, seed: int = 2024) -> pabulib.RulesInput:

@@ -494,7 +494,7 @@ def bare_ledger_order(campaign_id: int) -> float:
     with connect(TALLY_DB) as conn:
         began = time.perf_counter()
         # Read as the seal reads: a server-side cursor planned for all its rows, the sort
-        # in memory, no JIT (votes.services._ledger_head_sql sets the same).
+        # in memory, no JIT (votes.services.seal._ledger_head_sql sets the same).
         with conn.transaction():
             conn.execute("SET LOCAL cursor_tuple_fraction = 1.0")
             conn.execute("SET LOCAL work_mem = '64MB'")

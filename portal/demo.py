@@ -788,6 +788,9 @@ BALLOT_SEED = 20250601
 
 DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105  (demo only; printed by `make run`)
 # (email, password, label): printed by `manage.py demo_credentials`.
+DEMO_ADMIN_EMAIL = "admin@example.org"
+DEMO_ADMIN_PASSWORD = "demo-admin-2026"  # noqa: S105  (demo only; printed by `make run`)
+
 DEMO_USERS: list[tuple[str, str, str]] = [
     ("region@example.org", DEMO_PASSWORD, "Regional official (Свердловская область)"),
     ("ekb.official@example.org", DEMO_PASSWORD, "Municipal official (Екатеринбург)"),
@@ -819,8 +822,6 @@ def _local_midnight(day: datetime.date) -> datetime.datetime:
 @transaction.atomic
 def seed_demo(*, today: datetime.date | None = None) -> DemoSummary:
     """Create or bring up to date the demo rows; safe to run any number of times."""
-    from portal.management.commands.demo_credentials import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
-
     today = today or timezone.localdate()
     anchor = _local_midnight(today)
 
@@ -871,7 +872,7 @@ def seed_demo(*, today: datetime.date | None = None) -> DemoSummary:
     # Lifecycle dates, as offsets in days from today, for each status. Open-ballot
     # ideas were approved just before the vote opened (10 days ago); works belong
     # to last year's vote.
-    lifecycle = {
+    lifecycle: dict[str, dict[str, int]] = {
         S.SUBMITTED: {},
         S.APPROVED: {"approved_at": -12},
         S.SELECTED: {"approved_at": -400, "selected_at": -335},
@@ -1031,7 +1032,7 @@ def _seed_users(*, region: Region, ekaterinburg: Municipality, today: datetime.d
 def _seed_closed_results(*, campaign: Campaign) -> None:
     """The closed vote's final tally, counted and sealed by the same services as the
     Celery tasks, and published. Counted once: a second run finds the tally done and leaves it."""
-    if not Tally.objects.filter(campaign=campaign, kind=Tally.Kind.FINAL, status=Tally.Status.DONE).exists():
+    if not Tally.objects.final_done().filter(campaign=campaign).exists():
         tally_compute(campaign_id=campaign.pk, final=True)
     ledger_seal(campaign_id=campaign.pk)  # publishing needs the seal; a sealed tally keeps its head
     results_publish(campaign=campaign)

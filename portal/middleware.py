@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
@@ -44,8 +45,6 @@ class PermissionsPolicyMiddleware:
     """Sends `Permissions-Policy` from settings.PERMISSIONS_POLICY (Django has no setting for it)."""
 
     def __init__(self, get_response):
-        from django.conf import settings
-
         self.get_response = get_response
         self.policy = settings.PERMISSIONS_POLICY
 

@@ -23,7 +23,8 @@ from contextvars import ContextVar
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 
 logger = logging.getLogger(__name__)
 
@@ -92,17 +93,18 @@ def _streamed(chunks: Iterable, use_replica: bool) -> Iterator:
         yield chunk
 
 
-def reads_from_replica(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def reads_from_replica(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Serve a read-only public view from the replica, or from the primary when the
     replica fails (the view is run again there: it only reads)."""
 
     @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         if not replica_configured() or request.method not in ("GET", "HEAD"):
             return view(request, *args, **kwargs)
         with replica_reads() as alias:
             if alias != REPLICA:
                 return view(request, *args, **kwargs)
+            response: HttpResponseBase | None
             try:
                 response = view(request, *args, **kwargs)
             except (OperationalError, InterfaceError):
@@ -111,7 +113,9 @@ def reads_from_replica(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
                 response = None
         if response is None:
             return view(request, *args, **kwargs)
-        if isinstance(response, StreamingHttpResponse):
+        # The portal's streamed views are synchronous (an async iterator would be another
+        # context, which the wrapper could not follow).
+        if isinstance(response, StreamingHttpResponse) and isinstance(response.streaming_content, Iterator):
             response.streaming_content = _streamed(response.streaming_content, use_replica=True)
         return response
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -17,7 +18,6 @@ from django.utils.translation import gettext_lazy as _
 from django_guid.integrations import CeleryIntegration
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 
 
 # Helpers fail loudly: a typo in a variable must stop the process, not silently
@@ -63,12 +63,24 @@ def env_float(name: str, default: float) -> float:
         raise ImproperlyConfigured(f"{name}={value!r} is not a number") from None
 
 
+def env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return Path(value)
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if value is None or value == "":
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
 
+
+# Local state of a development run (SQLite, the file broker, beat's schedule, uploads).
+# Settings only name the folders; the portal app creates them when it starts on the
+# embedded defaults (portal/apps.py), so importing settings writes nothing.
+VAR_DIR = env_path("VAR_DIR", BASE_DIR / "var")
 
 DEBUG = env_bool("DEBUG", True)
 _DEV_SECRET = "dev-insecure-secret-key-only-for-local-runs-never-in-production"  # noqa: S105
@@ -148,7 +160,7 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
+DATABASE_URL = env_str("DATABASE_URL", "")
 # DATABASE_URL (and DATABASE_REPLICA_URL) point at PgBouncer in transaction mode: a
 # client's statements may run on different server connections between transactions, so
 # nothing may rely on session state (README, "PgBouncer").
@@ -158,7 +170,7 @@ DATABASE_PGBOUNCER = env_bool("DATABASE_PGBOUNCER", False)
 DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
 
 
-def _postgres_database(url: str, *, connect_timeout: int) -> dict:
+def _postgres_database(url: str, *, connect_timeout: int) -> dj_database_url.DBConfig:
     database = dj_database_url.parse(
         url,
         conn_max_age=env_int("CONN_MAX_AGE", 60),
@@ -192,11 +204,10 @@ if DATABASE_URL:
 elif DATABASE_REPLICA_URL:
     raise ImproperlyConfigured("DATABASE_REPLICA_URL needs DATABASE_URL (the primary)")
 else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "db.sqlite3",
+            "NAME": str(VAR_DIR / "db.sqlite3"),
             "OPTIONS": {"timeout": 20},
         }
     }
@@ -206,7 +217,7 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery -----------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -234,7 +245,6 @@ else:
     # A broker that needs no server: messages are files under var/, shared by the web
     # process, the worker and beat on one machine.
     _broker_dir = VAR_DIR / "celery-broker"
-    _broker_dir.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
@@ -257,6 +267,7 @@ CELERY_TASK_DEFAULT_QUEUE = "counting"
 CELERY_TASK_ROUTES = {
     "votes.tasks.ledger_seal": {"queue": "seal"},
     "votes.tasks.*": {"queue": "counting"},
+    # The e-mail tasks live in votes/tasks.py under their old names (see there).
     "portal.tasks.notify_*": {"queue": "mail"},
 }
 # Beat records its last tick (portal.heartbeats) at least this often; workers write a
@@ -265,6 +276,9 @@ HEARTBEAT_INTERVAL = env_int("HEARTBEAT_INTERVAL", 10)
 HEARTBEAT_STALE_SECONDS = env_int("HEARTBEAT_STALE_SECONDS", 3 * HEARTBEAT_INTERVAL)
 CELERY_BEAT_SCHEDULER = "portal.heartbeats:HeartbeatScheduler"
 CELERY_BEAT_MAX_LOOP_INTERVAL = HEARTBEAT_INTERVAL
+# `manage.py pabulib_conformance` without a DIR reads this folder of .pb files; empty: the
+# repository's samples (tests/data/pabulib and its more/).
+PABULIB_DIR = env_str("PABULIB_DIR", "")
 LIVE_TALLY_INTERVAL = env_int("LIVE_TALLY_INTERVAL", 60)  # seconds
 CAMPAIGN_CLOCK_INTERVAL = env_int("CAMPAIGN_CLOCK_INTERVAL", 30)  # seconds
 # Live tallies older than this many intervals mean the worker or beat is down.
@@ -340,7 +354,7 @@ ACCOUNT_RATE_LIMITS: dict | bool = (
 # A regional identity service (as Gosuslugi is for the real vote) plugs in as an
 # OpenID Connect provider without code: set OIDC_SERVER_URL, OIDC_CLIENT_ID, OIDC_SECRET.
 SOCIALACCOUNT_PROVIDERS: dict = {}
-if os.environ.get("OIDC_SERVER_URL"):
+if env_str("OIDC_SERVER_URL", ""):
     SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
         "APPS": [
             {
@@ -390,10 +404,10 @@ USE_TZ = True
 
 # --- Files ----------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+STATIC_ROOT = env_path("STATIC_ROOT", BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_ROOT = env_path("MEDIA_ROOT", VAR_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -476,7 +490,7 @@ DJANGO_GUID = {
     "INTEGRATIONS": [CeleryIntegration()],
     "IGNORE_URLS": ["health/live", "health/ready", "metrics"],
 }
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "django_guid.log_filters.CorrelationId", "correlation_id_field": "request_id"}},

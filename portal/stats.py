@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, F
 from django.db.models.functions import ExtractYear
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -42,19 +42,12 @@ def improved_spaces_by_year_and_municipality() -> dict:
 
 
 def campaign_turnout() -> list[dict]:
-    """Turnout of each campaign whose count is public: ballots counted by its stored tally
-    (the published final one, or the live one where the campaign shows live standings)
-    against its municipality's population. Never a live count of the ballot table: that
-    would publish the turnout of votes that keep it private until the close."""
-    public = Q(kind=Tally.Kind.FINAL, status=Tally.Status.DONE, campaign__results_published_at__isnull=False) | Q(
-        kind=Tally.Kind.LIVE,
-        computed_at__isnull=False,
-        campaign__show_live_standings=True,
-        campaign__closed_at__isnull=True,
-        campaign__results_published_at__isnull=True,
-    )
+    """Turnout of each campaign whose count is public (`Tally.objects.public`, the rule the
+    results page follows): ballots counted by its stored tally against its municipality's
+    population. Never a live count of the ballot table: that would publish the turnout of
+    votes that keep it private until the close."""
     tallies = (
-        Tally.objects.filter(public)
+        Tally.objects.public()
         .values(
             "kind",
             "ballots_counted",

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView
 
@@ -10,7 +10,7 @@ from portal import health, metrics, stats, views
 admin.site.site_header = _("Portal: comfortable urban environment")
 admin.site.site_title = _("Portal administration")
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("", include("votes.api_urls")),
 ]

@@ -1,12 +1,18 @@
+import functools
+from typing import cast
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.text import Truncator
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from portal.admin_scope import AuditedAdminMixin, ScopedAdmin, ScopedInline, action_form_response
+from portal.accounts.permissions import OutOfScope, can_moderate
+from portal.accounts.scoped_admin import AuditedAdminMixin, ScopedAdmin, ScopedInline, action_form_response
 from projects import services
 from projects.models import (
     Comment,
@@ -100,25 +106,29 @@ class ProposalAdmin(ScopedAdmin):
     def save_formset(self, request: HttpRequest, form, formset, change):
         if formset.model is not ProgressUpdate:
             return super().save_formset(request, form, formset, change)
-        # New progress updates go through the service, which also moves the proposal's
-        # status and dates; edits of existing ones only change their own text and figures.
+        # Every change of an update goes through a service: a new one also moves the
+        # proposal's status and dates; each records its audit event.
         instances = formset.save(commit=False)
-        for obj in formset.deleted_objects:
-            obj.delete()
+        user = request.user
+        changes = [
+            functools.partial(services.progress_update_delete, update=o, official=user) for o in formset.deleted_objects
+        ]
         for update in instances:
+            fields = {
+                "stage": update.stage,
+                "text": update.text,
+                "happened_on": update.happened_on,
+                "spent_to_date": update.spent_to_date,
+            }
             if update.pk:
-                update.save()
-                continue
+                change = functools.partial(services.progress_update_change, update=update, official=user, **fields)
+            else:
+                change = functools.partial(services.progress_update_add, proposal=form.instance, author=user, **fields)
+            changes.append(change)
+        for change in changes:
             try:
-                services.progress_update_add(
-                    proposal=form.instance,
-                    author=request.user,
-                    stage=update.stage,
-                    text=update.text,
-                    happened_on=update.happened_on,
-                    spent_to_date=update.spent_to_date,
-                )
-            except (ValidationError, PermissionError) as error:
+                change()
+            except (ValidationError, OutOfScope) as error:
                 text = " ".join(error.messages) if isinstance(error, ValidationError) else gettext("not in your scope")
                 self.message_user(request, f"{gettext('Progress update not saved')}: {text}", messages.ERROR)
         formset.save_m2m()
@@ -136,33 +146,29 @@ class CommentHideForm(forms.Form):
 @admin.register(Comment)
 class CommentAdmin(CommentScopedAdmin):
     list_display = ["__str__", "proposal", "author", "created_at", "hidden_at", "report_count"]
+    list_display_links = ["__str__"]
+    empty_value_display = _("—")
     list_filter = [("hidden_at", admin.EmptyFieldListFilter)]
     search_fields = ["body"]
     readonly_fields = ["proposal", "author", "parent", "body", "created_at", "hidden_at", "hidden_by"]
     fields = [*readonly_fields, "hidden_reason"]
     actions = ["hide_comments"]
 
-    def get_queryset(self, request: HttpRequest):
-        from django.db.models import Count
-
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Comment]:
         return super().get_queryset(request).annotate(report_total=Count("reports"))
 
     @admin.display(description=_("reports"), ordering="report_total")
     def report_count(self, comment: Comment) -> int:
-        return comment.report_total
+        return comment.report_total  # type: ignore[attr-defined]  # annotated by get_queryset
 
     def has_add_permission(self, request: HttpRequest, *args) -> bool:
         return False
 
     # Moderators (not only officials) hide comments, within their scope.
     def _can_read(self, request: HttpRequest) -> bool:
-        from portal.accounts.permissions import can_moderate
-
         return super()._can_read(request) or can_moderate(request.user)
 
     def _can_write(self, request: HttpRequest) -> bool:
-        from portal.accounts.permissions import can_moderate
-
         return request.user.is_superuser or can_moderate(request.user)
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
@@ -171,13 +177,13 @@ class CommentAdmin(CommentScopedAdmin):
     def has_hide_permission(self, request: HttpRequest) -> bool:
         return self._can_write(request)
 
-    def save_model(self, request: HttpRequest, obj: Comment, form, change):
+    def save_model(self, request: HttpRequest, obj: models.Model, form, change) -> None:
         # The only editable field is the reason: saving one hides the comment.
         reason = form.cleaned_data.get("hidden_reason", "")
         if reason and "hidden_reason" in form.changed_data:
             try:
-                services.comment_hide(comment=obj, moderator=request.user, reason=reason)
-            except (ValidationError, PermissionError) as error:
+                services.comment_hide(comment=cast(Comment, obj), moderator=request.user, reason=reason)
+            except (ValidationError, OutOfScope) as error:
                 text = " ".join(error.messages) if isinstance(error, ValidationError) else gettext("not in your scope")
                 self.message_user(request, text, messages.ERROR)
 
@@ -189,7 +195,7 @@ class CommentAdmin(CommentScopedAdmin):
             for comment in queryset:
                 try:
                     services.comment_hide(comment=comment, moderator=request.user, reason=form.cleaned_data["reason"])
-                except (ValidationError, PermissionError):
+                except (ValidationError, OutOfScope):
                     self.message_user(request, f"{comment}: {gettext('not hidden')}", messages.ERROR)
                 else:
                     hidden += 1
@@ -216,7 +222,3 @@ class CommentReportAdmin(ScopedAdmin):
 
     def has_add_permission(self, request: HttpRequest, *args) -> bool:
         return False
-
-
-CommentAdmin.list_display_links = ["__str__"]
-CommentAdmin.empty_value_display = _("—")

@@ -33,7 +33,7 @@ class MoneyField(forms.DecimalField):
 
     widget = MoneyInput
 
-    def to_python(self, value: Any) -> Decimal | None:
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]  # django-stubs: DecimalField < IntegerField
         if isinstance(value, str):
             value = money_text_normalize(value)
         return super().to_python(value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
@@ -28,8 +30,9 @@ PUBLIC_STATUSES = [(value, label) for value, label in Proposal.Status.choices if
 
 
 class ProposalFilterForm(forms.Form):
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         low, high = cleaned.get("cost_min"), cleaned.get("cost_max")
         if low is not None and high is not None and low > high:
             raise forms.ValidationError(_("The minimum cost is greater than the maximum cost."))

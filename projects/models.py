@@ -2,12 +2,15 @@
 
 Region → Municipality → Space (a public space or a courtyard) → Proposal (a
 beautification project with a cost and a lifecycle). Reads live here as QuerySet
-methods; every write goes through `projects.services`.
+methods; every write goes through `projects.services` (the admin's forms write through
+the audited admin of `portal.accounts.scoped_admin`).
 """
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -35,10 +38,21 @@ class Region(models.Model):
 
 
 class MunicipalityQuerySet(models.QuerySet["Municipality"]):
-    def in_scope_of(self, user) -> MunicipalityQuerySet:
-        from portal.accounts.permissions import municipalities_in_scope
-
-        return self.filter(pk__in=municipalities_in_scope(user))
+    def administered_by(self, user: Any) -> MunicipalityQuerySet:
+        """The municipalities whose spaces, proposals, campaigns and audit events `user`
+        administers: a superuser all; a regional official, moderator or auditor of a
+        region its municipalities; a municipal official (or auditor) those assigned;
+        anyone else none. The one definition of an official's scope."""
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self
+        role = user.Role
+        if user.role in (role.REGIONAL_OFFICIAL, role.MODERATOR, role.AUDITOR) and user.scope_region_id:
+            return self.filter(region_id=user.scope_region_id)
+        if user.role in (role.MUNICIPAL_OFFICIAL, role.AUDITOR):
+            return self.filter(officials=user)
+        return self.none()
 
 
 class Municipality(models.Model):
@@ -78,11 +92,6 @@ class Municipality(models.Model):
 
 
 class SpaceQuerySet(models.QuerySet["Space"]):
-    def in_scope_of(self, user) -> SpaceQuerySet:
-        from portal.accounts.permissions import municipalities_in_scope
-
-        return self.filter(municipality__in=municipalities_in_scope(user))
-
     def public(self) -> SpaceQuerySet:
         """What residents may see: spaces an official made, or with a published proposal.
         A space proposed in a resident's idea stays hidden while the idea waits for
@@ -149,8 +158,6 @@ class Space(models.Model):
 
 def _photo_path(instance: models.Model, filename: str) -> str:
     # The stored name never comes from the uploader: it is random, with a safe suffix.
-    import uuid
-
     return f"photos/{instance._meta.model_name}/{uuid.uuid4().hex}.jpg"
 
 
@@ -183,11 +190,6 @@ class SpacePhoto(Photo):
 
 
 class ProposalQuerySet(models.QuerySet["Proposal"]):
-    def in_scope_of(self, user) -> ProposalQuerySet:
-        from portal.accounts.permissions import municipalities_in_scope
-
-        return self.filter(space__municipality__in=municipalities_in_scope(user))
-
     def public(self) -> ProposalQuerySet:
         """What residents may see: everything but ideas still waiting for moderation
         and ideas merged into another one."""

@@ -4,23 +4,104 @@ from __future__ import annotations
 
 import datetime
 import io
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
 
+from portal.accounts.permissions import OutOfScope, can_moderate_in, is_official_for
+from portal.audit.models import AuditEvent
+from portal.audit.services import audit_decision, audit_record, audit_snapshot
 from projects.models import Comment, CommentReport, ProgressUpdate, Proposal
 from projects.validators import open_checked_image
+
+# --- Lifecycle ------------------------------------------------------------------
+# The one owner of a proposal's status: submitted → approved (onto a ballot) → selected
+# (by a published vote) → design → construction → completed, or rejected / merged into
+# another. The votes app calls these; the database's check constraints require the
+# `*_at` timestamp (and the reason, the merge target) of each status.
+
+
+def _proposal_lock_submitted(proposal: Proposal) -> Proposal:
+    """The proposal, locked, if it still waits for moderation (else "already moderated")."""
+    locked = Proposal.objects.select_for_update().select_related("space").get(pk=proposal.pk)
+    if locked.status != Proposal.Status.SUBMITTED:
+        raise ValidationError(
+            _("This idea has already been moderated (%(status)s).") % {"status": locked.get_status_display()},
+            code="moderated",
+        )
+    return locked
+
+
+@transaction.atomic
+def proposal_approve(*, proposal: Proposal) -> Proposal:
+    """Approve a submitted proposal for a ballot."""
+    locked = _proposal_lock_submitted(proposal)
+    locked.status = Proposal.Status.APPROVED
+    locked.approved_at = timezone.now()
+    locked.save(update_fields=["status", "approved_at"])
+    return locked
+
+
+@transaction.atomic
+def proposal_merge(*, proposal: Proposal, into: Proposal) -> Proposal:
+    """Fold a submitted proposal into a similar one of the same municipality that still stands."""
+    target = Proposal.objects.select_related("space").get(pk=into.pk)
+    if target.pk == proposal.pk:
+        raise ValidationError(_("An idea cannot be merged into itself."), code="self")
+    municipality_id = Proposal.objects.filter(pk=proposal.pk).values_list("space__municipality_id", flat=True).get()
+    if target.space.municipality_id != municipality_id:
+        raise ValidationError(_("Merge only into a proposal of the same municipality."), code="other_municipality")
+    if target.status in (Proposal.Status.REJECTED, Proposal.Status.MERGED):
+        raise ValidationError(_("Merge only into a proposal that is still standing."), code="target_closed")
+    locked = _proposal_lock_submitted(proposal)
+    locked.status = Proposal.Status.MERGED
+    locked.merged_into = target
+    locked.rejected_at = timezone.now()
+    locked.save(update_fields=["status", "merged_into", "rejected_at"])
+    return locked
+
+
+@transaction.atomic
+def proposal_reject(*, proposal: Proposal, reason: str) -> Proposal:
+    """Reject a submitted proposal; the author reads `reason`."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give the author a reason for the rejection."), code="reason")
+    locked = _proposal_lock_submitted(proposal)
+    locked.status = Proposal.Status.REJECTED
+    locked.rejected_at = timezone.now()
+    locked.rejection_reason = reason
+    locked.save(update_fields=["status", "rejected_at", "rejection_reason"])
+    return locked
+
+
+def proposals_select(*, proposal_ids: Iterable[int] | QuerySet, at: datetime.datetime) -> int:
+    """The winners of a published vote enter the works: approved proposals become
+    "selected" (the status officials' progress updates start from). The number selected."""
+    return Proposal.objects.filter(pk__in=proposal_ids, status=Proposal.Status.APPROVED).update(
+        status=Proposal.Status.SELECTED, selected_at=at
+    )
+
 
 # --- Discussion -----------------------------------------------------------------
 # Comments on public proposals by verified residents, one level of replies, abuse
 # reports (once per reporter) and hiding by moderators with a reason that stays visible.
+
+
+def _max_length(model: type[models.Model], name: str) -> int:
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or field.max_length is None:
+        raise TypeError(f"{model.__name__}.{name} is not a text field with a max_length")
+    return field.max_length
 
 
 class CommentRateLimited(ValidationError):
@@ -57,7 +138,7 @@ def comment_post(*, proposal: Proposal, author, body: str, parent: Comment | Non
     body = (body or "").strip()
     if not body:
         raise ValidationError(_("Write something first."), code="empty")
-    max_length = Comment._meta.get_field("body").max_length
+    max_length = _max_length(Comment, "body")
     if len(body) > max_length:
         raise ValidationError(
             _("A comment can be at most %(max)d characters long.") % {"max": max_length}, code="too_long"
@@ -80,7 +161,7 @@ def comment_report(*, comment: Comment, reporter, reason: str) -> CommentReport:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Say what is wrong with this comment."), code="reason")
-    if len(reason) > CommentReport._meta.get_field("reason").max_length:
+    if len(reason) > _max_length(CommentReport, "reason"):
         raise ValidationError(_("The reason is too long."), code="reason_too_long")
     if comment.author_id == reporter.pk:
         raise ValidationError(_("You cannot report your own comment."), code="own")
@@ -94,26 +175,26 @@ def comment_report(*, comment: Comment, reporter, reason: str) -> CommentReport:
 @transaction.atomic
 def comment_hide(*, comment: Comment, moderator, reason: str) -> Comment:
     """Hide a comment; readers see "hidden by a moderator: <reason>". Open reports are resolved."""
-    from portal.accounts.permissions import can_moderate, municipalities_in_scope
-
     municipality_id = (
         Proposal.objects.filter(pk=comment.proposal_id).values_list("space__municipality_id", flat=True).get()
     )
-    if not can_moderate(moderator) or not municipalities_in_scope(moderator).filter(pk=municipality_id).exists():
-        raise PermissionError("not a moderator of this municipality")
+    if not can_moderate_in(moderator, municipality_id):
+        raise OutOfScope("not a moderator of this municipality")
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give a reason for hiding the comment."), code="reason")
-    max_length = Comment._meta.get_field("hidden_reason").max_length
+    max_length = _max_length(Comment, "hidden_reason")
     if len(reason) > max_length:
         raise ValidationError(_("The reason can be at most %(max)d characters.") % {"max": max_length}, code="long")
     now = timezone.now()
     comment = Comment.objects.select_for_update().get(pk=comment.pk)
+    before = audit_snapshot(comment)
     comment.hidden_at = comment.hidden_at or now
     comment.hidden_reason = reason
     comment.hidden_by = moderator
     comment.save(update_fields=["hidden_at", "hidden_reason", "hidden_by"])
     comment.reports.filter(resolved_at__isnull=True).update(resolved_at=now)
+    audit_decision(actor=moderator, name="comment_hide", obj=comment, before=before)
     return comment
 
 
@@ -122,7 +203,7 @@ def comment_hide(*, comment: Comment, moderator, reason: str) -> Comment:
 # update moves the proposal forward (never back) and fills the `*_at` timestamps the
 # database check constraints require for the new status.
 
-WORKS_STATUSES = [
+WORKS_STATUSES: list[str] = [
     Proposal.Status.SELECTED,
     Proposal.Status.IN_DESIGN,
     Proposal.Status.UNDER_CONSTRUCTION,
@@ -130,7 +211,7 @@ WORKS_STATUSES = [
 ]
 # The status a proposal reaches with an update of each stage (a signed contract is
 # still the design-and-procurement phase: the status has no separate step for it).
-STAGE_STATUS = {
+STAGE_STATUS: dict[str, str] = {
     ProgressUpdate.Stage.DESIGN: Proposal.Status.IN_DESIGN,
     ProgressUpdate.Stage.CONTRACT: Proposal.Status.IN_DESIGN,
     ProgressUpdate.Stage.CONSTRUCTION: Proposal.Status.UNDER_CONSTRUCTION,
@@ -161,11 +242,9 @@ def progress_update_add(
     spent_to_date: Decimal | None = None,
 ) -> ProgressUpdate:
     """Record a dated update of the works and move the proposal's status forward."""
-    from portal.accounts.permissions import is_official_for
-
     proposal = Proposal.objects.select_for_update().select_related("space").get(pk=proposal.pk)
     if not is_official_for(author, proposal.space.municipality_id):
-        raise PermissionError("not an official of this municipality")
+        raise OutOfScope("not an official of this municipality")
     if proposal.status not in WORKS_STATUSES:
         raise ValidationError(
             _("Progress can be reported only on a proposal selected by the vote (this one is %(status)s).")
@@ -190,6 +269,7 @@ def progress_update_add(
         spent_to_date=spent_to_date,
         author=author,
     )
+    audit_decision(actor=author, name="progress_update_add", obj=update, before=None)
     fields = []
     target = STAGE_STATUS[stage]
     if WORKS_STATUSES.index(target) > WORKS_STATUSES.index(proposal.status):
@@ -206,6 +286,47 @@ def progress_update_add(
     if fields:
         proposal.save(update_fields=fields)
     return update
+
+
+def _progress_update_check(*, update: ProgressUpdate, official) -> None:
+    municipality_id = (
+        Proposal.objects.filter(pk=update.proposal_id).values_list("space__municipality_id", flat=True).get()
+    )
+    if not is_official_for(official, municipality_id):
+        raise OutOfScope("not an official of this municipality")
+
+
+@transaction.atomic
+def progress_update_change(
+    *,
+    update: ProgressUpdate,
+    official,
+    stage: str,
+    text: str,
+    happened_on: datetime.date,
+    spent_to_date: Decimal | None = None,
+) -> ProgressUpdate:
+    """Correct an update's own stage, text, date and figure; the proposal's status and dates
+    stay as they are (they only ever move forward, with new updates)."""
+    _progress_update_check(update=update, official=official)
+    locked = ProgressUpdate.objects.select_for_update().get(pk=update.pk)
+    before = audit_snapshot(locked)
+    locked.stage, locked.text, locked.happened_on, locked.spent_to_date = stage, text, happened_on, spent_to_date
+    locked.full_clean(exclude=["proposal", "author"])
+    locked.save(update_fields=["stage", "text", "happened_on", "spent_to_date"])
+    if audit_snapshot(locked) != before:
+        audit_decision(actor=official, name="progress_update_change", obj=locked, before=before)
+    return locked
+
+
+@transaction.atomic
+def progress_update_delete(*, update: ProgressUpdate, official) -> None:
+    """Remove an update (a note posted by mistake); the proposal's status stays."""
+    _progress_update_check(update=update, official=official)
+    locked = ProgressUpdate.objects.select_for_update().get(pk=update.pk)
+    # Recorded first, while the update still has its id; a failed delete rolls both back.
+    audit_record(actor=official, action=AuditEvent.DELETE, obj=locked, before=audit_snapshot(locked), after=None)
+    locked.delete()
 
 
 # --- Photos (uploads) ---------------------------------------------------------------

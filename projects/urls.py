@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects import extras, views
+from projects import views
 
 app_name = "projects"
 
@@ -12,6 +12,6 @@ urlpatterns = [
 
 # Discussion under proposals.
 urlpatterns += [
-    path("proposals/<int:pk>/comments/", extras.comment_create, name="comment_create"),
-    path("comments/<int:pk>/report/", extras.comment_report, name="comment_report"),
+    path("proposals/<int:pk>/comments/", views.comment_create, name="comment_create"),
+    path("comments/<int:pk>/report/", views.comment_report, name="comment_report"),
 ]

@@ -1,12 +1,25 @@
+"""Public pages of places and proposals: the catalogue, a proposal with its gallery, works
+and discussion, a space with its map; and the discussion's two actions (comment, report)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.utils.translation import gettext_lazy as _
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from portal.replica import reads_from_replica
-from projects.extras import proposal_extras, space_extras
+from projects import services
 from projects.filters import ProposalFilter
-from projects.models import Proposal, Space
+from projects.forms import CommentForm, CommentReportForm
+from projects.models import Comment, ProgressUpdate, Proposal, ProposalPhoto, Space
 
 PROPOSALS_PER_PAGE = 20
 MORE_FILTERS = ("region", "kind", "status", "year", "cost_min", "cost_max")
@@ -63,3 +76,140 @@ def space_detail(request: HttpRequest, pk: int) -> HttpResponse:
     proposals = Proposal.objects.public().filter(space=space)
     context = {"space": space, "proposals": proposals, **space_extras(request, space)}
     return render(request, "projects/space_detail.html", context)
+
+
+_STAGES = [
+    # (stage, the proposal timestamp that dates it when no update reports it)
+    (ProgressUpdate.Stage.DESIGN, "design_at"),
+    (ProgressUpdate.Stage.CONTRACT, None),
+    (ProgressUpdate.Stage.CONSTRUCTION, "construction_at"),
+    (ProgressUpdate.Stage.COMPLETED, "completed_at"),
+]
+
+
+def _works_context(proposal: Proposal) -> dict | None:
+    if proposal.status not in services.WORKS_STATUSES:
+        return None
+    updates = list(proposal.progress_updates.all())
+    first_update_of: dict[str, ProgressUpdate] = {}
+    for update in updates:
+        first_update_of.setdefault(update.stage, update)
+    reached = services.WORKS_STATUSES.index(Proposal.Status(proposal.status))
+    stages = []
+    for stage, date_field in _STAGES:
+        stage_update = first_update_of.get(stage)
+        date = stage_update.happened_on if stage_update else (getattr(proposal, date_field) if date_field else None)
+        status_reached = reached >= services.WORKS_STATUSES.index(services.STAGE_STATUS[stage])
+        # A contract is done when reported, or implied once construction has begun.
+        done = (
+            stage_update is not None
+            or (status_reached and stage != ProgressUpdate.Stage.CONTRACT)
+            or (
+                stage == ProgressUpdate.Stage.CONTRACT
+                and reached >= services.WORKS_STATUSES.index(Proposal.Status.UNDER_CONSTRUCTION)
+            )
+        )
+        stages.append({"stage": stage, "label": ProgressUpdate.Stage(stage).label, "date": date, "done": done})
+    current = next((item for item in stages if not item["done"]), None)
+    if current:
+        current["current"] = True
+    estimate = proposal.estimated_cost
+    spent = proposal.spent
+    percent = int(min(Decimal(100), spent * 100 / estimate)) if estimate else 0
+    return {
+        "stages": stages,
+        "updates": list(reversed(updates)),
+        "spent": spent,
+        "estimate": estimate,
+        "spent_percent": percent,
+        "overrun": spent > estimate,
+        "photos_before": [p for p in proposal.photos.all() if p.kind == ProposalPhoto.Kind.BEFORE],
+        "photos_after": [p for p in proposal.photos.all() if p.kind == ProposalPhoto.Kind.AFTER],
+    }
+
+
+def proposal_extras(request: HttpRequest, proposal: Proposal) -> dict:
+    """Context for `_gallery.html`, `_works.html` and `_discussion.html` on a proposal page."""
+    comments = (
+        proposal.comments.filter(parent__isnull=True)
+        .select_related("author")
+        .prefetch_related(Prefetch("replies", queryset=Comment.objects.select_related("author")))
+    )
+    user = request.user
+    can_comment = bool(user.is_authenticated and user.is_verified)
+    photos = list(proposal.photos.all())
+    return {
+        "comments": comments,
+        "comment_form": CommentForm(),
+        "can_comment": can_comment,
+        "gallery_photos": [p for p in photos if p.kind == ProposalPhoto.Kind.GENERAL],
+        "works": _works_context(proposal),
+    }
+
+
+def space_extras(request: HttpRequest, space: Space) -> dict:
+    """Context for `_map.html` on a space page: the space and its proposals' places."""
+    return {
+        "map_points": [
+            {"lat": float(space.latitude), "lon": float(space.longitude), "label": f"{space.name}, {space.address}"}
+        ],
+        "map_places": [space],
+    }
+
+
+def _public_proposal(pk: int) -> Proposal:
+    return get_object_or_404(Proposal.objects.public(), pk=pk)
+
+
+@login_required
+@require_POST
+def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = _public_proposal(pk)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        parent = None
+        if form.cleaned_data.get("parent"):
+            parent = get_object_or_404(Comment, pk=form.cleaned_data["parent"], proposal=proposal)
+        try:
+            comment = services.comment_post(
+                proposal=proposal, author=request.user, body=form.cleaned_data["body"], parent=parent
+            )
+        except services.CommentRateLimited as error:
+            messages.error(request, " ".join(error.messages))
+            return _back(proposal, status=429, request=request, form=form)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return _back(proposal, status=400, request=request, form=form)
+        messages.success(request, _("Your comment is published."))
+        return redirect(f"{proposal.get_absolute_url()}#comment-{comment.pk}")
+    messages.error(request, _("The comment is empty or too long."))
+    return _back(proposal, status=400, request=request, form=form)
+
+
+def _back(proposal: Proposal, *, status: int, request: HttpRequest, form) -> HttpResponse:
+    # Without JS the resident lands on a small page that keeps their text, rather than
+    # losing it on a redirect.
+    return render(
+        request,
+        "projects/comment_form_page.html",
+        {"proposal": proposal, "comment_form": form, "can_comment": True},
+        status=status,
+    )
+
+
+@login_required
+def comment_report(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = get_object_or_404(
+        Comment.objects.select_related("proposal").filter(proposal__in=Proposal.objects.public()), pk=pk
+    )
+    form = CommentReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.comment_report(comment=comment, reporter=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Thank you: a moderator will look at this comment."))
+            return redirect(f"{comment.proposal.get_absolute_url()}#comment-{comment.pk}")
+    status = 400 if form.errors else 200
+    return render(request, "projects/comment_report.html", {"comment": comment, "form": form}, status=status)

@@ -4,10 +4,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from portal.admin_scope import ScopedAdmin, ScopedInline, action_form_response
+from portal.accounts.permissions import OutOfScope, can_moderate
+from portal.accounts.scoped_admin import ScopedAdmin, ScopedInline, action_form_response
 from projects.models import Proposal
 from votes import services
 from votes.models import Ballot, BallotChoice, Campaign, Entry, Idea, Tally, TallyRow
@@ -43,9 +45,70 @@ def tally_state_text(campaign: Campaign) -> str:
     return "; ".join(parts)
 
 
+def irregularity_text(item: dict) -> str:
+    """An import irregularity (votes.pabulib.Irregularity.as_dict) in the official's language;
+    the stored English message where no sentence fits its code."""
+    params = item.get("params") or {}
+    if "more" in params:
+        return ngettext("… and %(n)d more of this kind", "… and %(n)d more of this kind", params["more"]) % {
+            "n": params["more"]
+        }
+    how = {
+        "cumulative": gettext("its points are summed"),
+        "ordinal": gettext("its first (best) rank is kept"),
+    }.get(params.get("vote_type", ""), gettext("it is counted once"))
+    sentences = {
+        "repeated_project": lambda: (
+            gettext("the vote names project %(projects)s more than once: %(how)s.")
+            % {"projects": params["projects"], "how": how}
+        ),
+        "fractional_budget": lambda: gettext("the budget, %(value)s, has a fractional part: kept exactly.") % params,
+        "fractional_cost": lambda: (
+            gettext("project %(project)s costs %(value)s, with a fractional part: kept exactly.") % params
+        ),
+        "duplicate_voter_id": lambda: (
+            gettext("voter %(voter)s appears again: both votes count, the second under a numbered id.") % params
+        ),
+        "short_row": lambda: (
+            gettext("a %(section)s row has fewer fields than the header: the missing ones are empty.") % params
+        ),
+        "extra_empty_fields": lambda: (
+            gettext("a %(section)s row ends with empty fields the header does not have.") % params
+        ),
+        "meta_without_value": lambda: gettext("the META key %(key)s has no value: ignored.") % params,
+        "rule_chosen": lambda: (
+            gettext("the file's rule is %(file_rule)s; counted with %(rule)s, chosen at import.") % params
+        ),
+        "exclusive_unnamed": lambda: gettext(
+            "the file's rule greedy-exclusive names no exclusive projects: counted as plain greedy."
+        ),
+        "tie_break_chosen": lambda: gettext("ties are broken by %(tie_break)s, chosen at import.") % params,
+    }
+    if item.get("code") == "rule_in_words":
+        if "share" in params:
+            return (
+                gettext(
+                    "the rule %(file_rule)s is written in words: read as greedy with a reserve for the next project "
+                    "when the budget left covers %(share)s %% of its cost."
+                )
+                % params
+            )
+        if "projects" in params:
+            return (
+                gettext(
+                    "the rule %(file_rule)s is written in words: read as greedy with exclusive projects %(projects)s."
+                )
+                % params
+            )
+    try:
+        return sentences[item["code"]]()
+    except KeyError:
+        return item.get("message", "")
+
+
 class EntryInline(ScopedInline):
     model = Entry
-    fields = ["proposal", "external_id", "cost", "position"]
+    fields = ["proposal", "external_id", "cost", "position", "exclusivity_group"]
     autocomplete_fields = ["proposal"]
 
     # The ballot is frozen once voting has begun: ballots already cast name these entries,
@@ -75,13 +138,22 @@ class CampaignAdmin(ScopedAdmin):
         "voting_opens_at",
         "voting_closes_at",
         "tally_state",
+        "import_flag",
     ]
     list_filter = ["year", "method", "rule", "municipality__region", "municipality"]
     search_fields = ["title", "municipality__name"]
     autocomplete_fields = ["municipality"]
     list_select_related = ["municipality"]
     date_hierarchy = "voting_opens_at"
-    readonly_fields = ["opened_at", "closed_at", "results_published_at", "tally_state", "live_tally_warning"]
+    readonly_fields = [
+        "opened_at",
+        "closed_at",
+        "results_published_at",
+        "tally_state",
+        "live_tally_warning",
+        "imported_rule",
+        "import_report",
+    ]
     # What ballots were cast under, and what the count reads, cannot change once voting began.
     FROZEN_WHEN_OPEN = [
         "municipality",
@@ -98,6 +170,9 @@ class CampaignAdmin(ScopedAdmin):
         "winners",
         "score_threshold",
         "ordinal_scoring",
+        "reserve_share",
+        "tie_break",
+        "tie_break_seed",
     ]
     inlines = [EntryInline]
     actions = ["recount_now", "publish_results"]
@@ -116,11 +191,15 @@ class CampaignAdmin(ScopedAdmin):
                     "rule",
                     "winners",
                     "score_threshold",
+                    "reserve_share",
+                    "tie_break",
+                    "tie_break_seed",
                     "ordinal_scoring",
                     "show_live_standings",
                 ]
             },
         ),
+        (_("Import"), {"fields": ["imported_rule", "import_report"]}),
         ("Lifecycle", {"fields": ["opened_at", "closed_at", "results_published_at"]}),
         (_("Counting"), {"fields": ["tally_state", "live_tally_warning"]}),
     ]
@@ -142,6 +221,33 @@ class CampaignAdmin(ScopedAdmin):
     def tally_state(self, campaign: Campaign) -> str:
         return tally_state_text(campaign)
 
+    @admin.display(description=_("import"))
+    def import_flag(self, campaign: Campaign) -> str:
+        if campaign.imported_rule and campaign.imported_rule != campaign.rule:
+            return gettext("rule %(rule)s chosen (file: %(file)s)") % {
+                "rule": campaign.rule,
+                "file": campaign.imported_rule,
+            }
+        n = len(campaign.import_irregularities or [])
+        return ngettext("%(n)d irregularity", "%(n)d irregularities", n) % {"n": n} if n else "—"
+
+    @admin.display(description=_("irregularities found at import"))
+    def import_report(self, campaign: Campaign) -> str:
+        """What the imported file departed from the format in, line by line, for officials."""
+        items = campaign.import_irregularities or []
+        lines = []
+        if campaign.imported_rule and campaign.imported_rule != campaign.rule:
+            lines.append(
+                gettext("Flagged: the file names the rule %(file)r; the count uses %(rule)r.")
+                % {"file": campaign.imported_rule, "rule": campaign.rule}
+            )
+        for item in items:
+            where = gettext("line %(n)s: ") % {"n": item["line"]} if item.get("line") is not None else ""
+            lines.append(f"{where}{irregularity_text(item)}")
+        if not lines:
+            return "—"
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((line,) for line in lines)))
+
     @admin.display(description=_("live tally"))
     def live_tally_warning(self, campaign: Campaign) -> str:
         if campaign.pk and live_tally_is_stale(campaign):
@@ -159,21 +265,20 @@ class CampaignAdmin(ScopedAdmin):
     def recount_now(self, request: HttpRequest, queryset) -> None:
         if not self._can_write(request):
             raise PermissionDenied
-        published = [campaign for campaign in queryset if campaign.results_published_at is not None]
-        for campaign in published:
-            self.message_user(
-                request,
-                gettext("%(campaign)s: its results are published and stand.") % {"campaign": campaign},
-                level=messages.WARNING,
-            )
-        queryset = queryset.filter(results_published_at__isnull=True)
+        queued = 0
         for campaign in queryset:
-            services.tally_enqueue(campaign=campaign, final=campaign.closed_at is not None)
-        count = queryset.count()
+            if services.tally_recount(campaign=campaign, actor=request.user):
+                queued += 1
+            else:
+                self.message_user(
+                    request,
+                    gettext("%(campaign)s: its results are published and stand.") % {"campaign": campaign},
+                    level=messages.WARNING,
+                )
         message = ngettext(
-            "A recount was queued for %(n)d campaign.", "A recount was queued for %(n)d campaigns.", count
+            "A recount was queued for %(n)d campaign.", "A recount was queued for %(n)d campaigns.", queued
         )
-        self.message_user(request, message % {"n": count})
+        self.message_user(request, message % {"n": queued})
 
     @admin.action(description=_("Publish results"))
     def publish_results(self, request: HttpRequest, queryset) -> None:
@@ -181,17 +286,16 @@ class CampaignAdmin(ScopedAdmin):
             raise PermissionDenied
         for campaign in queryset:
             try:
-                services.results_publish(campaign=campaign)
+                services.results_publish(campaign=campaign, actor=request.user)
             except services.ResultsError as exc:
                 self.message_user(request, f"{campaign}: {exc}", level=messages.ERROR)
             else:
                 self.message_user(request, gettext("%(campaign)s: results published.") % {"campaign": campaign})
 
 
-class BallotChoiceInline(admin.TabularInline):
-    model = BallotChoice
-    fields = ["entry", "points"]
-    readonly_fields = fields
+class ReadOnlyInline(admin.TabularInline):
+    """Rows that only a service writes (ballot choices, tally rows): shown, never edited."""
+
     extra = 0
     can_delete = False
 
@@ -200,6 +304,11 @@ class BallotChoiceInline(admin.TabularInline):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+class BallotChoiceInline(ReadOnlyInline):
+    model = BallotChoice
+    fields = readonly_fields = ("entry", "points")
 
 
 @admin.register(Ballot)
@@ -212,8 +321,7 @@ class BallotAdmin(ScopedAdmin):
     list_filter = ["channel", "campaign"]
     search_fields = ["receipt_hash"]
     list_select_related = ["campaign"]
-    fields = ["campaign", "channel", "cast_at", "receipt_hash"]
-    readonly_fields = fields
+    fields = readonly_fields = ("campaign", "channel", "cast_at", "receipt_hash")
     inlines = [BallotChoiceInline]
     # Who cast a ballot (or helped) must not be reachable through the URL either:
     # Django accepts any one-level lookup (?voter=<id>) unless told otherwise.
@@ -228,15 +336,9 @@ class BallotAdmin(ScopedAdmin):
         return [name for name in super().get_sortable_by(request) if name not in self.SECRET_LOOKUPS]
 
 
-class TallyRowInline(admin.TabularInline):
+class TallyRowInline(ReadOnlyInline):
     model = TallyRow
-    fields = ["entry", "votes", "score", "rank", "selected"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+    fields = readonly_fields = ("entry", "votes", "score", "rank", "selected")
 
 
 @admin.register(Tally)
@@ -275,7 +377,7 @@ class IdeaMergeForm(forms.Form):
 
     def __init__(self, *args, municipality_ids, exclude_ids, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["into"].queryset = (
+        self.fields["into"].queryset = (  # type: ignore[attr-defined]
             Proposal.objects.filter(space__municipality_id__in=municipality_ids)
             .exclude(pk__in=exclude_ids)
             .exclude(status__in=[Proposal.Status.REJECTED, Proposal.Status.MERGED])
@@ -309,8 +411,14 @@ class IdeaAdmin(ScopedAdmin):
     list_filter = [IdeaStateFilter, "campaign"]
     search_fields = ["proposal__title", "proposal__description", "proposal__space__name"]
     list_select_related = ["proposal", "proposal__space", "proposal__author", "campaign"]
-    readonly_fields = ["campaign", "proposal", "submitted_at", "state_display", "description", "rejection_reason"]
-    fields = readonly_fields
+    fields = readonly_fields = (
+        "campaign",
+        "proposal",
+        "submitted_at",
+        "state_display",
+        "description",
+        "rejection_reason",
+    )
     actions = ["approve_ideas", "reject_ideas", "merge_ideas"]
 
     @admin.display(description=_("space"))
@@ -344,8 +452,6 @@ class IdeaAdmin(ScopedAdmin):
         return False
 
     def _can_moderate(self, request: HttpRequest) -> bool:
-        from portal.accounts.permissions import can_moderate
-
         return can_moderate(request.user)
 
     def _can_read(self, request: HttpRequest) -> bool:
@@ -369,7 +475,7 @@ class IdeaAdmin(ScopedAdmin):
                 action(idea)
             except ValidationError as error:
                 self.message_user(request, f"{idea}: {' '.join(error.messages)}", messages.ERROR)
-            except PermissionError:
+            except OutOfScope:
                 self.message_user(request, f"{idea}: {gettext('not in your scope')}", messages.ERROR)
             else:
                 done += 1

@@ -30,6 +30,7 @@ from portal.replica import reads_from_replica
 from projects.models import Municipality
 from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry
 from votes.permissions import can_assist
+from votes.results import public_tally, results_dict
 from votes.services import BIGINT_MAX, MAX_POINTS, BallotError, CastBallot, ballot_cast, volunteer_ballot_cast
 from votes.throttles import AuthAccountThrottle, AuthIPThrottle, BallotIPThrottle, BallotUserThrottle
 
@@ -41,7 +42,7 @@ CAMPAIGN_STATUSES = ["open", "upcoming", "closed"]
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What went wrong, for people.")
     code = serializers.CharField(required=False, help_text="Stable machine-readable reason, e.g. already_voted.")
-    errors = serializers.DictField(
+    errors = serializers.DictField(  # type: ignore[assignment]  # a field named like Serializer.errors
         required=False, child=serializers.JSONField(), help_text="Field errors of a malformed request."
     )
 
@@ -56,7 +57,9 @@ class EntrySerializer(serializers.ModelSerializer):
 
 
 class CampaignSerializer(serializers.ModelSerializer):
-    municipality = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    municipality: serializers.SlugRelatedField[Municipality] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     status = serializers.SerializerMethodField()
 
     class Meta:
@@ -92,7 +95,7 @@ class ChoiceInputSerializer(serializers.Serializer):
 
 
 class BallotRequestSerializer(serializers.Serializer):
-    choices = ChoiceInputSerializer(many=True, min_length=1, max_length=500)
+    choices = ChoiceInputSerializer(many=True, min_length=1, max_length=500)  # type: ignore[call-arg]  # ListSerializer's
 
 
 class BallotReceiptSerializer(serializers.Serializer):
@@ -140,7 +143,7 @@ class VolunteerBallotRequestSerializer(serializers.Serializer):
     full_name = serializers.CharField(max_length=200)
     birth_date = serializers.DateField(validators=[validate_birth_date])
     municipality = MunicipalitySlugField(slug_field="slug", queryset=Municipality.objects.all())
-    choices = ChoiceInputSerializer(many=True, min_length=1, max_length=500)
+    choices = ChoiceInputSerializer(many=True, min_length=1, max_length=500)  # type: ignore[call-arg]  # ListSerializer's
 
 
 ERROR_RESPONSES = {
@@ -156,7 +159,7 @@ PAGE_NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such page of r
 
 
 def _error(error: BallotError) -> Response:
-    body = {"code": error.code, "detail": str(error.message)}
+    body: dict[str, object] = {"code": error.code, "detail": str(error.message)}
     if error.http_status == status.HTTP_400_BAD_REQUEST:
         body["errors"] = {"choices": [str(error.message)]}
     return Response(body, status=error.http_status)
@@ -313,7 +316,7 @@ class MyBallotsView(generics.ListAPIView):
 
     def get_queryset(self):
         return (
-            Ballot.objects.filter(voter=self.request.user)
+            Ballot.objects.filter(voter_id=self.request.user.pk)
             .prefetch_related(Prefetch("choices", BallotChoice.objects.order_by("points", "entry_id")))
             .order_by("-cast_at", "-pk")
         )
@@ -368,6 +371,7 @@ class ResultEntrySerializer(serializers.Serializer):
     score = serializers.FloatField()
     rank = serializers.IntegerField()
     selected = serializers.BooleanField()
+    selected_by_reserve = serializers.BooleanField(help_text="Funded from a reserve by the reserve rule.")
 
 
 class ResultsSerializer(serializers.Serializer):
@@ -388,14 +392,12 @@ class CampaignResultsView(generics.GenericAPIView):
     @extend_schema(responses={200: ResultsSerializer, 404: None})
     @method_decorator(reads_from_replica)
     def get(self, request, pk: int):
-        from votes.results import public_tally, results_dict
-
         campaign = get_object_or_404(Campaign, pk=pk)
         tally = public_tally(campaign)
         if tally is None:
             raise Http404
         data = results_dict(campaign, tally)
-        fields = ("entry", "external_id", "votes", "score", "rank", "selected")
+        fields = ("entry", "external_id", "votes", "score", "rank", "selected", "selected_by_reserve")
         return Response(
             {
                 "campaign": data["campaign"],

@@ -1,23 +1,22 @@
-"""The ballot as an HTML form, one shape per method, and the volunteer's resident form.
+"""Forms of the votes pages: the ballot (one shape per method), the volunteer's resident
+form, and a resident's idea.
 
-The form only turns widgets into (entry_id, points) pairs and asks
+The ballot form only turns widgets into (entry_id, points) pairs and asks
 `services.ballot_validate` whether they make a valid ballot; the rules live there.
-
-Forms of the residents' pages in the votes app (ideas).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, cast
 
 from django import forms
 from django.core import signing
-from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.utils.formats import number_format
 from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from lib.money import rubles
 from portal.accounts.phones import InvalidPhone, phone_normalise
 from portal.accounts.validators import validate_birth_date
 from projects.fields import MoneyField
@@ -111,10 +110,10 @@ class BallotForm(forms.Form):
             }
         if method == rules.KNAPSACK:
             return gettext(
-                "Fill a basket of projects whose total cost fits in the budget of %(budget)s ₽"
+                "Fill a basket of projects whose total cost fits in the budget of %(budget)s"
                 " (from %(min)d to %(max)d projects)."
             ) % {
-                "budget": number_format(campaign.budget, 0, force_grouping=True),
+                "budget": rubles(campaign.budget),
                 "min": campaign.min_choices,
                 "max": campaign.max_choices,
             }
@@ -169,7 +168,7 @@ class BallotForm(forms.Form):
             try:
                 ballot_validate(campaign=self.campaign, choices=self.ballot_choices())
             except InvalidBallot as error:
-                raise forms.ValidationError(error.message, code=error.code) from None
+                raise forms.ValidationError(str(error.message), code=error.code) from None
         return cleaned
 
 
@@ -202,11 +201,6 @@ class ResidentForm(forms.Form):
             raise forms.ValidationError(_("Enter a Russian mobile number, e.g. +7 912 345-67-89.")) from None
 
 
-def validate_photo(upload: UploadedFile) -> None:
-    """A photo is a real JPEG/PNG/WebP image of a sane size; anything else is refused."""
-    validate_image_upload(upload)
-
-
 class MultiplePhotoInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
@@ -223,7 +217,7 @@ class MultiplePhotoField(forms.FileField):
         files = data if isinstance(data, list | tuple) else ([data] if data else [])
         cleaned = [super(MultiplePhotoField, self).clean(item, initial) for item in files]
         for item in cleaned:
-            validate_photo(item)
+            validate_image_upload(item)
         return cleaned
 
 
@@ -287,12 +281,17 @@ class IdeaForm(forms.Form):
         label=gettext_lazy("Photos"), help_text=gettext_lazy("Up to 5 photos: JPEG, PNG or WebP.")
     )
 
-    def __init__(self, *args, campaign, **kwargs):
+    def __init__(self, *args: Any, campaign: Campaign, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["space"].queryset = Space.objects.public().filter(municipality_id=campaign.municipality_id)
+        self.space_field.queryset = Space.objects.public().filter(municipality_id=campaign.municipality_id)
 
-    def clean(self):
-        data = super().clean()
+    @property
+    def space_field(self) -> forms.ModelChoiceField:
+        return cast(forms.ModelChoiceField, self.fields["space"])
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("target") == self.TARGET_EXISTING:
             if not data.get("space"):
                 self.add_error("space", _("Choose the space."))

@@ -24,7 +24,9 @@ where ``+`` joins the hex strings and the canonical text, all UTF-8 encoded. The
 ``h_n`` is the head, stored in the final Tally and published with the results.
 
 The download (``ledger.jsonl``) is JSON Lines: one header object (``"type": "header"``,
-campaign, method, rule, budget, parameters, entries, published results, ``ballots`` and
+campaign, method, rule, budget, parameters -- threshold, ``tie_break`` and the lottery's
+``tie_break_seed``, ``reserve_share`` --, entries with their ``exclusivity_group``,
+published results (``selected`` and ``selected_by_reserve`` per entry), ``ballots`` and
 ``head``), then one object per ballot (``"type": "ballot"``, ``position`` from 1,
 ``receipt_hash``, ``choices`` as ``[[external_id, points], ...]`` and ``chain`` = h_i).
 """
@@ -35,6 +37,10 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from votes import rules
 
 Choices = Sequence[tuple[str, int]]
 
@@ -52,7 +58,9 @@ def link(previous: str, receipt_hash: str, choices: Choices) -> str:
     return hashlib.sha256(data.encode()).hexdigest()
 
 
-def chain(campaign_id: int, ballots: Iterable[tuple[str, Choices]]) -> Iterator[tuple[int, str, list, str]]:
+def chain(
+    campaign_id: int, ballots: Iterable[tuple[str, Choices]]
+) -> Iterator[tuple[int, str, list[tuple[str, int]], str]]:
     """Yield ``(position, receipt_hash, sorted choices, h_i)`` for ballots in ledger order.
 
     Refuses ballots out of order (or repeated), since the order is part of the format.
@@ -87,10 +95,10 @@ def money_scale(amounts: Iterable[Decimal]) -> int:
     return 1 if all(a == a.to_integral_value() for a in amounts) else 100
 
 
-def recount(header: dict, ballots: dict[tuple[tuple[str, int], ...], int]) -> tuple[dict, set[str]]:
-    """Scores and selected external ids of the grouped ``ballots`` under the header's rule."""
-    from votes import rules
-
+def recount(header: dict[str, Any], ballots: dict[tuple[tuple[str, int], ...], int]) -> tuple[dict[str, Any], Any]:
+    """Scores and the outcome (``rules.Outcome``) of the grouped ``ballots`` under the
+    header's rule, groups, tie-break (the lottery redone from its published seed),
+    threshold and reserve."""
     entries = header["entries"]
     costs = [Decimal(str(e["cost"])) for e in entries]
     budget = Decimal(str(header.get("budget") or 0))
@@ -98,6 +106,9 @@ def recount(header: dict, ballots: dict[tuple[tuple[str, int], ...], int]) -> tu
     projects = [rules.Project(e["external_id"], int(c * scale)) for e, c in zip(entries, costs, strict=True)]
     method = header["method"]
     ordinal_max = header.get("max_choices") if method == rules.ORDINAL else None
+    rule = header["rule"]
+    tie_break = header.get("tie_break") or rules.TIE_LOWER_ID
+    share = header.get("reserve_share")
     scores = rules.tally_scores(
         method,
         ballots,
@@ -106,18 +117,23 @@ def recount(header: dict, ballots: dict[tuple[tuple[str, int], ...], int]) -> tu
         projects=[p.id for p in projects],
     )
     outcome = rules.select(
-        header["rule"],
+        rule,
         projects,
         scores,
         budget=int(budget * scale),
         ballots=ballots,
         method=method,
         k=header.get("winners"),
-        threshold=header.get("threshold"),
+        threshold=header.get("threshold") if rule in rules.GREEDY_RULES else None,
         ordinal_scoring=header.get("ordinal_scoring") or rules.DEFAULT_ORDINAL_SCORING,
         ordinal_max_length=ordinal_max,
+        groups={e["external_id"]: e["exclusivity_group"] for e in entries if e.get("exclusivity_group")},
+        tie_break=tie_break,
+        tie_seed=header.get("tie_break_seed") or "",
+        reserve_share=Fraction(str(share)) if share is not None else None,
+        money_unit=scale,
     )
-    return scores, set(outcome.selected)
+    return scores, outcome
 
 
 def verify(lines: Iterable[str]) -> list[str]:
@@ -167,7 +183,11 @@ def verify(lines: Iterable[str]) -> list[str]:
         problems.append(f"{count} ballots in the ledger, {results.get('ballots')} in the published results")
     if problems and any("unknown entries" in p for p in problems):
         return problems
-    scores, selected = recount(header, grouped)
+    try:
+        scores, outcome = recount(header, grouped)
+    except ValueError as exc:  # rules.RulesError: the header's parameters cannot be counted
+        return [*problems, f"the header cannot be recounted: {exc}"]
+    selected = set(outcome.selected)
     published = {r["external_id"]: r for r in results.get("entries", [])}
     for external_id, score in scores.items():
         row = published.get(external_id)
@@ -183,5 +203,11 @@ def verify(lines: Iterable[str]) -> list[str]:
     if published_selected != selected:
         problems.append(
             f"recount selects {sorted(selected)}, the published results select {sorted(published_selected)}"
+        )
+    published_reserve = {e for e, r in published.items() if r.get("selected_by_reserve")}
+    if published_reserve != set(outcome.selected_by_reserve):
+        problems.append(
+            f"recount funds {sorted(outcome.selected_by_reserve)} from the reserve, "
+            f"the published results {sorted(published_reserve)}"
         )
     return problems

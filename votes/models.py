@@ -9,7 +9,10 @@ twice or die half-way without changing the result.
 
 from __future__ import annotations
 
+import datetime
+import secrets
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -36,8 +39,22 @@ class SelectionRule(models.TextChoices):
     GREEDY = rules.GREEDY, _("greedy within the budget")
     GREEDY_NO_SKIP = rules.GREEDY_NO_SKIP, _("greedy without skipping")
     GREEDY_THRESHOLD = rules.GREEDY_THRESHOLD, _("greedy with a minimum score")
+    GREEDY_RESERVE = rules.GREEDY_RESERVE, _("greedy with a reserve for the next project")
     EQUAL_SHARES = rules.EQUAL_SHARES, _("Method of Equal Shares")
     EQUAL_SHARES_ADD1 = rules.EQUAL_SHARES_ADD1, _("Method of Equal Shares with completion")
+
+
+class TieBreak(models.TextChoices):
+    LOWER_ID = rules.TIE_LOWER_ID, _("the project with the lower number")
+    MORE_VOTES = rules.TIE_MORE_VOTES, _("the project with more voters")
+    CHEAPER = rules.TIE_CHEAPER, _("the cheaper project")
+    DEARER = rules.TIE_DEARER, _("the dearer project")
+    LOTTERY = rules.TIE_LOTTERY, _("a public lottery with a seed published before the count")
+
+
+def new_tie_seed() -> str:
+    """A fresh seed for the public lottery of ties (shown from creation, frozen at opening)."""
+    return secrets.token_hex(16)
 
 
 class OrdinalScoring(models.TextChoices):
@@ -50,6 +67,7 @@ BUDGET_RULES = frozenset(
         SelectionRule.GREEDY,
         SelectionRule.GREEDY_NO_SKIP,
         SelectionRule.GREEDY_THRESHOLD,
+        SelectionRule.GREEDY_RESERVE,
         SelectionRule.EQUAL_SHARES,
         SelectionRule.EQUAL_SHARES_ADD1,
     }
@@ -76,10 +94,22 @@ class CampaignQuerySet(models.QuerySet["Campaign"]):
     def published(self) -> CampaignQuerySet:
         return self.filter(results_published_at__isnull=False)
 
-    def in_scope_of(self, user) -> CampaignQuerySet:
-        from portal.accounts.permissions import municipalities_in_scope
-
-        return self.filter(municipality__in=municipalities_in_scope(user))
+    def assistable_by(self, user: Any) -> CampaignQuerySet:
+        """Campaigns in which `user` may enter ballots for others: a volunteer in the region
+        a superuser assigned them to (none assigned: nowhere yet), an official (paper
+        ballots) in the municipalities they administer, a superuser everywhere. Which
+        channel, if any, a user enters ballots on is `votes.permissions.assisted_channel`."""
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self
+        if user.role == user.Role.VOLUNTEER:
+            if user.scope_region_id is None:
+                return self.none()
+            return self.filter(municipality__region_id=user.scope_region_id)
+        if user.role in user.OFFICIAL_ROLES:
+            return self.filter(municipality__in=Municipality.objects.administered_by(user))
+        return self.none()
 
 
 class Campaign(models.Model):
@@ -116,7 +146,42 @@ class Campaign(models.Model):
         _("number of winners"), null=True, blank=True, help_text=_("For the 'most votes' rule.")
     )
     score_threshold = models.PositiveIntegerField(
-        _("minimum score"), null=True, blank=True, help_text=_("For the 'greedy with a minimum score' rule.")
+        _("minimum score"),
+        null=True,
+        blank=True,
+        help_text=_("Required by 'greedy with a minimum score'; any greedy rule applies it when set."),
+    )
+    reserve_share = models.DecimalField(
+        _("reserve share"),
+        max_digits=4,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.001")), MaxValueValidator(Decimal(1))],
+        help_text=_(
+            "For 'greedy with a reserve': the next project that does not fit is funded from a reserve when the "
+            "budget left covers at least this share of its cost (0.8 = 80 %)."
+        ),
+    )
+    tie_break = models.CharField(_("ties go to"), max_length=16, choices=TieBreak.choices, default=TieBreak.LOWER_ID)
+    tie_break_seed = models.CharField(
+        _("lottery seed"),
+        max_length=64,
+        default=new_tie_seed,
+        blank=True,
+        help_text=_("Published on the campaign page before the count; anyone can redo the lottery with it."),
+    )
+    imported_rule = models.CharField(
+        _("rule named in the imported file"),
+        max_length=32,
+        blank=True,
+        help_text=_("When it differs from the selection rule, the rule was written in words or chosen at import."),
+    )
+    import_irregularities = models.JSONField(
+        _("irregularities found at import"),
+        default=list,
+        blank=True,
+        help_text=_("What the imported file departed from the format in, and how the import read it."),
     )
     ordinal_scoring = models.CharField(
         _("scoring of rankings"), max_length=16, choices=OrdinalScoring.choices, default=OrdinalScoring.BORDA
@@ -179,6 +244,15 @@ class Campaign(models.Model):
                 condition=~Q(rule=rules.GREEDY_THRESHOLD) | Q(score_threshold__isnull=False),
                 name="campaign_threshold_rule_has_threshold",
             ),
+            models.CheckConstraint(
+                condition=~Q(rule=rules.GREEDY_RESERVE)
+                | Q(reserve_share__isnull=False, reserve_share__gt=0, reserve_share__lte=1),
+                name="campaign_reserve_rule_has_share",
+            ),
+            models.CheckConstraint(
+                condition=~Q(tie_break=rules.TIE_LOTTERY) | ~Q(tie_break_seed=""),
+                name="campaign_lottery_has_seed",
+            ),
             models.CheckConstraint(condition=Q(min_age__lte=120), name="campaign_min_age_sane"),
             models.CheckConstraint(
                 condition=Q(results_published_at__isnull=True) | Q(closed_at__isnull=False),
@@ -229,6 +303,14 @@ class Entry(models.Model):
         _("cost on the ballot, ₽"), max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
     )
     position = models.PositiveIntegerField(_("position"), default=0)
+    # Entries with one label exclude each other (votes.rules: "Exclusivity groups"):
+    # Warszawa's projects on one plot, the design projects of one territory.
+    exclusivity_group = models.CharField(
+        _("exclusivity group"),
+        max_length=64,
+        blank=True,
+        help_text=_("Entries with the same label exclude each other: at most one of them is selected."),
+    )
 
     class Meta:
         verbose_name = _("entry")
@@ -325,6 +407,34 @@ class BallotChoice(models.Model):
         return f"{self.entry_id}×{self.points}"
 
 
+# A final tally whose count has finished; Tally.Kind and Tally.Status hold these values.
+_FINAL_DONE = Q(kind="final", status="done")
+
+
+class TallyQuerySet(models.QuerySet["Tally"]):
+    def final_done(self) -> TallyQuerySet:
+        """Final tallies whose count has finished (sealed or not yet)."""
+        return self.filter(_FINAL_DONE)
+
+    def public(self, now: datetime.datetime | None = None) -> TallyQuerySet:
+        """The tallies anyone may see: the final one once its results are published; the
+        live one of a campaign that shows live standings, while its voting is open (the
+        window at `now`, not only the close stamp: between the end of the window and the
+        clock's close, standings are no longer shown). At most one per campaign."""
+        now = now or timezone.now()
+        published_final = _FINAL_DONE & Q(campaign__results_published_at__isnull=False)
+        open_live = Q(
+            kind=Tally.Kind.LIVE,
+            computed_at__isnull=False,
+            campaign__show_live_standings=True,
+            campaign__results_published_at__isnull=True,
+            campaign__closed_at__isnull=True,
+            campaign__voting_opens_at__lte=now,
+            campaign__voting_closes_at__gt=now,
+        )
+        return self.filter(published_final | open_live)
+
+
 class Tally(models.Model):
     """The stored count of a campaign: one live (refreshed while open) and one final."""
 
@@ -347,6 +457,8 @@ class Tally(models.Model):
     ledger_head = models.CharField(_("ledger head"), max_length=64, blank=True)
     error = models.TextField(_("error"), blank=True)
 
+    objects = TallyQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("tally")
         verbose_name_plural = _("tallies")
@@ -368,6 +480,8 @@ class TallyRow(models.Model):
     score = models.DecimalField(_("score"), max_digits=20, decimal_places=4)
     rank = models.PositiveIntegerField(_("rank"))
     selected = models.BooleanField(_("selected"))
+    # Funded from a reserve by the reserve rule, apart from the rule's own winners.
+    selected_by_reserve = models.BooleanField(_("selected by the reserve"), default=False)
     # Machine-readable "why" from the rule, turned into sentences on the results page.
     explanation = models.JSONField(_("explanation"), default=dict, blank=True)
 
@@ -375,18 +489,18 @@ class TallyRow(models.Model):
         verbose_name = _("tally row")
         verbose_name_plural = _("tally rows")
         ordering = ["rank", "pk"]
-        constraints = [models.UniqueConstraint(fields=["tally", "entry"], name="tally_row_entry_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["tally", "entry"], name="tally_row_entry_once"),
+            models.CheckConstraint(
+                condition=Q(selected_by_reserve=False) | Q(selected=True), name="tally_row_reserve_is_selected"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.entry_id}: {self.score}"
 
 
 class IdeaQuerySet(models.QuerySet["Idea"]):
-    def in_scope_of(self, user) -> IdeaQuerySet:
-        from portal.accounts.permissions import municipalities_in_scope
-
-        return self.filter(campaign__municipality__in=municipalities_in_scope(user))
-
     def pending(self) -> IdeaQuerySet:
         return self.filter(proposal__status=Proposal.Status.SUBMITTED)
 

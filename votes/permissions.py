@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -17,9 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from portal.accounts.permissions import is_official, is_official_for, is_volunteer
-
-if TYPE_CHECKING:
-    from votes.models import Campaign
+from votes.models import Campaign
 
 
 @dataclass(frozen=True)
@@ -110,6 +107,27 @@ def can_vote(user, campaign: Campaign, *, now: datetime.datetime | None = None) 
     return ballot_refusal(user, campaign, now=now) is None
 
 
+# Ideas: who may propose one to a campaign, and when (codes as the idea service's errors).
+IDEAS_CLOSED = Refusal("closed", _("This campaign is not collecting ideas now."))
+IDEAS_NOT_VERIFIED = Refusal(
+    "unverified", _("Only verified residents can propose ideas. Confirm your e-mail address first.")
+)
+
+
+def idea_refusal(user, campaign: Campaign, *, now: datetime.datetime | None = None) -> Refusal | None:
+    """Why `user` may not propose an idea to `campaign` now, or None."""
+    if not Campaign.objects.collecting_ideas(now).filter(pk=campaign.pk).exists():
+        return IDEAS_CLOSED
+    if not getattr(user, "is_authenticated", False) or not user.is_verified:
+        return IDEAS_NOT_VERIFIED
+    if user.municipality_id != campaign.municipality_id:
+        message = _("Only residents of %(municipality)s can propose ideas for this campaign.") % {
+            "municipality": campaign.municipality
+        }
+        return Refusal("not_resident", message)
+    return None
+
+
 def can_assist(user) -> bool:
     """Volunteers cast ballots on behalf of residents whose identity they checked."""
     return is_volunteer(user) or bool(getattr(user, "is_authenticated", False) and user.is_superuser)
@@ -131,13 +149,9 @@ def assisted_channel(user) -> str | None:
 
 
 def can_assist_in(user, campaign: Campaign) -> bool:
-    """May `user` enter a ballot for someone else in `campaign`? A volunteer helps in the
-    region a superuser assigned them to (none assigned: nowhere yet); officials enter
-    paper ballots of their own municipalities only."""
-    channel = assisted_channel(user)
-    if channel == "volunteer":
-        region_id = getattr(user, "scope_region_id", None)
-        return user.is_superuser or (region_id is not None and region_id == campaign.municipality.region_id)
-    if channel == "paper":
-        return can_enter_paper(user, campaign)
-    return False
+    """May `user` enter a ballot for someone else in `campaign`? Where is
+    `Campaign.objects.assistable_by`: a volunteer in their assigned region, an official
+    (paper ballots) in their own municipalities."""
+    if assisted_channel(user) is None:
+        return False
+    return Campaign.objects.assistable_by(user).filter(pk=campaign.pk).exists()

@@ -5,9 +5,12 @@ Nothing here counts: pages and downloads read the stored Tally rows.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -16,20 +19,15 @@ from django.utils import timezone
 
 from portal.replica import REPLICA, primary_wal_position, read_alias, replica_has_replayed
 from portal.streaming import streaming_transaction
-from votes import pabulib
+from votes import ledger, pabulib
 from votes.models import Ballot, Campaign, Tally, TallyRow
 
 logger = logging.getLogger(__name__)
 
 
 def public_tally(campaign: Campaign, *, now: datetime | None = None) -> Tally | None:
-    """The tally anyone may see: the final one once published, else the live one while
-    the campaign is open and shows live standings."""
-    if campaign.results_published_at is not None:
-        return Tally.objects.filter(campaign=campaign, kind=Tally.Kind.FINAL, status=Tally.Status.DONE).first()
-    if campaign.show_live_standings and campaign.is_open(now):
-        return Tally.objects.filter(campaign=campaign, kind=Tally.Kind.LIVE).exclude(computed_at__isnull=True).first()
-    return None
+    """The tally of `campaign` anyone may see (`Tally.objects.public`), or None."""
+    return Tally.objects.public(now).filter(campaign=campaign).first()
 
 
 def tally_rows(tally: Tally):
@@ -76,16 +74,29 @@ def campaign_election(campaign: Campaign) -> pabulib.PbElection:
         meta["max_sum_points"] = str(campaign.points)
     if campaign.score_threshold is not None:
         meta["min_project_score_threshold"] = str(campaign.score_threshold)
-    final = Tally.objects.filter(campaign=campaign, kind=Tally.Kind.FINAL, status=Tally.Status.DONE).first()
+    if campaign.reserve_share is not None:
+        meta["reserve_share"] = str(campaign.reserve_share.normalize())
+    if campaign.tie_break != "lower-id":
+        meta["tie_break"] = campaign.tie_break
+        if campaign.tie_break == "lottery":
+            meta["tie_break_seed"] = campaign.tie_break_seed
+    final = Tally.objects.final_done().filter(campaign=campaign).first()
     rows = {row.entry_id: row for row in final.rows.all()} if final else {}
     projects = []
-    for entry in campaign.entries.select_related("proposal").order_by("position", "pk"):
+    entries = list(campaign.entries.select_related("proposal").order_by("position", "pk"))
+    groups = any(e.exclusivity_group for e in entries)
+    for entry in entries:
         project = {"project_id": entry.external_id, "cost": _amount(entry.cost), "name": entry.proposal.title}
+        if groups:
+            project["exclusivity_group"] = entry.exclusivity_group
         row = rows.get(entry.pk)
         if row is not None:
-            project |= {"votes": str(row.votes), "score": _amount(row.score), "selected": "1" if row.selected else "0"}
+            # pabulib's convention: 2 marks a project funded from a reserve.
+            selected = "2" if row.selected_by_reserve else "1" if row.selected else "0"
+            project |= {"votes": str(row.votes), "score": _amount(row.score), "selected": selected}
         projects.append(project)
-    columns = ["project_id", "cost", "name"] + (["votes", "score", "selected"] if rows else [])
+    columns = ["project_id", "cost", "name"] + (["exclusivity_group"] if groups else [])
+    columns += ["votes", "score", "selected"] if rows else []
     votes = []
     # In the ledger's order and under the ledger's names (the receipt hash), never the
     # order of casting or a database id: neither may hint at who cast a ballot.
@@ -96,7 +107,7 @@ def campaign_election(campaign: Campaign) -> pabulib.PbElection:
             .values_list("pk", "receipt_hash", "external_voter_id", "choices__entry__external_id", "choices__points")
             .iterator(chunk_size=5000)
         )
-        current = None
+        current: dict[str, Any] | None = None
         for pk, receipt, external_voter_id, external_id, points in ballots:
             if current is None or current["_pk"] != pk:
                 current = {"_pk": pk, "voter_id": external_voter_id or receipt[:16], "vote_list": [], "points_list": []}
@@ -141,10 +152,39 @@ def results_dict(campaign: Campaign, tally: Tally, rows: list[TallyRow] | None =
                 "score": _number(row.score),
                 "rank": row.rank,
                 "selected": row.selected,
+                "selected_by_reserve": row.selected_by_reserve,
             }
             for row in rows
         ],
     }
+
+
+def ledger_ballots(campaign_id: int, *, chunk_size: int = 5000) -> Iterator[tuple[str, list[tuple[str, int]]]]:
+    """Ballots in ledger order (receipt hash), with their choices; streamed, in one
+    transaction (one snapshot per statement, and a cursor PgBouncer can keep)."""
+    with streaming_transaction():
+        rows = (
+            Ballot.objects.filter(campaign_id=campaign_id)
+            .order_by("receipt_hash", "choices__entry__external_id")
+            .values_list("receipt_hash", "choices__entry__external_id", "choices__points")
+            .iterator(chunk_size=chunk_size)
+        )
+        current: str | None = None
+        choices: list[tuple[str, int]] = []
+        for receipt, external_id, points in rows:
+            if receipt != current:
+                if current is not None:
+                    yield current, choices
+                current, choices = receipt, []
+            if external_id is not None:
+                choices.append((external_id, points))
+        if current is not None:
+            yield current, choices
+
+
+def ledger_rows(campaign_id: int) -> Iterator[tuple[int, str, list, str]]:
+    """``(position, receipt_hash, choices, chain hash)`` of the campaign's public ledger."""
+    return ledger.chain(campaign_id, ledger_ballots(campaign_id))
 
 
 def ledger_header(campaign: Campaign, tally: Tally) -> dict:
@@ -160,8 +200,17 @@ def ledger_header(campaign: Campaign, tally: Tally) -> dict:
         "threshold": campaign.score_threshold,
         "ordinal_scoring": campaign.ordinal_scoring,
         "max_choices": campaign.max_choices,
+        "tie_break": campaign.tie_break,
+        # The lottery's seed, published before the count: verify_ledger redoes the draw.
+        "tie_break_seed": campaign.tie_break_seed if campaign.tie_break == "lottery" else "",
+        "reserve_share": str(campaign.reserve_share.normalize()) if campaign.reserve_share is not None else None,
         "entries": [
-            {"external_id": e.external_id, "title": e.proposal.title, "cost": _number(e.cost)}
+            {
+                "external_id": e.external_id,
+                "title": e.proposal.title,
+                "cost": _number(e.cost),
+                "exclusivity_group": e.exclusivity_group,
+            }
             for e in campaign.entries.select_related("proposal").order_by("position", "pk")
         ],
         "results": results_dict(campaign, tally),
@@ -172,10 +221,6 @@ def ledger_header(campaign: Campaign, tally: Tally) -> dict:
 
 def ledger_lines(campaign: Campaign, tally: Tally):
     """The ledger download, line by line (JSON Lines; see votes/ledger.py)."""
-    import json
-
-    from votes.services import ledger_rows
-
     yield json.dumps(ledger_header(campaign, tally), ensure_ascii=False) + "\n"
     for position, receipt_hash, choices, chain_hash in ledger_rows(campaign.pk):
         record = {

@@ -44,6 +44,15 @@ Selection rules (values equal pabulib ``rule``)
   the threshold; the rest are marked ``below_threshold``. Katowice 2023 Murcki (the
   sample using it) matches with either reading: the only project whose votes and
   score straddle 50 (L18/07/X, 42 votes, 54 points) does not fit the budget left.
+* ``greedy-reserve``: greedy without skipping, then the first project that did not fit
+  is funded from a reserve when the budget left covers at least ``reserve_share`` of
+  its cost (Poznań's "greedy-custom": 80 %). It is marked apart
+  (``Outcome.selected_by_reserve``, reason ``reserve``); ``budget_used`` counts the
+  budget left it took, ``Outcome.reserve_used`` what the reserve paid.
+* Every greedy rule (``greedy``, ``greedy-no-skip``, ``greedy-threshold``,
+  ``greedy-reserve``) applies ``threshold`` when one is given: a project below it is
+  never funded (``below_threshold``) and, under no-skip, does not stop the count.
+  ``greedy-threshold`` requires one.
 * ``equalshares``: the Method of Equal Shares (MES) exactly as pabutools'
   ``method_of_equal_shares``: the budget is split equally among all voters; each round
   funds the project whose cost its supporters can cover with the smallest maximal
@@ -62,14 +71,32 @@ Selection rules (values equal pabulib ``rule``)
   is left greedily by score, as pabutools' ``completion_by_rule_combination`` with
   ``greedy_utilitarian_welfare``/``Cost_Sat`` does (reason ``completion``).
 
-Tie-breaking (deterministic, identical to pabutools' default ``lexico_tie_breaking``)
-------------------------------------------------------------------------------------
-* greedy rules and top-k: higher score first, then the project id in ascending
-  lexicographic (Unicode code point) order -- so "10" comes before "9".
-* equal shares: smaller ``rho`` first, then the project id in the same order.
-pabutools breaks ties on ``Project.name``, which is the pabulib ``project_id`` when a
-file is read with ``parse_pabulib``; ids are therefore the stable key here, never the
-human-readable name.
+Exclusivity groups (``groups``)
+-------------------------------
+``groups`` maps a project id to a short label; projects sharing a label exclude each
+other (two designs for one courtyard, two projects on one plot: Warszawa's
+``greedy-exclusive``). Every rule selects at most one project per group: once a
+project of a group is selected, the others are skipped with reason
+``excluded_by_group`` (``excluded_by`` names the winner). Greedy rules go on to the
+next project (an excluded project never stops greedy-no-skip); top-k takes the next
+one; MES drops the group's other projects from the candidates, as if unaffordable;
+the reserve goes to the first project that did not fit and is not excluded. A project
+without a label (or with ``""``) is in no group.
+
+Tie-breaking (``tie_break``)
+----------------------------
+Projects with equal scores (greedy rules, top-k) or equal ``rho`` (equal shares) are
+ordered by the campaign's tie-break, and then always by the project id in ascending
+lexicographic (Unicode code point) order -- so "10" comes before "9":
+
+* ``lower-id`` (default): the id alone, identical to pabutools' default
+  ``lexico_tie_breaking`` (pabutools breaks ties on ``Project.name``, which is the
+  pabulib ``project_id`` when a file is read with ``parse_pabulib``; ids are therefore
+  the stable key here, never the human-readable name).
+* ``more-votes``: more voters first (differs from the score on points and rankings).
+* ``cheaper`` / ``dearer``: lower / higher cost first.
+* ``lottery``: by the SHA-256 hex digest of ``"<seed>:<project id>"`` (UTF-8),
+  ascending, with a ``tie_seed`` published before the count: anyone can redo it.
 
 Outputs
 -------
@@ -81,6 +108,7 @@ used/left and, for every project, an :class:`Explanation` with a machine-readabl
 from __future__ import annotations
 
 import gc
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -109,14 +137,25 @@ GREEDY_NO_SKIP = "greedy-no-skip"
 GREEDY_THRESHOLD = "greedy-threshold"
 EQUAL_SHARES = "equalshares"
 EQUAL_SHARES_ADD1 = "equalshares/add1"
+GREEDY_RESERVE = "greedy-reserve"
 RULES: tuple[str, ...] = (
     TOP_K,
     GREEDY,
     GREEDY_NO_SKIP,
     GREEDY_THRESHOLD,
+    GREEDY_RESERVE,
     EQUAL_SHARES,
     EQUAL_SHARES_ADD1,
 )
+GREEDY_RULES = frozenset({GREEDY, GREEDY_NO_SKIP, GREEDY_THRESHOLD, GREEDY_RESERVE})
+
+# Tie-breaks (module docstring).
+TIE_LOWER_ID = "lower-id"
+TIE_MORE_VOTES = "more-votes"
+TIE_CHEAPER = "cheaper"
+TIE_DEARER = "dearer"
+TIE_LOTTERY = "lottery"
+TIE_BREAKS: tuple[str, ...] = (TIE_LOWER_ID, TIE_MORE_VOTES, TIE_CHEAPER, TIE_DEARER, TIE_LOTTERY)
 
 # Ordinal scorings.
 BORDA = "borda"
@@ -142,6 +181,8 @@ FREE_PROJECT = "free_project"
 COMPLETION = "completion"
 TOO_EXPENSIVE_FOR_SUPPORTERS = "too_expensive_for_supporters"
 NO_SUPPORTERS = "no_supporters"
+EXCLUDED_BY_GROUP = "excluded_by_group"
+RESERVE = "reserve"
 
 Ballot = tuple[tuple[str, int], ...]
 Ballots = Mapping[Ballot, int]
@@ -149,7 +190,11 @@ MesUtility = Literal["cost", "points"]
 
 
 class RulesError(ValueError):
-    """Invalid input to a counting or selection rule."""
+    """Invalid input to a counting or selection rule; ``code`` says which (for callers and tests)."""
+
+    def __init__(self, message: str, code: str = "invalid") -> None:
+        self.code = code
+        super().__init__(message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +234,15 @@ class Explanation:
     supporters: int | None = None
     # MES, unfunded: the money its supporters had left at the end.
     supporters_budget: Fraction | None = None
+    # Exclusivity: the project's group, and the selected project that excluded it.
+    group: str | None = None
+    excluded_by: str | None = None
+    # Reserve rule: the share of the cost the budget left had to cover, and what the
+    # reserve paid on top of the budget left.
+    reserve_share: Fraction | None = None
+    reserve_used: int | None = None
+    # The tie-break that ordered this project against one with the same score.
+    tie_break: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +257,9 @@ class Outcome:
     per_voter_budget: Fraction | None = None
     mes_runs: int = 0
     extra: dict[str, object] = field(default_factory=dict)
+    # Reserve rule: the winners funded from the reserve (also in ``selected``).
+    selected_by_reserve: tuple[str, ...] = ()
+    reserve_used: int = 0
 
 
 # --------------------------------------------------------------------------- scores
@@ -279,18 +336,50 @@ def _score_of(scores: Mapping[str, ProjectScore], pid: str) -> tuple[int, int]:
     return (0, 0) if s is None else (s.votes, s.score)
 
 
+def tie_keys(
+    projects: Sequence[Project],
+    scores: Mapping[str, ProjectScore],
+    tie_break: str = TIE_LOWER_ID,
+    tie_seed: str = "",
+) -> dict[str, tuple[Any, ...]]:
+    """Each project's place among projects it ties with: smaller first (module docstring)."""
+    if tie_break not in TIE_BREAKS:
+        raise RulesError(f"unknown tie-break {tie_break!r}; use one of {TIE_BREAKS}", "unknown_tie_break")
+    if tie_break == TIE_LOTTERY and not tie_seed:
+        raise RulesError("a lottery tie-break needs a published seed", "lottery_without_seed")
+    keys: dict[str, tuple[Any, ...]] = {}
+    for p in projects:
+        if tie_break == TIE_MORE_VOTES:
+            keys[p.id] = (-_score_of(scores, p.id)[0], p.id)
+        elif tie_break == TIE_CHEAPER:
+            keys[p.id] = (p.cost, p.id)
+        elif tie_break == TIE_DEARER:
+            keys[p.id] = (-p.cost, p.id)
+        elif tie_break == TIE_LOTTERY:
+            keys[p.id] = (lottery_ticket(tie_seed, p.id), p.id)
+        else:
+            keys[p.id] = (p.id,)
+    return keys
+
+
+def lottery_ticket(seed: str, project_id: str) -> str:
+    """The public lottery's number for a project: sha256("<seed>:<project id>"), hex."""
+    return hashlib.sha256(f"{seed}:{project_id}".encode()).hexdigest()
+
+
 def _ranked(
     projects: Sequence[Project],
     scores: Mapping[str, ProjectScore],
+    ties: Mapping[str, tuple[Any, ...]],
     *,
     free_last: bool = False,
 ) -> list[Project]:
-    # Higher score first, then project id ascending (pabutools' lexicographic default).
+    # Higher score first, then the tie-break (lower id: pabutools' lexicographic default).
     # Greedy: a free project always fits, so where it goes changes no outcome; it goes
     # with the score-0 projects because pabutools' cost satisfaction gives it 0.
-    def key(p: Project) -> tuple[int, str]:
+    def key(p: Project) -> tuple[int, tuple[Any, ...]]:
         score = _score_of(scores, p.id)[1]
-        return (0 if free_last and p.cost == 0 else -score, p.id)
+        return (0 if free_last and p.cost == 0 else -score, ties[p.id])
 
     return sorted(projects, key=key)
 
@@ -299,10 +388,28 @@ def _check_projects(projects: Sequence[Project]) -> None:
     seen: set[str] = set()
     for p in projects:
         if p.id in seen:
-            raise RulesError(f"duplicate project id {p.id!r}")
+            raise RulesError(f"duplicate project id {p.id!r}", "duplicate_project")
         if p.cost < 0:
-            raise RulesError(f"project {p.id!r} has a negative cost")
+            raise RulesError(f"project {p.id!r} has a negative cost", "negative_cost")
         seen.add(p.id)
+
+
+class _Groups:
+    """Exclusivity groups: at most one selected project per label (module docstring)."""
+
+    def __init__(self, groups: Mapping[str, str] | None) -> None:
+        self.of = {pid: label for pid, label in (groups or {}).items() if label}
+        self.winner: dict[str, str] = {}
+
+    def blocker(self, pid: str) -> str | None:
+        """The selected project that excludes ``pid``, if any."""
+        label = self.of.get(pid)
+        return None if label is None else self.winner.get(label)
+
+    def take(self, pid: str) -> None:
+        label = self.of.get(pid)
+        if label is not None:
+            self.winner.setdefault(label, pid)
 
 
 def select(
@@ -320,50 +427,78 @@ def select(
     ordinal_scoring: str = DEFAULT_ORDINAL_SCORING,
     ordinal_max_length: int | None = None,
     greedy_completion: bool = False,
+    groups: Mapping[str, str] | None = None,
+    tie_break: str = TIE_LOWER_ID,
+    tie_seed: str = "",
+    reserve_share: Fraction | None = None,
+    money_unit: int = 1,
 ) -> Outcome:
-    """Run selection ``rule``; see the module docstring for the rules and ties.
+    """Run selection ``rule``; see the module docstring for the rules, groups and ties.
 
     ``ballots`` and ``method`` are needed for the equal-shares rules only; ``k`` for
-    top-k and ``threshold`` for greedy-threshold.
+    top-k, ``threshold`` for greedy-threshold (any greedy rule applies it when given),
+    ``reserve_share`` (0 < share <= 1) for greedy-reserve. ``money_unit`` is one
+    currency unit in the integer money of ``budget`` and costs (100 when they are
+    counted in kopecks): MES add1 raises each voter's budget by one unit.
     """
     _check_projects(projects)
     if budget < 0:
-        raise RulesError("the budget cannot be negative")
+        raise RulesError("the budget cannot be negative", "negative_budget")
+    ties = tie_keys(projects, scores, tie_break, tie_seed)
+    known = {p.id for p in projects}
+    unknown_grouped = sorted(set(groups or {}) - known)
+    if unknown_grouped:
+        raise RulesError(f"exclusivity groups name unknown projects {unknown_grouped}", "unknown_grouped_project")
     if rule == TOP_K:
         if k is None or k < 0:
-            raise RulesError("top-k needs a non-negative k")
-        return _top_k(projects, scores, k, budget)
-    if rule in (GREEDY, GREEDY_NO_SKIP, GREEDY_THRESHOLD):
+            raise RulesError("top-k needs a non-negative k", "top_k_without_k")
+        out = _top_k(projects, scores, k, budget, ties, _Groups(groups))
+    elif rule in GREEDY_RULES:
         if rule == GREEDY_THRESHOLD and threshold is None:
-            raise RulesError("greedy-threshold needs a threshold")
-        return _greedy(
+            raise RulesError("greedy-threshold needs a threshold", "threshold_missing")
+        share = None
+        if rule == GREEDY_RESERVE:
+            if reserve_share is None or not 0 < reserve_share <= 1:
+                raise RulesError("greedy-reserve needs a reserve share above 0 and at most 1", "reserve_share_invalid")
+            share = Fraction(reserve_share)
+        out = _greedy(
             rule,
             projects,
             scores,
             budget,
-            skip=rule != GREEDY_NO_SKIP,
-            threshold=threshold if rule == GREEDY_THRESHOLD else None,
+            ties,
+            _Groups(groups),
+            skip=rule not in (GREEDY_NO_SKIP, GREEDY_RESERVE),
+            threshold=threshold,
             threshold_on=threshold_on,
+            reserve_share=share,
         )
-    if rule in (EQUAL_SHARES, EQUAL_SHARES_ADD1):
+    elif rule in (EQUAL_SHARES, EQUAL_SHARES_ADD1):
         if ballots is None:
-            raise RulesError(f"{rule} needs the ballots")
+            raise RulesError(f"{rule} needs the ballots", "ballots_missing")
         if method not in METHODS:
-            raise RulesError(f"unknown ballot method {method!r}")
+            raise RulesError(f"unknown ballot method {method!r}", "unknown_method")
         utility = mes_utility or ("cost" if method in _APPROVAL_LIKE else "points")
-        return _equal_shares(
+        out = _equal_shares(
             rule,
             projects,
             scores,
             ballots,
             budget,
+            ties,
+            groups,
             method=method,
             utility=utility,
             ordinal_scoring=ordinal_scoring,
             ordinal_max_length=ordinal_max_length,
             greedy_completion=greedy_completion,
+            money_unit=money_unit,
         )
-    raise RulesError(f"unknown selection rule {rule!r}; use one of {RULES}")
+    else:
+        raise RulesError(f"unknown selection rule {rule!r}; use one of {RULES}", "unknown_rule")
+    if tie_break != TIE_LOWER_ID:
+        out.extra["tie_break"] = tie_break
+    return out
 
 
 def _explain(
@@ -377,13 +512,28 @@ def _explain(
     return Explanation(p.id, selected, reason, p.cost, votes, score, **kw)  # type: ignore[arg-type]
 
 
-def _top_k(projects: Sequence[Project], scores: Mapping[str, ProjectScore], k: int, budget: int) -> Outcome:
-    ranked = _ranked(projects, scores)
-    chosen = ranked[:k]
-    expl = {
-        p.id: _explain(p, scores, i < k, IN_TOP_K if i < k else NOT_IN_TOP_K, position=i + 1)
-        for i, p in enumerate(ranked)
-    }
+def _top_k(
+    projects: Sequence[Project],
+    scores: Mapping[str, ProjectScore],
+    k: int,
+    budget: int,
+    ties: Mapping[str, tuple[Any, ...]],
+    groups: _Groups,
+) -> Outcome:
+    chosen: list[Project] = []
+    expl: dict[str, Explanation] = {}
+    for i, p in enumerate(_ranked(projects, scores, ties), start=1):
+        blocker = groups.blocker(p.id)
+        if blocker is not None:
+            expl[p.id] = _explain(
+                p, scores, False, EXCLUDED_BY_GROUP, position=i, group=groups.of[p.id], excluded_by=blocker
+            )
+        elif len(chosen) < k:
+            chosen.append(p)
+            groups.take(p.id)
+            expl[p.id] = _explain(p, scores, True, IN_TOP_K, position=i)
+        else:
+            expl[p.id] = _explain(p, scores, False, NOT_IN_TOP_K, position=i)
     used = sum(p.cost for p in chosen)
     return Outcome(TOP_K, tuple(p.id for p in chosen), expl, budget, used, budget - used)
 
@@ -393,32 +543,45 @@ def _greedy(
     projects: Sequence[Project],
     scores: Mapping[str, ProjectScore],
     budget: int,
+    ties: Mapping[str, tuple[Any, ...]],
+    groups: _Groups,
     *,
     skip: bool,
     threshold: int | None,
     threshold_on: str,
     initial: Sequence[Project] = (),
     reason_selected: str = FITS_BUDGET,
+    reserve_share: Fraction | None = None,
 ) -> Outcome:
     expl: dict[str, Explanation] = {}
     chosen = [p.id for p in initial]
+    for p in initial:
+        groups.take(p.id)
     left = budget - sum(p.cost for p in initial)
     stopped = False
     taken = set(chosen)
     position = 0
-    for p in _ranked(projects, scores, free_last=True):
+    by_reserve: list[str] = []
+    reserve_used = 0
+    for p in _ranked(projects, scores, ties, free_last=True):
         if p.id in taken:
             continue
         position += 1
         votes, score = _score_of(scores, p.id)
         if threshold is not None and (votes if threshold_on == "votes" else score) < threshold:
+            expl[p.id] = _explain(p, scores, False, BELOW_THRESHOLD, position=position, threshold=threshold)
+            continue
+        blocker = groups.blocker(p.id)
+        if blocker is not None:
             expl[p.id] = _explain(
                 p,
                 scores,
                 False,
-                BELOW_THRESHOLD,
+                EXCLUDED_BY_GROUP,
                 position=position,
-                threshold=threshold,
+                budget_left=left,
+                group=groups.of[p.id],
+                excluded_by=blocker,
             )
             continue
         if stopped:
@@ -426,12 +589,41 @@ def _greedy(
         elif p.cost <= left:
             expl[p.id] = _explain(p, scores, True, reason_selected, position=position, budget_left=left)
             chosen.append(p.id)
+            groups.take(p.id)
             left -= p.cost
+        elif reserve_share is not None and left >= reserve_share * p.cost:
+            # The first project that does not fit, funded from the budget left plus a reserve.
+            reserve_used = p.cost - left
+            expl[p.id] = _explain(
+                p,
+                scores,
+                True,
+                RESERVE,
+                position=position,
+                budget_left=left,
+                reserve_share=reserve_share,
+                reserve_used=reserve_used,
+            )
+            chosen.append(p.id)
+            groups.take(p.id)
+            by_reserve.append(p.id)
+            left = 0
+            stopped = True
         else:
             reason = BUDGET_EXHAUSTED if skip else STOPPED_NO_SKIP
-            expl[p.id] = _explain(p, scores, False, reason, position=position, budget_left=left)
+            kw: dict[str, object] = {"reserve_share": reserve_share} if reserve_share is not None else {}
+            expl[p.id] = _explain(p, scores, False, reason, position=position, budget_left=left, **kw)
             stopped = not skip
-    return Outcome(rule, tuple(chosen), expl, budget, budget - left, left)
+    return Outcome(
+        rule,
+        tuple(chosen),
+        expl,
+        budget,
+        budget - left,
+        left,
+        selected_by_reserve=tuple(by_reserve),
+        reserve_used=reserve_used,
+    )
 
 
 # ---------------------------------------------------------------- equal shares core
@@ -452,6 +644,8 @@ class _MesRun:
     # Final state, kept so that leftovers are computed only for the run that is kept.
     hist: dict[int, dict[tuple[int, int], int]] = field(default_factory=dict)
     budgets: list[Any] = field(default_factory=list)
+    # Projects dropped because a project of their exclusivity group was funded.
+    excluded: dict[int, int] = field(default_factory=dict)
 
     def leftover(self) -> dict[int, Fraction]:
         """Money left among the supporters of each supported project not funded."""
@@ -542,8 +736,9 @@ class _MesInstance:
         self.candidates = [j for j in range(m) if self.total_util[j] > 0 and costs[j] > 0]
         self.free = [j for j in range(m) if self.total_util[j] > 0 and costs[j] == 0]
 
-    def run(self, per_voter: Fraction, order: list[str]) -> _MesRun:
-        """One MES run; ``order`` holds the project ids used to break ties."""
+    def run(self, per_voter: Fraction, order: list[Any], group_of: list[str | None] | None = None) -> _MesRun:
+        """One MES run; ``order`` holds each project's tie key (smaller wins a tie),
+        ``group_of`` its exclusivity group (None: none)."""
         costs, groups = self.costs, self.groups
         # Class 0 is the starting budget; broke voters leave the histograms entirely.
         start = _Q(per_voter.numerator, per_voter.denominator)
@@ -552,9 +747,29 @@ class _MesInstance:
         fb: list[float] = [float(start)]
         cls = [0] * len(groups)
         hist = {j: dict(self.start_hist[j]) for j in self.candidates}
+        # Free projects come first, in tie order; each takes its group (if any).
+        free: list[int] = []
+        taken_groups: set[str] = set()
+        excluded: dict[int, int] = {}  # project -> the funded project of its group
+        group_winner: dict[str, int] = {}
+        for j in sorted(self.free, key=lambda j: order[j]):
+            g = group_of[j] if group_of else None
+            if g is not None and g in taken_groups:
+                excluded[j] = group_winner[g]
+                continue
+            free.append(j)
+            if g is not None:
+                taken_groups.add(g)
+                group_winner[g] = j
         if per_voter <= 0:
-            return _MesRun(per_voter, list(self.free), [], hist, cls_budget)
+            return _MesRun(per_voter, free, [], hist, cls_budget, excluded)
         remaining = set(self.candidates)
+        if group_of:
+            for j in list(remaining):
+                g = group_of[j]
+                if g is not None and g in taken_groups:
+                    remaining.discard(j)
+                    excluded[j] = group_winner[g]
         funded: set[int] = set()
         # rho can only grow as budgets shrink, so last round's value is a lower bound
         # (pabutools prunes the same way). Floats screen, Fractions decide: see
@@ -592,6 +807,13 @@ class _MesInstance:
             s = best_j
             remaining.discard(s)
             funded.add(s)
+            g_s = group_of[s] if group_of else None
+            if g_s is not None:
+                # A group's other projects are no longer eligible (module docstring).
+                for j in list(remaining):
+                    if group_of[j] == g_s:  # type: ignore[index]
+                        remaining.discard(j)
+                        excluded[j] = s
             # Every supporter pays min(budget, rho * utility): one new class per
             # (old class, utility), deduplicated by the resulting budget value.
             move: dict[tuple[int, int], int] = {}
@@ -625,7 +847,7 @@ class _MesInstance:
                     continue
                 cls[g] = nc
                 for jj, u in items:
-                    h = hist.get(jj)
+                    h = hist.get(jj)  # type: ignore[assignment]  # None is checked next
                     if h is None or jj in funded:
                         continue
                     k_old = (c, u)
@@ -638,7 +860,7 @@ class _MesInstance:
                         k_new = (nc, u)
                         h[k_new] = h.get(k_new, 0) + w
             rounds.append(_MesRound(s, best, max_pay))
-        return _MesRun(per_voter, list(self.free), rounds, hist, cls_budget)
+        return _MesRun(per_voter, free, rounds, hist, cls_budget, excluded)
 
 
 def _mes_groups(
@@ -697,12 +919,15 @@ def _equal_shares(
     scores: Mapping[str, ProjectScore],
     ballots: Ballots,
     budget: int,
+    ties: Mapping[str, tuple[Any, ...]],
+    groups: Mapping[str, str] | None,
     *,
     method: str,
     utility: str,
     ordinal_scoring: str,
     ordinal_max_length: int | None,
     greedy_completion: bool,
+    money_unit: int = 1,
 ) -> Outcome:
     if utility not in ("cost", "points"):
         raise RulesError(f"unknown MES utility {utility!r}; use 'cost' or 'points'")
@@ -720,30 +945,41 @@ def _equal_shares(
             ordinal_scoring=ordinal_scoring,
             ordinal_max_length=ordinal_max_length,
         )
-        run, runs = _mes_rounds(rule, inst, budget, [p.id for p in projects])
+        group_of = [(groups or {}).get(p.id) or None for p in projects] if groups else None
+        order = [ties[p.id] for p in projects]
+        run, runs = _mes_rounds(rule, inst, budget, order, group_of, money_unit)
     finally:
         if gc_was_enabled:
             gc.enable()
-    return _mes_outcome(rule, projects, scores, budget, run, runs, greedy_completion)
+    return _mes_outcome(rule, projects, scores, budget, run, runs, greedy_completion, ties, groups)
 
 
-def _mes_rounds(rule: str, inst: _MesInstance, budget: int, order: list[str]) -> tuple[_MesRun, int]:
+def _mes_rounds(
+    rule: str,
+    inst: _MesInstance,
+    budget: int,
+    order: list[Any],
+    group_of: list[str | None] | None = None,
+    money_unit: int = 1,
+) -> tuple[_MesRun, int]:
     """The MES run to keep (add1: the last feasible one) and how many runs it took."""
     costs = inst.costs
     runs = 0
     if inst.n_voters == 0:
         # pabutools returns the empty allocation without running MES.
         return _MesRun(Fraction(0), [], []), runs
-    run = inst.run(Fraction(budget, inst.n_voters), order)
+    run = inst.run(Fraction(budget, inst.n_voters), order, group_of)
     runs = 1
     if rule == EQUAL_SHARES_ADD1:
         candidates = inst.candidates
         while True:
             chosen = {r.project for r in run.rounds}
             spent = sum(costs[j] for j in chosen)
-            if all(j in chosen or spent + costs[j] > budget for j in candidates):
+            # Exhaustive: every supported project is funded, unaffordable, or excluded
+            # by a funded project of its group.
+            if all(j in chosen or j in run.excluded or spent + costs[j] > budget for j in candidates):
                 break  # exhaustive among the supported projects
-            nxt = inst.run(run.per_voter + 1, order)
+            nxt = inst.run(run.per_voter + money_unit, order, group_of)
             runs += 1
             if sum(costs[r.project] for r in nxt.rounds) > budget:
                 break  # overspends: keep the previous outcome
@@ -759,6 +995,8 @@ def _mes_outcome(
     run: _MesRun,
     runs: int,
     greedy_completion: bool,
+    ties: Mapping[str, tuple[Any, ...]],
+    groups: Mapping[str, str] | None,
 ) -> Outcome:
     """Explanations for the kept MES run, then the optional greedy fill."""
     order = [p.id for p in projects]
@@ -793,6 +1031,8 @@ def _mes_outcome(
             projects,
             scores,
             budget,
+            ties,
+            _Groups(groups),
             skip=True,
             threshold=None,
             threshold_on="score",
@@ -809,7 +1049,16 @@ def _mes_outcome(
     for j, p in enumerate(projects):
         if p.id in expl:
             continue
-        if j in leftover:
+        if j in run.excluded:
+            expl[p.id] = _explain(
+                p,
+                scores,
+                False,
+                EXCLUDED_BY_GROUP,
+                group=(groups or {}).get(p.id),
+                excluded_by=projects[run.excluded[j]].id,
+            )
+        elif j in leftover:
             expl[p.id] = _explain(
                 p,
                 scores,

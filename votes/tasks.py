@@ -35,3 +35,26 @@ def tally_final(campaign_id: int) -> int:
 @shared_task
 def ledger_seal(campaign_id: int) -> str:
     return services.ledger_seal(campaign_id=campaign_id)
+
+
+# The e-mail tasks keep the names they had in `portal.tasks`: messages already waiting
+# in the broker when a new release starts still find their task.
+@shared_task(name="portal.tasks.notify_idea_decided")
+def notify_idea_decided(idea_id: int) -> None:
+    services.email_idea_decided_send(idea_id=idea_id)
+
+
+@shared_task(name="portal.tasks.notify_campaign_opened")
+def notify_campaign_opened(campaign_id: int, after_id: int = 0) -> None:
+    # One batch per task; the next batch is a new task, so a worker restart resumes
+    # from the last id sent rather than from the beginning.
+    next_after = services.email_campaign_opened_send(campaign_id=campaign_id, after_id=after_id)
+    if next_after is not None:
+        notify_campaign_opened.delay(campaign_id, next_after)
+
+
+@shared_task(name="portal.tasks.notify_results_published")
+def notify_results_published(campaign_id: int, after_id: int = 0) -> None:
+    next_after = services.email_results_published_send(campaign_id=campaign_id, after_id=after_id)
+    if next_after is not None:
+        notify_results_published.delay(campaign_id, next_after)

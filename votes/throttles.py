@@ -18,8 +18,8 @@ logger = logging.getLogger(__name__)
 
 
 class PortalThrottle(SimpleRateThrottle):
-    def get_rate(self):
-        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+    def get_rate(self) -> str | None:
+        return api_settings.DEFAULT_THROTTLE_RATES[self.scope or ""]  # type: ignore[return-value]
 
     def allow_request(self, request, view):
         if not settings.THROTTLE:

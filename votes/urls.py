@@ -1,6 +1,6 @@
 from django.urls import path
 
-from votes import idea_views, views
+from votes import views
 
 app_name = "votes"
 
@@ -22,6 +22,6 @@ urlpatterns = [
 
 # Ideas (residents' proposals during a campaign's idea collection).
 urlpatterns += [
-    path("campaigns/<int:pk>/ideas/new/", idea_views.idea_new, name="idea_new"),
-    path("me/ideas/", idea_views.my_ideas, name="my_ideas"),
+    path("campaigns/<int:pk>/ideas/new/", views.idea_new, name="idea_new"),
+    path("me/ideas/", views.my_ideas, name="my_ideas"),
 ]

@@ -1,14 +1,17 @@
-"""Web pages of votes: campaigns, the ballot (form → review → receipt), the volunteer's desk."""
+"""Web pages of votes: campaigns, the ballot (form → review → receipt), the volunteer's desk,
+residents' ideas, the results and the ballot ledger."""
 
 from __future__ import annotations
 
 import csv
 import io
+from typing import cast
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -16,13 +19,16 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
+from openpyxl import Workbook
 
+from lib.money import rubles
+from portal.accounts.requests import AuthenticatedHttpRequest
 from portal.replica import reads_from_replica
-from portal.templatetags.portal_tags import rub
-from votes import pabulib, receipts
-from votes.forms import BallotForm, ResidentForm, ballot_token, ballot_token_choices
-from votes.models import Ballot, Campaign, Channel, Entry, Tally
-from votes.permissions import assisted_channel, ballot_refusal, can_assist_in
+from projects.models import Space
+from votes import pabulib, receipts, rules, services
+from votes.forms import BallotForm, IdeaForm, ResidentForm, ballot_token, ballot_token_choices
+from votes.models import Ballot, Campaign, Channel, Entry, Idea, Tally
+from votes.permissions import assisted_channel, ballot_refusal, idea_refusal
 from votes.results import (
     campaign_election,
     ledger_lines,
@@ -61,8 +67,10 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "phase": campaign.phase(now),
         "refusal": ballot_refusal(request.user, campaign, now=now) if request.user.is_authenticated else None,
         "has_voted": request.user.is_authenticated
-        and Ballot.objects.filter(campaign=campaign, voter=request.user).exists(),
+        and Ballot.objects.filter(campaign=campaign, voter_id=request.user.pk).exists(),
         "results_public": public_tally(campaign, now=now) is not None,
+        # Named before the vote; a lottery's seed is published here before the count.
+        "tie_break_text": tie_break_text(campaign),
     }
     return render(request, "votes/campaign_detail.html", context)
 
@@ -84,7 +92,7 @@ def _chosen(entries: list[Entry], choices: list[tuple[int, int | None]]) -> list
     return sorted(rows, key=lambda row: (row[1] or 0, row[0].position))
 
 
-def _refused(request: HttpRequest, campaign: Campaign, *, code: str, message, status: int) -> HttpResponse:
+def _refused(request: AuthenticatedHttpRequest, campaign: Campaign, *, code: str, message, status: int) -> HttpResponse:
     ballot = None
     if code == AlreadyVoted.code:
         ballot = Ballot.objects.filter(campaign=campaign, voter=request.user).first()
@@ -117,7 +125,7 @@ def _receipt_for_session(cast: CastBallot) -> dict:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def ballot(request: HttpRequest, pk: int) -> HttpResponse:
+def ballot(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The ballot: GET the form, POST step=review to see it, step=confirm to cast it."""
     campaign, entries = _campaign_with_entries(pk)
     if Ballot.objects.filter(campaign=campaign, voter=request.user).exists():
@@ -164,7 +172,7 @@ def ballot(request: HttpRequest, pk: int) -> HttpResponse:
 
 @never_cache
 @login_required
-def ballot_receipt(request: HttpRequest, pk: int) -> HttpResponse:
+def ballot_receipt(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The receipt code, shown once: it leaves the session as it is shown."""
     campaign = get_object_or_404(Campaign.objects.select_related("municipality"), pk=pk)
     shown = request.session.get(RECEIPT_SESSION_KEY)
@@ -178,14 +186,19 @@ def ballot_receipt(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def volunteer_desk(request: HttpRequest) -> HttpResponse:
+def volunteer_desk(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A volunteer enters the ballot of the resident in front of them; an official enters
     a paper ballot the same way (channel 'paper', their own municipalities only)."""
     channel = assisted_channel(request.user)
     if channel is None:
         raise PermissionDenied
-    open_campaigns = Campaign.objects.open().select_related("municipality__region").order_by("municipality__name", "pk")
-    campaigns = [campaign for campaign in open_campaigns if can_assist_in(request.user, campaign)]
+    # One query, however many campaigns are open: the helper's scope is part of it.
+    campaigns = list(
+        Campaign.objects.open()
+        .assistable_by(request.user)
+        .select_related("municipality__region")
+        .order_by("municipality__name", "pk")
+    )
     campaign_id = request.POST.get("campaign") or request.GET.get("campaign")
     if not campaign_id or not str(campaign_id).isdigit():
         return render(request, "votes/volunteer_desk.html", {"campaigns": campaigns, "channel": channel})
@@ -235,7 +248,7 @@ def volunteer_desk(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-def volunteer_receipt(request: HttpRequest) -> HttpResponse:
+def volunteer_receipt(request: AuthenticatedHttpRequest) -> HttpResponse:
     if assisted_channel(request.user) is None:
         raise PermissionDenied
     receipt = request.session.pop(VOLUNTEER_RECEIPT_SESSION_KEY, None)
@@ -245,15 +258,59 @@ def volunteer_receipt(request: HttpRequest) -> HttpResponse:
     return render(request, "votes/volunteer_receipt.html", {"receipt": receipt, "campaign": campaign})
 
 
+# --- Ideas ---
+# A resident's idea for their municipality's campaign, and "my ideas".
+
+
+@login_required
+def idea_new(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign.objects.select_related("municipality"), pk=pk)
+    user = request.user
+    refusal = idea_refusal(user, campaign)
+    if refusal is not None:
+        context = {"campaign": campaign, "refusal": refusal.message}
+        return render(request, "votes/idea_form.html", context, status=403)
+
+    form = IdeaForm(request.POST or None, request.FILES or None, campaign=campaign)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.idea_submit(campaign=campaign, author=user, **form.service_kwargs())
+        except ValidationError as error:
+            for message in error.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, gettext("Thank you! Your idea is waiting for moderation."))
+            return redirect("votes:my_ideas")
+    spaces = cast("QuerySet[Space]", form.space_field.queryset).only("pk", "name", "address", "latitude", "longitude")
+    map_points = [
+        {"lat": float(space.latitude), "lon": float(space.longitude), "label": f"{space.name}, {space.address}"}
+        for space in spaces
+    ]
+    center = map_points[0] if map_points else _municipality_center(campaign)
+    page: dict[str, object] = {"campaign": campaign, "form": form, "map_points": map_points, "map_center": center}
+    return render(request, "votes/idea_form.html", page, status=400 if form.errors else 200)
+
+
+def _municipality_center(campaign: Campaign) -> dict:
+    municipality = campaign.municipality
+    if municipality.latitude is not None and municipality.longitude is not None:
+        return {"lat": float(municipality.latitude), "lon": float(municipality.longitude)}
+    return {"lat": 56.8389, "lon": 60.6057}  # Yekaterinburg, the regional centre
+
+
+@login_required
+def my_ideas(request: AuthenticatedHttpRequest) -> HttpResponse:
+    ideas = Idea.objects.by_author(request.user).order_by("-submitted_at", "-pk")
+    return render(request, "votes/my_ideas.html", {"ideas": ideas})
+
+
 # --- Results and the ballot ledger (counting) ---
 # Everything below reads the stored tally; nothing counts in a request.
 
 
 def money(value) -> str:
-    """An amount in roubles for the active language (the `rub` filter): "12 345 678 ₽", "12,345,678 ₽"."""
-    if value is None:
-        return "—"
-    return rub(value)
+    """An amount in roubles for the active language, "—" for none."""
+    return rubles(value, empty="—")
 
 
 # Methods whose standings are points or ranks rather than a count of votes.
@@ -276,6 +333,9 @@ def explain(explanation: dict, selected: bool, campaign) -> str:
         "supporters": e.get("supporters"),
         "supporters_budget": money(e.get("supporters_budget")),
         "winners": campaign.winners,
+        "excluded_by": e.get("excluded_by"),
+        "reserve_used": money(e.get("reserve_used")),
+        "share": f"{round(100 * (e.get('reserve_share') or 0)):d}",
     }
     sentences = {
         "fits_budget": gettext(
@@ -311,6 +371,14 @@ def explain(explanation: dict, selected: bool, campaign) -> str:
             "its cost, %(cost)s."
         ),
         "no_supporters": gettext("Not selected because nobody voted for it."),
+        "excluded_by_group": gettext(
+            "Not selected because it excludes project %(excluded_by)s, which was selected first: at most one of "
+            "them can be carried out."
+        ),
+        "reserve": gettext(
+            "Selected from the reserve: it did not fit in the budget left, %(left)s, but that covers at least "
+            "%(share)s %% of its cost, %(cost)s; the reserve pays the remaining %(reserve_used)s."
+        ),
         "free_project": gettext("Selected because it costs nothing and has supporters."),
         "completion": gettext(
             "Selected when the budget left, %(left)s, was filled by score: its cost, %(cost)s, fitted."
@@ -322,6 +390,24 @@ def explain(explanation: dict, selected: bool, campaign) -> str:
     if template is None:
         return gettext("Selected.") if selected else gettext("Not selected.")
     return template % values
+
+
+def tie_break_text(campaign) -> str:
+    """How the campaign breaks ties, in one sentence for its pages."""
+    if campaign.tie_break == rules.TIE_LOTTERY:
+        return gettext(
+            "Projects with equal results are ordered by a public lottery: by the SHA-256 of the seed %(seed)s, "
+            "a colon and the project number, smallest first. The seed was published before the count, so anyone "
+            "can redo it."
+        ) % {"seed": campaign.tie_break_seed}
+    sentences = {
+        rules.TIE_MORE_VOTES: gettext("Of projects with equal scores, the one with more voters goes first."),
+        rules.TIE_CHEAPER: gettext("Of projects with equal results, the cheaper one goes first."),
+        rules.TIE_DEARER: gettext("Of projects with equal results, the dearer one goes first."),
+    }
+    return sentences.get(
+        campaign.tie_break, gettext("Of projects with equal results, the one with the lower number goes first.")
+    )
 
 
 # Each project takes two lines: its name, then its bar with the number.
@@ -371,7 +457,7 @@ def _results_page_shared(request: HttpRequest) -> bool:
 @reads_from_replica
 def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
     # Anonymous visitors get the whole page from the cache (votes.results): no query on a
-    # hit. It carried the page from about 0.1 to ... of a static file's rate (bench/NOTES.md).
+    # hit. It took the page from 0.07-0.09 of a static file's rate to 0.52-0.65 (bench/NOTES.md).
     shared = _results_page_shared(request)
     language = get_language()
     version = None
@@ -402,6 +488,11 @@ def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
         population = campaign.municipality.population
         budget_left = (campaign.budget - tally.budget_used) if campaign.budget is not None else None
         context |= {
+            "tie_break_text": tie_break_text(campaign),
+            "reserve_count": sum(1 for r in rows if r.get("selected_by_reserve")),
+            "reserve_percent": format((campaign.reserve_share * 100).normalize(), "f")
+            if campaign.reserve_share is not None
+            else "",
             "rows": rows,
             "live": live,
             "scored": scored,
@@ -428,7 +519,8 @@ def _public_tally_or_404(pk: int):
     return campaign, tally
 
 
-_CSV_COLUMNS = ["rank", "external_id", "title", "cost", "votes", "score", "selected"]
+_CSV_COLUMNS = ["rank", "external_id", "title", "cost", "votes", "score", "selected", "selected_by_reserve"]
+_FLAGS = ("selected", "selected_by_reserve")
 
 
 @reads_from_replica
@@ -438,7 +530,7 @@ def results_csv(request: HttpRequest, pk: int) -> HttpResponse:
     writer = csv.writer(buffer)
     writer.writerow(_CSV_COLUMNS)
     for row in results_dict(campaign, tally)["entries"]:
-        writer.writerow([row[c] if c != "selected" else int(row[c]) for c in _CSV_COLUMNS])
+        writer.writerow([int(row[c]) if c in _FLAGS else row[c] for c in _CSV_COLUMNS])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-results.csv"'
     return response
@@ -446,15 +538,13 @@ def results_csv(request: HttpRequest, pk: int) -> HttpResponse:
 
 @reads_from_replica
 def results_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
-    from openpyxl import Workbook
-
     campaign, tally = _public_tally_or_404(pk)
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "results"
     sheet.append(_CSV_COLUMNS)
     for row in results_dict(campaign, tally)["entries"]:
-        sheet.append([row[c] if c != "selected" else int(row[c]) for c in _CSV_COLUMNS])
+        sheet.append([int(row[c]) if c in _FLAGS else row[c] for c in _CSV_COLUMNS])
     buffer = io.BytesIO()
     workbook.save(buffer)
     response = HttpResponse(
@@ -484,7 +574,7 @@ def _published_final_or_404(pk: int):
     campaign = _campaign_or_404(pk)
     if campaign.results_published_at is None:
         raise Http404
-    tally = Tally.objects.filter(campaign=campaign, kind=Tally.Kind.FINAL, status=Tally.Status.DONE).first()
+    tally = Tally.objects.final_done().filter(campaign=campaign).first()
     if tally is None:
         raise Http404
     return campaign, tally

@@ -9,6 +9,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from portal.accounts.services import user_mark_verified
+from portal.accounts.views import profile_is_complete
+
 
 class AccountAdapter(DefaultAccountAdapter):
     def pre_authenticate(self, request, **credentials):
@@ -22,8 +25,6 @@ class AccountAdapter(DefaultAccountAdapter):
             raise
 
     def get_login_redirect_url(self, request):
-        from portal.accounts.views import profile_is_complete
-
         target = super().get_login_redirect_url(request)
         user = request.user
         if user.is_authenticated and not profile_is_complete(user):
@@ -33,8 +34,6 @@ class AccountAdapter(DefaultAccountAdapter):
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def save_user(self, request, sociallogin, form=None):
-        from portal.accounts.services import user_mark_verified
-
         user = super().save_user(request, sociallogin, form)
         # The identity provider has checked the person; that is our verification.
         return user_mark_verified(user=user)

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.forms import AdminUserChangeForm, AdminUserCreationForm
 from portal.accounts.models import User
-from portal.admin_scope import AuditedAdminMixin
+from portal.accounts.scoped_admin import AuditedAdminMixin
 
 
 @admin.register(User)

@@ -9,6 +9,7 @@ change can never leave a stale admin flag behind.
 from __future__ import annotations
 
 import datetime
+from typing import ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -18,8 +19,17 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+# Residents a volunteer met by phone get an address here: RFC 2606, never delivered.
+PHONE_ONLY_EMAIL_DOMAIN = "phone.invalid"
 
-class UserManager(BaseUserManager["User"]):
+
+class UserQuerySet(models.QuerySet["User"]):
+    def mailable(self) -> UserQuerySet:
+        """Users who want our e-mail and have a mailbox (residents a volunteer met by phone do not)."""
+        return self.filter(is_active=True, notify_by_email=True).exclude(email__iendswith=f"@{PHONE_ONLY_EMAIL_DOMAIN}")
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **fields) -> User:
@@ -97,7 +107,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         verbose_name = _("user")

@@ -2,68 +2,67 @@
 
 Scope is the one idea behind the officials' admin: a regional official acts on the
 municipalities of their region, a municipal official on their own municipalities, a
-superuser on everything. Anything outside the scope is treated as if it did not exist
-(404), never as "forbidden", so ids cannot be probed.
+superuser on everything (`Municipality.objects.administered_by`). Anything outside the
+scope is treated as if it did not exist (404), never as "forbidden", so ids cannot be
+probed; a service asked to act outside it raises `OutOfScope`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
-from django.db.models import QuerySet
-
-if TYPE_CHECKING:
-    from portal.accounts.models import User
-    from projects.models import Municipality
+from projects.models import Municipality
 
 
-def municipalities_in_scope(user: User) -> QuerySet[Municipality]:
-    """The municipalities whose spaces, proposals and campaigns `user` administers."""
-    from projects.models import Municipality
+class OutOfScope(Exception):
+    """The user may not act on this municipality's objects (views answer 404, the admin says so)."""
 
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return Municipality.objects.none()
-    if user.is_superuser:
-        return Municipality.objects.all()
-    role = user.role
-    if role in (user.Role.REGIONAL_OFFICIAL, user.Role.MODERATOR, user.Role.AUDITOR) and user.scope_region_id:
-        return Municipality.objects.filter(region_id=user.scope_region_id)
-    if role in (user.Role.MUNICIPAL_OFFICIAL, user.Role.AUDITOR):
-        return Municipality.objects.filter(officials=user)
-    return Municipality.objects.none()
+    code = "out_of_scope"
 
 
-def is_official(user: User) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.role in user.OFFICIAL_ROLES)
+def _active(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.is_active)
 
 
-def is_official_for(user: User, municipality: Municipality | int) -> bool:
+def is_official(user: Any) -> bool:
+    return _active(user) and user.role in user.OFFICIAL_ROLES
+
+
+def administers(user: Any, municipality: Municipality | int) -> bool:
+    """Does `municipality` lie in `user`'s scope (whatever their role)?"""
+    municipality_id = municipality if isinstance(municipality, int) else municipality.pk
+    return Municipality.objects.administered_by(user).filter(pk=municipality_id).exists()
+
+
+def is_official_for(user: Any, municipality: Municipality | int) -> bool:
     """Officials of the municipality (or of its region), and superusers."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not _active(user):
         return False
     if user.is_superuser:
         return True
-    if not is_official(user):
-        return False
-    municipality_id = municipality if isinstance(municipality, int) else municipality.pk
-    return municipalities_in_scope(user).filter(pk=municipality_id).exists()
+    return is_official(user) and administers(user, municipality)
 
 
-def can_edit_places(user: User) -> bool:
+def can_edit_places(user: Any) -> bool:
     """Officials and superusers write spaces, proposals and campaigns (within scope)."""
     return bool(getattr(user, "is_authenticated", False) and (user.is_superuser or is_official(user)))
 
 
-def can_moderate(user: User) -> bool:
+def can_moderate(user: Any) -> bool:
     """Moderators hide comments and triage ideas; officials may too, in their scope."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not _active(user):
         return False
     return user.is_superuser or user.role == user.Role.MODERATOR or is_official(user)
 
 
-def is_volunteer(user: User) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.role == user.Role.VOLUNTEER)
+def can_moderate_in(user: Any, municipality: Municipality | int) -> bool:
+    """May `user` hide comments and decide ideas of `municipality`?"""
+    return can_moderate(user) and administers(user, municipality)
 
 
-def is_auditor(user: User) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.role == user.Role.AUDITOR)
+def is_volunteer(user: Any) -> bool:
+    return _active(user) and user.role == user.Role.VOLUNTEER
+
+
+def is_auditor(user: Any) -> bool:
+    return _active(user) and user.role == user.Role.AUDITOR

@@ -6,8 +6,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from rest_framework.authtoken.models import Token
 
-from portal.accounts.models import User
+from portal.accounts.models import PHONE_ONLY_EMAIL_DOMAIN, User
+from portal.accounts.phones import phone_normalise
+from portal.audit.services import audit_decision, audit_snapshot
 
 
 def user_mark_verified(*, user: User) -> User:
@@ -18,13 +21,17 @@ def user_mark_verified(*, user: User) -> User:
 
 
 @transaction.atomic
-def official_assign(*, user: User, role: str, region=None, municipalities=()) -> User:
-    """Give `user` a staff role and its scope (used by superusers in the admin)."""
+def official_assign(*, user: User, role: str, region=None, municipalities=(), actor: User | None = None) -> User:
+    """Give `user` a staff role and its scope (a superuser's decision, `actor`; None for
+    the system, e.g. the demo data). A change is recorded in the audit log."""
+    before = audit_snapshot(user) if user.pk else None
     user.role = role
     user.scope_region = region
     user.full_clean(exclude=["password"])
     user.save()
     user.scope_municipalities.set(municipalities)
+    if audit_snapshot(user) != before:
+        audit_decision(actor=actor, name="official_assign", obj=user, before=before)
     return user
 
 
@@ -38,9 +45,6 @@ def user_unsubscribe(*, user: User) -> User:
 
 class ResidentMismatch(ValueError):
     """The phone belongs to an account whose name or birth date differ from the document."""
-
-
-PHONE_ONLY_EMAIL_DOMAIN = "phone.invalid"  # RFC 2606: never delivered
 
 
 def user_profile_update(*, user: User, full_name: str, birth_date, municipality, phone: str | None = None) -> User:
@@ -79,8 +83,6 @@ def resident_verify_in_person(*, volunteer: User, phone: str, full_name: str, bi
     Callers run this inside their transaction (with the ballot), so a refused ballot
     leaves no new account behind.
     """
-    from portal.accounts.phones import phone_normalise
-
     phone = phone_normalise(phone)
     full_name = " ".join(full_name.split())
     # FOR NO KEY UPDATE, not FOR UPDATE: a ballot insert takes FOR KEY SHARE on its voter
@@ -125,7 +127,5 @@ def resident_verify_in_person(*, volunteer: User, phone: str, full_name: str, bi
 
 def api_token_issue(*, user: User) -> str:
     """The user's API token (one per user; the same one on every log-in)."""
-    from rest_framework.authtoken.models import Token
-
     token, _created = Token.objects.get_or_create(user=user)
     return token.key

@@ -1,12 +1,12 @@
 from django.urls import path
 
-from portal.accounts import unsubscribe_views, views
+from portal.accounts import views
 
 app_name = "accounts"
 
 urlpatterns = [
     path("", views.profile, name="profile"),
-    path("unsubscribe/<str:token>/", unsubscribe_views.unsubscribe, name="unsubscribe"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("votes/", views.my_votes, name="my_votes"),
     path("comments/", views.my_comments, name="my_comments"),
 ]

@@ -1,3 +1,7 @@
+"""The resident's own pages: profile, my votes, my comments, and the unsubscribe link."""
+
+from __future__ import annotations
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -5,12 +9,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 
 from portal.accounts.forms import ProfileForm
-from portal.accounts.services import user_profile_update
+from portal.accounts.models import User
+from portal.accounts.requests import AuthenticatedHttpRequest
+from portal.accounts.services import user_profile_update, user_unsubscribe
+from portal.accounts.unsubscribe import unsubscribe_user_from_token
+from projects.models import Comment
 
 
-def profile_is_complete(user) -> bool:
+def profile_is_complete(user: User) -> bool:
     return bool(user.full_name and user.birth_date and user.municipality_id)
 
 
@@ -22,7 +31,7 @@ def _safe_next(request: HttpRequest) -> str | None:
 
 
 @login_required
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     if request.method == "POST":
         form = ProfileForm(request.POST)
@@ -54,7 +63,8 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def my_votes(request: HttpRequest) -> HttpResponse:
+def my_votes(request: AuthenticatedHttpRequest) -> HttpResponse:
+    # Accounts sit below votes: the votes app is imported when the page is asked for.
     from votes.models import Ballot
 
     ballots = (
@@ -66,7 +76,19 @@ def my_votes(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def my_comments(request: HttpRequest) -> HttpResponse:
-    from projects.models import Comment
-
+def my_comments(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "accounts/my_comments.html", {"comments": Comment.objects.by_author(request.user)})
+
+
+# The signed token is the authorisation, and mail clients' one-click unsubscribe
+# (RFC 8058) POSTs without a CSRF token. A GET only shows the confirmation form, so
+# link scanners that fetch URLs do not unsubscribe anyone.
+@csrf_exempt
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    user = unsubscribe_user_from_token(token)
+    if user is None:
+        return render(request, "accounts/unsubscribe.html", {"invalid": True}, status=400)
+    if request.method == "POST":
+        user_unsubscribe(user=user)
+        return render(request, "accounts/unsubscribe.html", {"done": True, "email": user.email})
+    return render(request, "accounts/unsubscribe.html", {"email": user.email})

@@ -7,6 +7,7 @@ Superusers see every event; auditors see the events of their region or municipal
 from __future__ import annotations
 
 import json
+from typing import cast
 
 from django.contrib import admin
 from django.http import Http404, HttpRequest
@@ -14,7 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.permissions import is_auditor
-from portal.audit.models import AuditEvent
+from portal.audit.models import AuditEvent, AuditEventQuerySet
 
 
 def _can_read_log(request: HttpRequest) -> bool:
@@ -29,7 +30,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["object_repr", "object_id", "actor__email"]
     list_select_related = ["actor", "content_type", "municipality"]
     date_hierarchy = "at"
-    fields = [
+    fields = (
         "at",
         "actor",
         "actor_role",
@@ -41,12 +42,13 @@ class AuditEventAdmin(admin.ModelAdmin):
         "ip",
         "before_pretty",
         "after_pretty",
-    ]
+    )
     readonly_fields = fields
     actions = None
 
-    def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).in_scope_of(request.user)
+    def get_queryset(self, request: HttpRequest) -> AuditEventQuerySet:
+        # The admin's queryset is the model's default manager's, an AuditEventQuerySet.
+        return cast(AuditEventQuerySet, super().get_queryset(request)).visible_to(request.user)
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):
         obj = super().get_object(request, object_id, from_field)

@@ -15,20 +15,21 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.accounts.permissions import is_auditor
+from projects.models import Municipality
+
 
 class AuditLogIsAppendOnly(Exception):
     """Raised on any attempt to change or remove a recorded audit event."""
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
-    def in_scope_of(self, user) -> AuditEventQuerySet:
+    def visible_to(self, user) -> AuditEventQuerySet:
         """Superusers see every event; auditors the events of their municipalities."""
-        from portal.accounts.permissions import is_auditor, municipalities_in_scope
-
         if getattr(user, "is_superuser", False) and user.is_active:
             return self
         if is_auditor(user):
-            return self.filter(municipality__in=municipalities_in_scope(user))
+            return self.filter(municipality__in=Municipality.objects.administered_by(user))
         return self.none()
 
     def update(self, **kwargs):

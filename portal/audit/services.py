@@ -15,7 +15,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, router, transaction
 from django.http import HttpRequest
 
+from portal.accounts.models import User
 from portal.audit.models import AuditEvent
+from projects.models import Municipality
 
 # Field names whose values are never written to the log (password hashes, API tokens).
 SECRET_FIELD_NAMES = frozenset({"password", "key", "token", "secret"})
@@ -59,15 +61,11 @@ def audit_snapshot_from_db(model: type[models.Model], pk: Any) -> Snapshot | Non
     return audit_snapshot(model._base_manager.filter(pk=pk).first())
 
 
-def municipality_of(obj: models.Model):
+def municipality_of(obj: models.Model) -> Municipality | None:
     """The municipality an object belongs to, for scoping the log; None for regional data."""
-    from django.contrib.auth import get_user_model
-
-    from projects.models import Municipality
-
     if isinstance(obj, Municipality):
         return obj
-    if isinstance(obj, get_user_model()):
+    if isinstance(obj, User):
         # Account changes stay superuser-only: a user's municipality of residence is
         # not the scope of an official action, and auditors there must not read them.
         return None
@@ -117,4 +115,20 @@ def audit_record(
         before=before,
         after=after,
         ip=(request.META.get("REMOTE_ADDR") or None) if request is not None else None,
+    )
+
+
+def audit_decision(
+    *, actor: Any, name: str, obj: models.Model, before: Snapshot | None, municipality: Municipality | None = None
+) -> AuditEvent:
+    """Record the decision `name` (an official's, or the system's when `actor` is None) on
+    `obj`, whose state now is its "after". Services call it inside their transaction, so
+    the decision is logged whatever interface made it: admin, API, command or task."""
+    return audit_record(
+        actor=actor,
+        action=f"{AuditEvent.ACTION_PREFIX}{name}",
+        obj=obj,
+        before=before,
+        after=audit_snapshot(obj),
+        municipality=municipality,
     )

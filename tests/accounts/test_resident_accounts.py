@@ -61,7 +61,8 @@ def test_sign_up_verify_then_log_in_asks_for_the_profile(client, mailoutbox, tow
     assert response.status_code == 302
     user = User.objects.get(email="boris@example.org")
     assert user.verified_at is None
-    assert len(mailoutbox) == 1 and mailoutbox[0].to == ["boris@example.org"]
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == ["boris@example.org"]
     link = re.search(r"https?://[^\s]+/accounts/confirm-email/[^\s/]+/", mailoutbox[0].body).group(0)
     path = link.split("://", 1)[1].split("/", 1)[1]
     assert client.get("/" + path).status_code == 200
@@ -72,22 +73,26 @@ def test_sign_up_verify_then_log_in_asks_for_the_profile(client, mailoutbox, tow
 
     client.logout()
     response = log_in(client, "boris@example.org")
-    assert response.status_code == 302 and response["Location"].startswith("/me/?next=")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/me/?next=")
     profile = client.get(response["Location"])
-    assert 'name="birth_date"' in profile.content.decode() and 'name="municipality"' in profile.content.decode()
+    assert 'name="birth_date"' in profile.content.decode()
+    assert 'name="municipality"' in profile.content.decode()
 
 
 def test_unverified_account_cannot_log_in_before_confirming(client, mailoutbox, town):
     client.post("/accounts/signup/", {"email": "c@example.org", "password1": PASSWORD, "password2": PASSWORD})
     client.logout()
     response = log_in(client, "c@example.org")
-    assert response.status_code == 302 and "confirm-email" in response["Location"]
+    assert response.status_code == 302
+    assert "confirm-email" in response["Location"]
     assert "_auth_user_id" not in client.session
 
 
 def test_complete_profile_goes_straight_on(client, resident):
     response = log_in(client, resident.email)
-    assert response.status_code == 302 and response["Location"] == "/"
+    assert response.status_code == 302
+    assert response["Location"] == "/"
 
 
 def test_profile_saves_what_eligibility_reads(client, town):
@@ -103,7 +108,8 @@ def test_profile_saves_what_eligibility_reads(client, town):
             "next": "/campaigns/1/ballot/",
         },
     )
-    assert response.status_code == 302 and response["Location"] == "/campaigns/1/ballot/"
+    assert response.status_code == 302
+    assert response["Location"] == "/campaigns/1/ballot/"
     user.refresh_from_db()
     assert (user.full_name, user.birth_date, user.municipality, user.phone) == (
         "Дмитрий  Петров",
@@ -123,7 +129,8 @@ def test_profile_refuses_bad_input_and_saves_nothing(client, resident, town, fie
     response = client.post("/me/", data)
     assert response.status_code == 400
     resident.refresh_from_db()
-    assert resident.full_name == "Анна Иванова" and resident.birth_date == datetime.date(1988, 4, 12)
+    assert resident.full_name == "Анна Иванова"
+    assert resident.birth_date == datetime.date(1988, 4, 12)
 
 
 def test_profile_refuses_someone_elses_phone(client, resident, town):
@@ -140,13 +147,15 @@ def test_profile_ignores_an_outside_next(client, resident, town):
     client.force_login(resident)
     data = {"full_name": "Анна", "birth_date": "1988-04-12", "municipality": town.pk, "next": "https://evil.example/"}
     response = client.post("/me/", data)
-    assert response.status_code == 302 and response["Location"] == "/me/"
+    assert response.status_code == 302
+    assert response["Location"] == "/me/"
 
 
 def test_password_reset_mails_a_link(client, mailoutbox, resident):
     response = client.post("/accounts/password/reset/", {"email": resident.email})
     assert response.status_code == 302
-    assert len(mailoutbox) == 1 and "/accounts/password/reset/key/" in mailoutbox[0].body
+    assert len(mailoutbox) == 1
+    assert "/accounts/password/reset/key/" in mailoutbox[0].body
 
 
 @override_settings(ACCOUNT_RATE_LIMITS={"login_failed": "100/m/ip,3/5m/key"})
@@ -159,7 +168,8 @@ def test_log_in_failures_are_limited_with_429(client, resident):
     # Another account from the same address is not locked out by the per-account limit.
     other = verified_user("f@example.org")
     response = log_in(Client(), other.email)
-    assert response.status_code == 302 and response["Location"].startswith("/me/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/me/")
 
 
 @override_settings(ACCOUNT_RATE_LIMITS=False)
@@ -194,7 +204,8 @@ def test_log_in_page_without_provider_offers_none(client):
 
 def test_allauth_pages_use_the_portal_layout(client):
     page = client.get("/accounts/login/").content.decode()
-    assert 'class="site-header"' in page and 'id="main"' in page
+    assert 'class="site-header"' in page
+    assert 'id="main"' in page
 
 
 def test_my_votes_lists_my_ballots_with_their_fingerprints(client, resident, town):
@@ -234,7 +245,8 @@ def test_my_votes_lists_my_ballots_with_their_fingerprints(client, resident, tow
     assert cast.ballot.receipt_hash not in client.get("/me/votes/").content.decode()
     client.force_login(resident)
     page = client.get("/me/votes/").content.decode()
-    assert "Дворы 2027" in page and cast.ballot.receipt_hash in page
+    assert "Дворы 2027" in page
+    assert cast.ballot.receipt_hash in page
     assert cast.receipt not in page  # the receipt code itself is never shown again
 
 

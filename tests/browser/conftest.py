@@ -3,7 +3,8 @@
 The bundled Playwright browsers are never downloaded (`playwright install` does not work
 on these machines); `.ci/run` installs the `chromium` package instead. Without
 /usr/bin/chromium the tests are skipped with the reason. axe-core comes from the npm
-registry (`npm ci`, see package.json) and is injected into the pages by the tests.
+registry (`make test` runs `npm ci`, see package.json) and is injected into the pages by
+the tests; without node/npm those tests are skipped with the reason.
 
 Every test marked `browser` needs `@pytest.mark.django_db(transaction=True)`: the live
 server answers from another thread, so the test's rows must be committed to be seen.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -147,7 +149,9 @@ def screenshot(page, name: str) -> Path:
 def axe_violations(page, *, impacts=("serious", "critical")) -> list[dict]:
     """Run axe-core (WCAG 2.1 A/AA) on the page and return the violations of `impacts`."""
     if not AXE_JS.exists():
-        pytest.fail(f"{AXE_JS} is missing: run `npm ci` at the repository root")
+        if shutil.which("npm") is None:
+            pytest.skip("node/npm is not installed, so axe-core is missing: apt-get install nodejs npm")
+        pytest.fail(f"{AXE_JS} is missing: run `make test` (or `npm ci`) at the repository root")
     # The pages' CSP (script-src 'self') refuses an injected <script> tag; evaluating the
     # source through the DevTools protocol is not subject to CSP, so the policy stays on.
     page.evaluate(AXE_JS.read_text(encoding="utf-8"))

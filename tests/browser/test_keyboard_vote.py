@@ -38,9 +38,9 @@ def tab_until(page, predicate, what: str) -> dict:
 
 
 def assert_focus_is_visible(focused: dict) -> None:
-    assert focused["outlineStyle"] != "none" and focused["outlineWidth"] >= 2, (
-        f"no visible focus outline on {focused['tag']} {focused['name'] or focused['text']}: {focused}"
-    )
+    where = f"no visible focus outline on {focused['tag']} {focused['name'] or focused['text']}: {focused}"
+    assert focused["outlineStyle"] != "none", where
+    assert focused["outlineWidth"] >= 2, where
 
 
 def test_a_resident_votes_with_the_keyboard_alone(contexts):
@@ -82,10 +82,12 @@ def test_the_skip_link_is_the_first_stop_and_leads_to_the_content(contexts, live
     page.goto("/")
     page.keyboard.press("Tab")
     focused = page.evaluate(FOCUSED)
-    assert focused["tag"] == "a" and focused["text"] == "Skip to content"
+    assert focused["tag"] == "a"
+    assert focused["text"] == "Skip to content"
     assert_focus_is_visible(focused)
     # Visible when focused (it hides above the page otherwise).
     box = page.locator(".skip-link").bounding_box()
-    assert box is not None and box["y"] >= 0
+    assert box is not None
+    assert box["y"] >= 0
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"

@@ -128,7 +128,7 @@ def imported_ballots(count: int, n_entries: int = 60) -> dict:
         batch_size=5000,
     )
     rng = random.Random(20260101)  # the same data on every run
-    choices = []
+    choices: list[BallotChoice] = []
     for ballot in ballots:
         # Varied baskets, so grouping identical ballots does not collapse them.
         picked = rng.sample(entries, rng.randint(1, 8))

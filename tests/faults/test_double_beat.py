@@ -73,10 +73,11 @@ def test_two_beat_processes_open_close_and_tally_each_campaign_once(
     logs = "".join(w.output() for w in workers)
     assert len(re.findall(r"Task votes\.tasks\.tally_final\[[^\]]+\] received", logs)) == 1
     assert len(re.findall(r"Task portal\.tasks\.notify_campaign_opened\[[^\]]+\] received", logs)) == 1
-    recipients = Counter()
+    recipients: Counter[str] = Counter()
     for path in mail_dir.iterdir():
         recipients.update(re.findall(r"^To: (\S+)$", path.read_text(errors="replace"), flags=re.M))
-    assert len(recipients) == RESIDENTS and set(recipients.values()) == {1}
+    assert len(recipients) == RESIDENTS
+    assert set(recipients.values()) == {1}
 
     after_beats = scenario(env, "tally_rows", str(closing), "final")
     manage(env, "tally", str(closing), "--final")
@@ -111,7 +112,7 @@ def test_concurrent_clock_ticks_open_and_close_once():
 
     with (
         mock.patch("votes.tasks.tally_final.delay") as tally_final,
-        mock.patch("portal.tasks.notify_campaign_opened.delay") as notify_opened,
+        mock.patch("votes.tasks.notify_campaign_opened.delay") as notify_opened,
     ):
         threads = [threading.Thread(target=tick) for _ in range(2)]
         for thread in threads:

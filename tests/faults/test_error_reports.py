@@ -72,10 +72,13 @@ def test_a_failing_task_reaches_sentry_and_logs_its_request_id(
     items = [json.loads(line) for line in envelope.splitlines() if line.startswith("{")]
     event = next(item for item in items if "exception" in item)
     frames = [frame for value in event["exception"]["values"] for frame in value["stacktrace"]["frames"]]
-    assert frames and not any("vars" in frame for frame in frames)  # no local variables
+    assert frames
+    assert not any("vars" in frame for frame in frames)
     assert "user" not in event or not event["user"].get("ip_address")
     assert "votes.tasks.tally_final" in json.dumps(event)
 
     lines = [json.loads(line) for line in worker.output().splitlines() if line.startswith("{")]
     failed = [line for line in lines if "raised unexpected" in line["message"]]
-    assert failed and failed[0]["request_id"] == request_id and failed[0]["level"] == "ERROR"
+    assert failed
+    assert failed[0]["request_id"] == request_id
+    assert failed[0]["level"] == "ERROR"

@@ -41,7 +41,8 @@ def test_portal_works_through_pgbouncer_in_transaction_mode(
     answers = cast_all(web.url, campaign, tokens, entries, threads=8)
     assert [status for status, _ in answers] == [201] * VOTERS, [a for a in answers if a[0] != 201][:3]
     again = post_ballot(web.url, campaign, tokens[0], [entries[0]])
-    assert again[0] == 409 and again[1]["code"] == "already_voted"
+    assert again[0] == 409
+    assert again[1]["code"] == "already_voted"
 
     def tally(kind: str):
         rows = private_postgres.query(
@@ -95,7 +96,8 @@ def test_portal_works_through_pgbouncer_in_transaction_mode(
         )
     assert refused.value.diag.constraint_name == "ballot_within_voting_window"
     late = post_ballot(web.url, campaign, tokens[1], [entries[0]])
-    assert late[0] == 403 and late[1]["code"] in ("campaign_closed", "campaign_not_open"), late
+    assert late[0] == 403, late
+    assert late[1]["code"] in ("campaign_closed", "campaign_not_open"), late
 
     # Beat's clock closes it and enqueues the final tally, then the seal (a cursor).
     send_task(private_redis.url, "votes.tasks.campaigns_clock")
@@ -106,8 +108,10 @@ def test_portal_works_through_pgbouncer_in_transaction_mode(
     status, body = get(f"{web.url}/campaigns/{campaign}/ledger.jsonl")
     assert status == 200
     lines = [json.loads(line) for line in body.decode().splitlines()]
-    assert lines[0]["type"] == "header" and lines[0]["head"] == tally("final")[3]
+    assert lines[0]["type"] == "header"
+    assert lines[0]["head"] == tally("final")[3]
     assert len(lines) == VOTERS + 1
     assert lines[-1]["chain"] == tally("final")[3]  # the chain recomputed while streaming ends at the seal
     status, body = get(f"{web.url}/campaigns/{campaign}/results.pb")
-    assert status == 200 and body.decode().count("\n") > VOTERS
+    assert status == 200
+    assert body.decode().count("\n") > VOTERS

@@ -74,7 +74,8 @@ def test_casting_survives_a_redis_outage_and_live_tally_resumes(
     during = cast_all(web.url, campaign, tokens[third : 2 * third], entries)
     # The results page's cache fails open: rendered from the database with Redis down.
     with urllib.request.urlopen(results_page, timeout=30) as response:  # noqa: S310
-        assert response.status == 200 and b"<html" in response.read()
+        assert response.status == 200
+        assert b"<html" in response.read()
     private_redis.start()
     after = cast_all(web.url, campaign, tokens[2 * third :], entries)
 

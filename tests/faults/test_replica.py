@@ -69,7 +69,8 @@ def test_paused_replica_serves_its_own_consistent_state_and_residents_see_their_
     manage(env, "tally", str(campaign))  # a live tally, on the primary
     replica_caught_up(private_postgres, private_replica)
     status, html = get(results)
-    assert status == 200 and page_ballots(html) == 4
+    assert status == 200
+    assert page_ballots(html) == 4
 
     replay_command("replay-pause", private_replica)
     voted = [post_ballot(web.url, campaign, token, [entries[1]]) for token in tokens[4:10]]
@@ -89,20 +90,25 @@ def test_paused_replica_serves_its_own_consistent_state_and_residents_see_their_
     # Results come from the paused replica: its older state, whole and consistent.
     assert live_count(private_replica, db, campaign) == 4
     status, html = get(results)
-    assert status == 200 and page_ballots(html) == 4
+    assert status == 200
+    assert page_ballots(html) == 4
     status, body = get(f"{web.url}/campaigns/{campaign}/results.json")
-    assert status == 200 and json.loads(body)["ballots"] == 4
+    assert status == 200
+    assert json.loads(body)["ballots"] == 4
     status, body = get(f"{web.url}/api/v1/campaigns/{campaign}/results/")
-    assert status == 200 and json.loads(body)["ballots"] == 4
+    assert status == 200
+    assert json.loads(body)["ballots"] == 4
     ready = json.loads(get(f"{web.url}/health/ready/")[1])
-    assert ready["checks"]["replica"]["state"] == "warning" and ready["checks"]["replica"]["replay_paused"]
+    assert ready["checks"]["replica"]["state"] == "warning"
+    assert ready["checks"]["replica"]["replay_paused"]
     assert ready["status"] == "degraded"
 
     # Replay resumes: the page rendered while the replica lagged was not kept in the cache.
     replay_command("replay-resume", private_replica)
     replica_caught_up(private_postgres, private_replica)
     status, html = get(results)
-    assert status == 200 and page_ballots(html) == 10
+    assert status == 200
+    assert page_ballots(html) == 10
     assert json.loads(get(f"{web.url}/health/ready/")[1])["checks"]["replica"]["state"] == "ok"
 
     # The vote closes, is counted and sealed (in the foreground, as an official may) and
@@ -115,20 +121,28 @@ def test_paused_replica_serves_its_own_consistent_state_and_residents_see_their_
     status, body = get(f"{web.url}/campaigns/{campaign}/ledger.jsonl")
     assert status == 200
     ledger = [json.loads(line) for line in body.decode().splitlines()]
-    assert ledger[0]["ballots"] == 10 and len(ledger) == 11 and ledger[-1]["chain"] == ledger[0]["head"]
+    assert ledger[0]["ballots"] == 10
+    assert len(ledger) == 11
+    assert ledger[-1]["chain"] == ledger[0]["head"]
 
     # The replica stops: results and the ledger come from the primary, no 500.
     private_replica.stop(mode="immediate")
     for _ in range(3):  # each gunicorn worker meets the dead replica once
         status, body = get(f"{web.url}/campaigns/{campaign}/results.json")
-        assert status == 200 and json.loads(body)["ballots"] == 10 and json.loads(body)["final"]
+        assert status == 200
+        assert json.loads(body)["ballots"] == 10
+        assert json.loads(body)["final"]
     status, html = get(results)
-    assert status == 200 and page_ballots(html) == 10
+    assert status == 200
+    assert page_ballots(html) == 10
     status, body = get(f"{web.url}/campaigns/{campaign}/ledger.jsonl")
-    assert status == 200 and len(body.decode().splitlines()) == 11
+    assert status == 200
+    assert len(body.decode().splitlines()) == 11
     status, body = get(f"{web.url}/health/ready/")
     ready = json.loads(body)
-    assert status == 200 and ready["checks"]["replica"]["state"] == "down"
-    assert ready["checks"]["database"]["state"] == "ok" and ready["status"] == "degraded"
+    assert status == 200
+    assert ready["checks"]["replica"]["state"] == "down"
+    assert ready["checks"]["database"]["state"] == "ok"
+    assert ready["status"] == "degraded"
     stored = private_postgres.query("SELECT count(*) FROM votes_ballot WHERE campaign_id = %s", db, [campaign])
     assert stored == [(10,)]

@@ -32,7 +32,8 @@ def test_expired_form_page_explains_what_to_do() -> None:
     response = client.post("/accounts/login/", {"login": "a@example.org", "password": "x"})
     page = response.content.decode()
     assert response.status_code == 403
-    assert "Форма устарела" in page and "Ничего не сохранено" in page
+    assert "Форма устарела" in page
+    assert "Ничего не сохранено" in page
     assert "CSRF" not in page
 
 
@@ -40,7 +41,8 @@ def test_missing_page_is_russian() -> None:
     response = ru().get("/no-such-page/")
     page = response.content.decode()
     assert response.status_code == 404
-    assert "Страница не найдена" in page and 'class="site-header"' in page
+    assert "Страница не найдена" in page
+    assert 'class="site-header"' in page
 
 
 def test_server_error_page_needs_no_context(rf) -> None:

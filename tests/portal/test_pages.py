@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -140,7 +141,7 @@ def test_space_page_shows_its_facts_and_public_proposals(town) -> None:
 def test_unmoderated_or_merged_proposal_page_is_404(town, status: str) -> None:
     space = make_space(town)
     target = make_proposal(space)
-    fields = {"status": status, "approved_at": None}
+    fields: dict[str, Any] = {"status": status, "approved_at": None}
     if status == "merged":
         fields |= {"merged_into": target, "rejected_at": timezone.now()}
     hidden = make_proposal(space, **fields)

@@ -9,8 +9,14 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from portal.accounts.models import User
-from portal.demo import CLOSED_CAMPAIGN_BALLOTS, DEMO_USERS, MUNICIPALITIES, seed_demo
-from portal.management.commands.demo_credentials import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
+from portal.demo import (
+    CLOSED_CAMPAIGN_BALLOTS,
+    DEMO_ADMIN_EMAIL,
+    DEMO_ADMIN_PASSWORD,
+    DEMO_USERS,
+    MUNICIPALITIES,
+    seed_demo,
+)
 from projects.models import Municipality, Proposal, Region, Space
 from votes.models import Ballot, BallotChoice, Campaign, Entry
 
@@ -21,8 +27,8 @@ MODELS = [Region, Municipality, Space, Proposal, Campaign, Entry, Ballot, Ballot
 
 def snapshot() -> dict[str, list[dict]]:
     """Every column of every demo row, in primary-key order."""
-    rows = {model.__name__: list(model.objects.order_by("pk").values()) for model in MODELS}
-    rows["scopes"] = list(User.scope_municipalities.through.objects.order_by("pk").values())
+    rows = {model.__name__: list(model._default_manager.order_by("pk").values()) for model in MODELS}
+    rows["scopes"] = [dict(row) for row in User.scope_municipalities.through.objects.order_by("pk").values()]
     return rows
 
 
@@ -58,7 +64,8 @@ def test_the_open_campaign_is_open_and_the_closed_one_has_its_ballots() -> None:
     assert not open_campaign.ballots.exists()
 
     closed = Campaign.objects.exclude(pk=open_campaign.pk).get()
-    assert closed.closed_at is not None and closed.phase() == "closed"
+    assert closed.closed_at is not None
+    assert closed.phase() == "closed"
     assert closed.ballots.count() == CLOSED_CAMPAIGN_BALLOTS
     assert set(closed.ballots.values_list("channel", flat=True)) == {"import"}
     assert BallotChoice.objects.filter(campaign=closed).count() == CLOSED_CAMPAIGN_BALLOTS
@@ -71,15 +78,18 @@ def test_the_open_campaign_is_open_and_the_closed_one_has_its_ballots() -> None:
 def test_the_demo_log_ins_work_and_have_their_roles() -> None:
     seed_demo()
     admin = User.objects.get(email=DEMO_ADMIN_EMAIL)
-    assert admin.is_superuser and admin.check_password(DEMO_ADMIN_PASSWORD)
+    assert admin.is_superuser
+    assert admin.check_password(DEMO_ADMIN_PASSWORD)
     for email, password, _label in DEMO_USERS:
         assert User.objects.get(email=email).check_password(password), email
     regional = User.objects.get(email="region@example.org")
-    assert regional.role == "regional_official" and regional.scope_region.code == "RU-SVE"
+    assert regional.role == "regional_official"
+    assert regional.scope_region.code == "RU-SVE"
     municipal = User.objects.get(email="ekb.official@example.org")
     assert list(municipal.scope_municipalities.values_list("name", flat=True)) == ["Екатеринбург"]
     resident = User.objects.get(email="resident@example.org")
-    assert resident.is_verified and resident.municipality.name == "Екатеринбург"
+    assert resident.is_verified
+    assert resident.municipality.name == "Екатеринбург"
     assert resident.age_on(timezone.localdate()) == 30
 
 
@@ -99,4 +109,5 @@ def test_voters_option_adds_verified_voters_and_writes_their_tokens(tmp_path) ->
     for line in lines:
         email, key = line.split(",")
         token = Token.objects.select_related("user").get(key=key)
-        assert token.user.email == email and token.user.is_verified
+        assert token.user.email == email
+        assert token.user.is_verified

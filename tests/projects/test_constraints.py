@@ -57,7 +57,7 @@ def w() -> World:
 
 
 def proposal_with(w: World, **fields) -> Proposal:
-    return make_proposal(w.space, **fields)
+    return make_proposal(w.space, dated=False, **fields)
 
 
 def campaign_with(w: World, **fields):

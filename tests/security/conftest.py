@@ -3,14 +3,11 @@ another region, and a user of each role that matters here."""
 
 from __future__ import annotations
 
-import datetime
-from decimal import Decimal
-
 import pytest
-from django.utils import timezone
 
 from portal.accounts.models import User
-from projects.models import Municipality, Proposal, Region, Space
+from projects.models import Municipality, Region, Space
+from tests.builders import make_user
 
 
 @pytest.fixture
@@ -42,39 +39,6 @@ def town_c(other_region) -> Municipality:
     return Municipality.objects.create(
         region=other_region, name="Город В", slug="town-c", population=70_000, oktmo="57701000"
     )
-
-
-def make_space(municipality: Municipality, name: str = "Сквер у школы") -> Space:
-    return Space.objects.create(
-        municipality=municipality,
-        kind=Space.Kind.PUBLIC_SPACE,
-        name=name,
-        address="ул. Ленина, 1",
-        latitude=Decimal("56.838011"),
-        longitude=Decimal("60.597474"),
-        area_m2=Decimal("1200.00"),
-    )
-
-
-def make_proposal(space: Space, title: str = "Новые скамейки", description: str = "Поставить скамейки") -> Proposal:
-    now = timezone.now()
-    return Proposal.objects.create(
-        space=space,
-        title=title,
-        description=description,
-        estimated_cost=Decimal("1500000.00"),
-        status=Proposal.Status.APPROVED,
-        submitted_at=now - datetime.timedelta(days=10),
-        approved_at=now - datetime.timedelta(days=5),
-    )
-
-
-def make_user(email: str, role: str = User.Role.RESIDENT, **fields) -> User:
-    municipalities = fields.pop("scope_municipalities", [])
-    user = User.objects.create_user(email, "correct horse battery staple", role=role, **fields)
-    if municipalities:
-        user.scope_municipalities.set(municipalities)
-    return user
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@ visible only to superusers and to auditors of the same scope."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.contrib.admin.sites import site
 from django.db import DatabaseError, connection, transaction
@@ -13,8 +15,9 @@ from portal.accounts.models import User
 from portal.audit.models import AuditEvent, AuditLogIsAppendOnly
 from portal.audit.services import AuditOutsideTransaction, audit_record, audit_snapshot
 from projects.models import Space
+from tests.builders import make_space
 
-from .conftest import make_space, space_form_data
+from .conftest import space_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +27,7 @@ def change_url(obj) -> str:
 
 
 def test_official_change_records_one_event_with_before_and_after(client, official_a, town_a):
-    space = make_space(town_a, "Старый сквер")
+    space = make_space(town_a, "Старый сквер", area_m2=Decimal("1200.00"))
     client.force_login(official_a)
 
     response = client.post(change_url(space), space_form_data(space, name="Новый сквер", area_m2="1500.00"))
@@ -143,7 +146,7 @@ def test_change_without_its_audit_record_is_impossible(client, official_a, town_
         raise DatabaseError("audit table unavailable")
 
     monkeypatch.setattr(AuditEvent, "save", broken_insert)
-    with pytest.raises(DatabaseError):
+    with pytest.raises(DatabaseError, match="audit table unavailable"):
         client.post(change_url(space), space_form_data(space, name="Новый сквер"))
 
     space.refresh_from_db()
@@ -154,7 +157,7 @@ def test_change_without_its_audit_record_is_impossible(client, official_a, town_
 def test_audit_record_outside_transaction_is_refused(town_a, official_a):
     space = make_space(town_a)
     assert not connection.in_atomic_block
-    with pytest.raises(AuditOutsideTransaction):
+    with pytest.raises(AuditOutsideTransaction, match="inside the transaction"):
         audit_record(actor=official_a, action="update", obj=space, before={}, after={})
     assert not AuditEvent.objects.exists()
 
@@ -187,7 +190,8 @@ def test_password_hashes_are_never_logged(client, superuser, official_a, town_a,
     assert event.before["scope_municipalities"] != event.after["scope_municipalities"]
     assert event.after["scope_municipalities"] == [town_b.pk]
     stored = str(event.before) + str(event.after)
-    assert "password" not in event.before and "password" not in event.after
+    assert "password" not in event.before
+    assert "password" not in event.after
     assert official_a.password not in stored
     assert "password" not in audit_snapshot(official_a)
 
@@ -204,13 +208,13 @@ def event(official_a, town_a) -> AuditEvent:
 
 def test_event_cannot_be_changed_or_deleted_with_the_orm(event):
     event.after = {"name": "forged"}
-    with pytest.raises(AuditLogIsAppendOnly):
+    with pytest.raises(AuditLogIsAppendOnly, match="cannot be updated"):
         event.save()
-    with pytest.raises(AuditLogIsAppendOnly):
+    with pytest.raises(AuditLogIsAppendOnly, match="cannot be deleted"):
         event.delete()
-    with pytest.raises(AuditLogIsAppendOnly):
+    with pytest.raises(AuditLogIsAppendOnly, match="cannot be updated"):
         AuditEvent.objects.filter(pk=event.pk).update(after={"name": "forged"})
-    with pytest.raises(AuditLogIsAppendOnly):
+    with pytest.raises(AuditLogIsAppendOnly, match="cannot be deleted"):
         AuditEvent.objects.all().delete()
     event.refresh_from_db()
     assert event.after == {"name": "b"}

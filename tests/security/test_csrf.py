@@ -39,7 +39,7 @@ NAMED_FORMS = [
 def site_paths() -> list[str]:
     paths = set()
     for _view, regex, _namespace, _name in extract_views_from_urlpatterns(get_resolver().url_patterns):
-        path = simplify_regex(regex)
+        path = simplify_regex(regex)  # type: ignore[arg-type]  # a Pattern works: it is str()-ed
         if path.startswith(("/api/", "/static/", "/media/")):
             continue
         path = re.sub(r"<[^>]+>", "1", path)

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.test import override_settings
 from django.urls import reverse
 
-from .conftest import make_user
+from tests.builders import make_user
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {

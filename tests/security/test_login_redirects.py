@@ -8,7 +8,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.urls import reverse
 
-from .conftest import make_user
+from tests.builders import make_user
 
 PASSWORD = "correct horse battery staple"
 HOSTILE_NEXT = [
@@ -37,7 +37,8 @@ def assert_local(location: str) -> None:
     assert parts.scheme in ("", "http", "https"), location
     assert parts.netloc in ("", "testserver"), location
     assert "evil.example" not in location
-    assert location.startswith("/") and not location.startswith(("//", "/\\")), location
+    assert location.startswith("/"), location
+    assert not location.startswith(("//", "/\\")), location
 
 
 @pytest.mark.parametrize("hostile", HOSTILE_NEXT)

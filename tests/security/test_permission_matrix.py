@@ -24,11 +24,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from portal.accounts.models import User
+from portal.accounts.scoped_admin import ScopedAdmin
 from portal.accounts.services import api_token_issue
-from portal.admin_scope import ScopedAdmin
 from projects.models import Comment, CommentReport, Municipality
-from tests.builders import make_ballot, make_campaign, make_entry, make_proposal, make_space
-from tests.security.conftest import make_user
+from tests.builders import make_ballot, make_campaign, make_entry, make_proposal, make_space, make_user
 from votes.models import Idea, Tally
 
 pytestmark = pytest.mark.django_db

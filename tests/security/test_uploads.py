@@ -18,8 +18,9 @@ from portal.audit.models import AuditEvent
 from projects.models import ProposalPhoto, SpacePhoto
 from projects.services import photo_store
 from projects.validators import MAX_IMAGE_SIDE, validate_image_upload
+from tests.builders import make_proposal, make_space
 
-from .conftest import make_proposal, make_space, space_form_data
+from .conftest import space_form_data
 
 
 @pytest.fixture(autouse=True)
@@ -154,8 +155,9 @@ def test_model_field_validator_refuses_html(town_a):
         photo.full_clean()
     assert "image" in refused.value.message_dict
     proposal_photo = ProposalPhoto(proposal=make_proposal(make_space(town_a, "Другой")), image=upload(b"text"))
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         proposal_photo.full_clean()
+    assert [error.code for error in refused.value.error_dict["image"]] == ["invalid_image_format"]
 
 
 # --- Through the admin inline -----------------------------------------------------------------
@@ -186,7 +188,7 @@ def test_admin_upload_is_stored_reencoded_under_a_random_name(client, official_a
     assert response.status_code == 302, response.content.decode()[:3000]
     photo = SpacePhoto.objects.get(space=space)
     assert "ivanov" not in photo.image.name
-    assert re.fullmatch(r"photos/spacephoto/[0-9a-f]{32}\.jpg", photo.image.name)
+    assert re.fullmatch(r"photos/spacephoto/[0-9a-f]{32}\.jpg", str(photo.image.name))
     stored = (media_root / photo.image.name).read_bytes()
     assert Image.open(io.BytesIO(stored)).format == "JPEG"
     assert not Image.open(io.BytesIO(stored)).getexif().get_ifd(ExifTags.IFD.GPSInfo)

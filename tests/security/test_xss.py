@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from .conftest import make_proposal, make_space
+from tests.builders import make_proposal, make_space
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 SKIPPED_DIRS = {".venv", "var", "staticfiles", "node_modules", ".git", "tests", "bench", "__pycache__", "media"}
@@ -87,7 +87,7 @@ def test_the_scan_covers_the_templates_and_the_apps():
     scanned = {str(relative) for relative, _ in source_files()}
     assert "templates/base.html" in scanned
     assert "projects/models.py" in scanned
-    assert "portal/admin_scope.py" in scanned
+    assert "portal/accounts/scoped_admin.py" in scanned
 
 
 # --- Rendering ----------------------------------------------------------------------------

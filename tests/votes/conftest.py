@@ -1,5 +1,5 @@
-"""A small cast for the voting tests: two municipalities of one region, one of another,
-a campaign builder for every method, and residents of every kind."""
+"""What the voting tests add to the cast of tests/conftest.py: builders of residents and of
+campaigns (every method and phase, with entries) as fixtures bound to the cast's town."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 from django.utils import timezone, translation
 
 from portal.accounts.models import User
-from projects.models import Municipality, Proposal, Region, Space
-from votes.models import Campaign, Entry
+from projects.models import Proposal
+from tests import builders
+from tests.builders import PASSWORD
 
 _counter = itertools.count(1)
 
@@ -25,67 +26,20 @@ def _language_reset():
     translation.deactivate()
 
 
-PASSWORD = "correct horse 42"
-
-
-@pytest.fixture
-def region(db):
-    return Region.objects.create(name="Свердловская область", slug="sverdlovsk", code="RU-SVE")
-
-
-@pytest.fixture
-def other_region(db):
-    return Region.objects.create(name="Челябинская область", slug="chelyabinsk", code="RU-CHE")
-
-
-def _municipality(region, name, slug, oktmo):
-    return Municipality.objects.create(region=region, name=name, slug=slug, population=100_000, oktmo=oktmo)
-
-
-@pytest.fixture
-def town(region):
-    return _municipality(region, "Екатеринбург", "ekaterinburg", "65701000")
-
-
-@pytest.fixture
-def neighbour_town(region):
-    return _municipality(region, "Нижний Тагил", "nizhny-tagil", "65751000")
-
-
-@pytest.fixture
-def far_town(other_region):
-    return _municipality(other_region, "Челябинск", "chelyabinsk", "75701000")
-
-
-def years_ago(years: int, days: int = 0) -> datetime.date:
-    today = timezone.localdate()
-    try:
-        day = today.replace(year=today.year - years)
-    except ValueError:  # 29 February
-        day = today.replace(year=today.year - years, day=28)
-    return day - datetime.timedelta(days=days)
-
-
 @pytest.fixture
 def make_user(db, town):
-    def make(
-        *,
-        verified=True,
-        age=30,
-        municipality=town,
-        role=User.Role.RESIDENT,
-        password=PASSWORD,
-        **extra,
-    ):
+    """A verified resident of `town`, 30 years old, unless told otherwise."""
+
+    def make(*, verified=True, age=30, municipality=town, role=User.Role.RESIDENT, password=PASSWORD, **extra):
         n = next(_counter)
-        return User.objects.create_user(
-            email=extra.pop("email", f"user{n}@example.org"),
+        return builders.make_user(
+            extra.pop("email", f"user{n}@example.org"),
+            role,
             password=password,
+            verified=verified,
+            age=age,
             full_name=extra.pop("full_name", f"Житель {n}"),
-            birth_date=years_ago(age) if age is not None else None,
             municipality=municipality,
-            verified_at=timezone.now() if verified else None,
-            role=role,
             **extra,
         )
 
@@ -95,11 +49,6 @@ def make_user(db, town):
 @pytest.fixture
 def voter(make_user):
     return make_user()
-
-
-@pytest.fixture
-def volunteer(make_user, town):
-    return make_user(role=User.Role.VOLUNTEER, scope_region=town.region)
 
 
 @pytest.fixture
@@ -118,18 +67,6 @@ def make_campaign(db, town):
         **fields,
     ):
         now = timezone.now()
-        day = datetime.timedelta(days=1)
-        windows = {
-            "voting": {"voting_opens_at": now - day, "voting_closes_at": now + 10 * day},
-            "upcoming": {"voting_opens_at": now + 20 * day, "voting_closes_at": now + 30 * day},
-            "ideas": {
-                "ideas_open_at": now - day,
-                "ideas_close_at": now + 5 * day,
-                "voting_opens_at": now + 10 * day,
-                "voting_closes_at": now + 20 * day,
-            },
-            "closed": {"voting_opens_at": now - 30 * day, "voting_closes_at": now - day},
-        }[phase]
         if max_choices is None:
             max_choices = 1 if method == "choose-1" else 3
         if method == "cumulative":
@@ -138,37 +75,34 @@ def make_campaign(db, town):
             fields.setdefault("budget", Decimal("1000000"))
         fields.setdefault("rule", "top-k")
         fields.setdefault("winners", 2)
-        campaign = Campaign.objects.create(
-            municipality=municipality,
+        fields.setdefault("budget", None)
+        campaign = builders.make_campaign(
+            municipality,
+            phase=phase,
             title=f"Голосование {next(_counter)}",
-            year=now.year + 1,
             method=method,
             min_choices=min_choices,
             max_choices=max_choices,
-            **windows,
             **fields,
         )
         costs = costs or [Decimal("300000")] * n_entries
         for position, cost in enumerate(costs):
-            space = Space.objects.create(
-                municipality=municipality,
-                kind=Space.Kind.PUBLIC_SPACE,
-                name=f"Сквер {campaign.pk}-{position}",
+            space = builders.make_space(
+                municipality,
+                f"Сквер {campaign.pk}-{position}",
                 address=f"ул. Ленина, {position + 1}",
                 latitude=Decimal("56.838"),
                 longitude=Decimal("60.597"),
-                area_m2=Decimal("1000"),
             )
-            proposal = Proposal.objects.create(
-                space=space,
-                title=f"Благоустройство сквера {position + 1}",
-                description="Скамейки, освещение, деревья.",
+            proposal = builders.make_proposal(
+                space,
+                f"Благоустройство сквера {position + 1}",
+                "Скамейки, освещение, деревья.",
+                status=Proposal.Status.SUBMITTED,
                 estimated_cost=cost,
-                submitted_at=now - 40 * day,
+                submitted_at=now - datetime.timedelta(days=40),
             )
-            Entry.objects.create(
-                campaign=campaign, proposal=proposal, external_id=str(position + 1), cost=cost, position=position
-            )
+            builders.make_entry(campaign, proposal, external_id=str(position + 1), cost=cost, position=position)
         return campaign
 
     return make

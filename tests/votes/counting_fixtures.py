@@ -7,21 +7,22 @@ the PostgreSQL window trigger lets through, so closed campaigns can hold ballots
 from __future__ import annotations
 
 import hashlib
-import os
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from django.conf import settings
 from django.utils import timezone
 
 from projects.models import Municipality, Proposal, Region, Space
 from votes.models import Ballot, BallotChoice, Campaign, Entry
 
+# The sample elections kept in the repository (tests/data/pabulib/README.md).
+PABULIB_SAMPLES = Path(__file__).resolve().parents[1] / "data" / "pabulib"
 
-def pabulib_dir() -> Path:
-    env = os.environ.get("PABULIB_DIR")
-    return Path(env) if env else Path(settings.BASE_DIR).parent / "shared" / "pabulib"
+
+def pabulib_samples() -> list[Path]:
+    """The 39 sample .pb files: six regular ones, then the 33 irregular ones of more/."""
+    return sorted(PABULIB_SAMPLES.glob("*.pb")) + sorted((PABULIB_SAMPLES / "more").glob("*.pb"))
 
 
 def municipality(name: str = "Verkhnyaya Pyshma", population: int = 1000) -> Municipality:

@@ -29,14 +29,14 @@ from pabutools.rules import (
 from votes import rules
 
 
-def _points_times_cost(instance, profile, ballot, project, precomputed_values):  # type: ignore[no-untyped-def]
+def _points_times_cost(instance, profile, ballot, project, precomputed_values):
     # Greedy in pabutools ranks by total satisfaction / cost; points * cost makes that
     # the sum of points, i.e. pabulib's "greedy by score" for cardinal ballots.
     return ballot.get(project, 0) * project.cost
 
 
 class PointsCostSat(AdditiveSatisfaction):
-    def __init__(self, instance, profile, ballot):  # type: ignore[no-untyped-def]
+    def __init__(self, instance, profile, ballot):
         AdditiveSatisfaction.__init__(self, instance, profile, ballot, _points_times_cost)
 
 

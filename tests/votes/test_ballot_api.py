@@ -32,7 +32,8 @@ def test_token_for_email_and_password(api_client, voter, password):
     )
     assert response.status_code == 200
     again = api_client.post("/api/v1/auth/token/", {"email": voter.email, "password": password}, format="json")
-    assert response.json()["token"] == again.json()["token"] and len(response.json()["token"]) == 40
+    assert response.json()["token"] == again.json()["token"]
+    assert len(response.json()["token"]) == 40
 
 
 @pytest.mark.parametrize("body", [{"email": "x@example.org", "password": "x"}, {"email": "", "password": ""}, {}])
@@ -67,7 +68,8 @@ def test_campaign_list_filters_by_municipality_and_status(api_client, make_campa
     # Found by schemathesis: a NUL byte reached PostgreSQL and answered 500.
     for query in ("?municipality=%00", "?municipality=ekb%C2%84%00x", "?municipality=not%20a%20slug"):
         response = api_client.get("/api/v1/campaigns/" + query)
-        assert response.status_code == 400 and "municipality" in response.json()["errors"], query
+        assert response.status_code == 400, query
+        assert "municipality" in response.json()["errors"], query
     assert api_client.get("/api/v1/campaigns/?status=open%00").json()["code"] == "invalid_status"
 
 
@@ -132,7 +134,8 @@ def test_ballot_403_with_the_reason(token_client, make_campaign, make_user, neig
         ballot_url(campaign.pk), {"choices": [{"entry": ids(campaign)[0]}]}, format="json"
     )
     assert response.status_code == 403
-    assert response.json()["code"] == code and response.json()["detail"]
+    assert response.json()["code"] == code
+    assert response.json()["detail"]
     assert counts() == (0, 0)
 
 
@@ -144,7 +147,8 @@ def test_ballot_409_second_time(token_client, make_campaign, voter, ids):
         == 201
     )
     response = client.post(ballot_url(campaign.pk), {"choices": [{"entry": ids(campaign)[1]}]}, format="json")
-    assert response.status_code == 409 and response.json()["code"] == "already_voted"
+    assert response.status_code == 409
+    assert response.json()["code"] == "already_voted"
     assert counts() == (1, 1)
 
 
@@ -267,7 +271,8 @@ def test_token_429_per_account_and_per_address(api_client, voter, make_user, pas
         cache.clear()
         assert api_client.post("/api/v1/auth/token/", bad, format="json").status_code == 400
         response = api_client.post("/api/v1/auth/token/", {"email": "a@b.c", "password": "x"}, format="json")
-        assert response.status_code == 429 and "Retry-After" in response
+        assert response.status_code == 429
+        assert "Retry-After" in response
 
 
 def test_throttle_off_lets_load_tests_through(token_client, make_campaign, make_user, ids):
@@ -324,8 +329,10 @@ def test_volunteer_casts_for_a_new_resident(token_client, make_campaign, volunte
     )
     assert response.status_code == 201, response.json()
     resident = User.objects.get(phone="+79123456789")
-    assert resident.is_verified and resident.full_name == "Иванова Мария Петровна"
-    assert resident.birth_date == datetime.date(1960, 5, 17) and resident.municipality.slug == "ekaterinburg"
+    assert resident.is_verified
+    assert resident.full_name == "Иванова Мария Петровна"
+    assert resident.birth_date == datetime.date(1960, 5, 17)
+    assert resident.municipality.slug == "ekaterinburg"
     assert not resident.has_usable_password()
     ballot = Ballot.objects.get()
     assert (ballot.voter, ballot.volunteer, ballot.channel) == (resident, volunteer, "volunteer")
@@ -348,7 +355,8 @@ def test_volunteer_finds_the_resident_by_phone_once_per_campaign(
         == 201
     )
     resident.refresh_from_db()
-    assert resident.is_verified and Ballot.objects.get().voter == resident
+    assert resident.is_verified
+    assert Ballot.objects.get().voter == resident
     # The resident then tries on the web API themselves: one ballot per resident.
     response = token_client(resident).post(
         ballot_url(campaign.pk), {"choices": [{"entry": ids(campaign)[1]}]}, format="json"
@@ -363,7 +371,8 @@ def test_volunteer_refused_when_details_do_not_match(token_client, make_campaign
     response = token_client(volunteer).post(
         "/api/v1/volunteer/ballots/", volunteer_body(campaign, ids(campaign)[0]), format="json"
     )
-    assert response.status_code == 400 and response.json()["code"] == "resident_mismatch"
+    assert response.status_code == 400
+    assert response.json()["code"] == "resident_mismatch"
     assert counts() == (0, 0)
 
 
@@ -372,7 +381,8 @@ def test_refused_volunteer_ballot_creates_no_resident(token_client, make_campaig
     response = token_client(volunteer).post(
         "/api/v1/volunteer/ballots/", volunteer_body(campaign, ids(campaign)[0], birth_date="2020-01-01"), format="json"
     )
-    assert response.status_code == 403 and response.json()["code"] == "under_age"
+    assert response.status_code == 403
+    assert response.json()["code"] == "under_age"
     assert not User.objects.filter(phone="+79123456789").exists()
     assert counts() == (0, 0)
 
@@ -388,7 +398,8 @@ def test_volunteer_400_on_bad_resident_details(token_client, make_campaign, volu
     )
     assert response.status_code == 400
     assert response.json()["code"] in {"malformed_request", "invalid_phone"}
-    assert counts() == (0, 0) and User.objects.filter(role="resident").count() == 0
+    assert counts() == (0, 0)
+    assert User.objects.filter(role="resident").count() == 0
 
 
 def test_residents_are_not_volunteers(token_client, make_campaign, voter, ids):
@@ -414,7 +425,8 @@ def test_schema_is_valid_openapi(api_client):
     assert {"201", "400", "401", "403", "404", "409", "429"} <= set(ballots["responses"])
     assert ballots["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/BallotRequest")
     assert "choices" in schema["components"]["schemas"]["BallotRequest"]["required"]
-    assert "/api/v1/volunteer/ballots/" in schema["paths"] and "/api/v1/auth/token/" in schema["paths"]
+    assert "/api/v1/volunteer/ballots/" in schema["paths"]
+    assert "/api/v1/auth/token/" in schema["paths"]
 
 
 @pytest.mark.parametrize("slug", ["ekb\x00", "не-слаг", 7])
@@ -422,5 +434,6 @@ def test_volunteer_municipality_that_is_not_a_slug_is_a_400(token_client, make_c
     campaign = make_campaign()
     body = {**volunteer_body(campaign, ids(campaign)[0]), "municipality": slug}
     response = token_client(volunteer).post("/api/v1/volunteer/ballots/", body, format="json")
-    assert response.status_code == 400 and "municipality" in response.json()["errors"]
+    assert response.status_code == 400
+    assert "municipality" in response.json()["errors"]
     assert not Ballot.objects.exists()

@@ -146,7 +146,8 @@ def test_cumulative_refuses_points_over_the_limit(make_campaign, voter, ids):
     error = refused(
         PointsOverLimit, "points_over_limit", campaign=campaign, voter=voter, choices=[(e[0], 8), (e[1], 3)]
     )
-    assert "11" in str(error.message) and "10" in str(error.message)
+    assert "11" in str(error.message)
+    assert "10" in str(error.message)
 
 
 def test_cumulative_refuses_zero_negative_or_missing_points(make_campaign, voter, ids):
@@ -166,9 +167,11 @@ def test_cumulative_refuses_zero_negative_or_missing_points(make_campaign, voter
 def test_ordinal_refuses_broken_rankings(make_campaign, voter, ids, ranks):
     campaign = make_campaign(method="ordinal", max_choices=3)
     e = ids(campaign)
-    with pytest.raises((InvalidRanking, InvalidPoints)):
+    with pytest.raises((InvalidRanking, InvalidPoints)) as refused:
         ballot_cast(campaign=campaign, voter=voter, choices=list(zip(e, ranks, strict=False)), channel=Channel.WEB)
-    assert Ballot.objects.count() == 0 and BallotChoice.objects.count() == 0
+    assert refused.value.code in ("invalid_ranking", "invalid_points")
+    assert Ballot.objects.count() == 0
+    assert BallotChoice.objects.count() == 0
 
 
 def test_ordinal_refuses_too_many_ranks(make_campaign, voter, ids):
@@ -274,8 +277,9 @@ def test_second_ballot_through_the_database_constraint(make_campaign, voter, ids
             return getattr(real, name)
 
     monkeypatch.setattr(Ballot, "objects", NoPrecheck())
-    with pytest.raises(AlreadyVoted):
+    with pytest.raises(AlreadyVoted) as refused:
         ballot_cast(campaign=campaign, voter=voter, choices=[(e[1], None)], channel=Channel.API)
+    assert refused.value.code == "already_voted"
     monkeypatch.undo()
     assert Ballot.objects.count() == 1
 
@@ -299,7 +303,7 @@ def test_only_volunteers_assist(make_campaign, voter, make_user, ids):
     campaign = make_campaign()
     impostor = make_user()
     for helper in (None, impostor):
-        with pytest.raises(NotAllowedToAssist):
+        with pytest.raises(NotAllowedToAssist) as refused:
             ballot_cast(
                 campaign=campaign,
                 voter=voter,
@@ -307,13 +311,14 @@ def test_only_volunteers_assist(make_campaign, voter, make_user, ids):
                 channel=Channel.VOLUNTEER,
                 volunteer=helper,
             )
+        assert refused.value.code == "not_allowed_to_assist"
     assert Ballot.objects.count() == 0
 
 
 def test_paper_ballots_are_entered_by_officials_of_the_municipality(make_campaign, voter, make_user, town, ids):
     campaign = make_campaign()
     official = make_user(role=User.Role.MUNICIPAL_OFFICIAL)
-    with pytest.raises(NotAllowedToAssist):
+    with pytest.raises(NotAllowedToAssist) as refused:
         ballot_cast(
             campaign=campaign,
             voter=voter,
@@ -321,6 +326,7 @@ def test_paper_ballots_are_entered_by_officials_of_the_municipality(make_campaig
             channel=Channel.PAPER,
             volunteer=official,
         )
+    assert refused.value.code == "not_allowed_to_assist"
     official.scope_municipalities.add(town)
     ballot_cast(
         campaign=campaign, voter=voter, choices=[(ids(campaign)[0], None)], channel=Channel.PAPER, volunteer=official
@@ -350,8 +356,9 @@ def test_campaign_open_stamps_once_and_never_reopens(make_campaign):
     campaign.refresh_from_db()
     assert campaign.opened_at == first
     campaign_close(campaign=campaign)
-    with pytest.raises(CampaignNotOpen):
+    with pytest.raises(CampaignNotOpen) as refused:
         campaign_open(campaign=campaign)
+    assert refused.value.code == "campaign_closed"
 
 
 # --- PostgreSQL has the last word ---------------------------------------------------
@@ -362,9 +369,9 @@ def test_database_refuses_a_choice_of_another_campaigns_entry(make_campaign, vot
     campaign = make_campaign()
     other = make_campaign()
     cast = ballot_cast(campaign=campaign, voter=voter, choices=[(ids(campaign)[0], None)], channel=Channel.WEB)
-    with pytest.raises(IntegrityError), transaction.atomic():
+    with pytest.raises(IntegrityError, match="choice_entry_same_campaign"), transaction.atomic():
         BallotChoice.objects.create(ballot=cast.ballot, campaign=campaign, entry_id=ids(other)[0])
-    with pytest.raises(IntegrityError), transaction.atomic():
+    with pytest.raises(IntegrityError, match="choice_ballot_same_campaign"), transaction.atomic():
         # Claiming the other campaign on the choice does not help: the ballot is not of it.
         BallotChoice.objects.create(ballot=cast.ballot, campaign=other, entry_id=ids(other)[0])
     assert BallotChoice.objects.count() == 1

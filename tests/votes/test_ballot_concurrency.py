@@ -15,7 +15,7 @@ from django.db import connection
 from django.test import override_settings
 
 from votes.models import Ballot, BallotChoice, Channel
-from votes.services import AlreadyVoted, BallotError, CampaignNotOpen, ballot_cast, campaign_close
+from votes.services import AlreadyVoted, BallotError, CampaignNotOpen, CastBallot, ballot_cast, campaign_close
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -78,7 +78,7 @@ def test_close_while_casting_loses_no_ballot_and_admits_none_after(make_campaign
         if i == casters:  # one thread closes the campaign in the middle of the casting
             wait_for_ballots(campaign, len(voters) // 4)
             return campaign_close(campaign=campaign)
-        answers = []
+        answers: list[tuple[int, CastBallot | BallotError]] = []
         for voter in voters[i * per_thread : (i + 1) * per_thread]:
             try:
                 answers.append(
@@ -142,10 +142,10 @@ def test_one_voter_racing_through_web_api_and_volunteer_gets_one_ballot(make_cam
         api = APIClient()
         if i < 10:
             api.credentials(HTTP_AUTHORIZATION=f"Token {voter_token}")
-            response = api.post(
+            api_response = api.post(
                 f"/api/v1/campaigns/{campaign.pk}/ballots/", {"choices": [{"entry": e[i % 4]}]}, format="json"
             )
-            return ("api", response.status_code, response.json())
+            return ("api", api_response.status_code, api_response.json())
         api.credentials(HTTP_AUTHORIZATION=f"Token {volunteer_token}")
         body = {
             "campaign": campaign.pk,
@@ -155,8 +155,8 @@ def test_one_voter_racing_through_web_api_and_volunteer_gets_one_ballot(make_cam
             "municipality": campaign.municipality.slug,
             "choices": [{"entry": e[i % 4]}],
         }
-        response = api.post("/api/v1/volunteer/ballots/", body, format="json")
-        return ("volunteer", response.status_code, response.json())
+        desk_response = api.post("/api/v1/volunteer/ballots/", body, format="json")
+        return ("volunteer", desk_response.status_code, desk_response.json())
 
     results = run_threads(THREADS, cast)
     assert not any(isinstance(result, Exception) for result in results), results

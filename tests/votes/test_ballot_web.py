@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from portal.accounts.models import User
 from votes.models import Ballot, BallotChoice
@@ -52,10 +54,12 @@ def test_ballot_form_has_a_labelled_input_per_entry(client_for, make_campaign, v
     campaign = make_campaign(method=method)
     page = client_for(voter).get(url(campaign)).content.decode()
     assert page.count(widget) == 4
-    assert "<fieldset" in page and "<legend>" in page
+    assert "<fieldset" in page
+    assert "<legend>" in page
     for input_id in re.findall(r'<(?:input|select)[^>]* id="([^"]+)"', page):
         assert f'for="{input_id}"' in page, input_id
-    assert 'src="/static/js/ballot.js" defer' in page and "<script>" not in page
+    assert 'src="/static/js/ballot.js" defer' in page
+    assert "<script>" not in page
 
 
 def test_approval_review_then_confirm_casts_and_shows_the_receipt_once(client_for, make_campaign, voter, ids):
@@ -64,7 +68,8 @@ def test_approval_review_then_confirm_casts_and_shows_the_receipt_once(client_fo
     client = client_for(voter)
     review, confirm = review_and_confirm(client, campaign, {"entries": [e[0], e[2]]})
     assert "Благоустройство сквера 1" in review.content.decode()
-    assert confirm.status_code == 302 and confirm["Location"].endswith(f"/campaigns/{campaign.pk}/ballot/receipt/")
+    assert confirm.status_code == 302
+    assert confirm["Location"].endswith(f"/campaigns/{campaign.pk}/ballot/receipt/")
     ballot = Ballot.objects.get(voter=voter)
     assert ballot.channel == "web"
     assert sorted(ballot.choices.values_list("entry_id", flat=True)) == [e[0], e[2]]
@@ -72,7 +77,8 @@ def test_approval_review_then_confirm_casts_and_shows_the_receipt_once(client_fo
     code = re.search(r'class="receipt-code"[^>]*>([A-Z2-7-]+)<', receipt_page).group(1)
     assert receipt_hash(code) == ballot.receipt_hash
     again = client.get(confirm["Location"]).content.decode()
-    assert code not in again and ballot.receipt_hash in again
+    assert code not in again
+    assert ballot.receipt_hash in again
 
 
 def test_review_writes_nothing(client_for, make_campaign, voter, ids):
@@ -124,7 +130,8 @@ def test_knapsack_over_the_budget_is_refused(client_for, make_campaign, voter, i
     campaign = make_campaign(method="knapsack", budget=Decimal("500000"), costs=[Decimal("300000")] * 4)
     client = client_for(voter, language="en")
     response = client.post(url(campaign), {"step": "review", "entries": ids(campaign)[:2]})
-    assert response.status_code == 400 and "over the budget" in response.content.decode()
+    assert response.status_code == 400
+    assert "over the budget" in response.content.decode()
     assert Ballot.objects.count() == 0
 
 
@@ -155,7 +162,8 @@ def test_second_ballot_shows_already_voted(client_for, make_campaign, voter, ids
     client = client_for(voter)
     review_and_confirm(client, campaign, {"entry": ids(campaign)[0]})
     page = client.get(url(campaign))
-    assert page.status_code == 409 and 'data-refusal="already_voted"' in page.content.decode()
+    assert page.status_code == 409
+    assert 'data-refusal="already_voted"' in page.content.decode()
     # A review page kept open in another tab cannot cast a second ballot either.
     stale = client.post(url(campaign), {"step": "review", "entry": ids(campaign)[1]})
     assert stale.status_code == 409
@@ -190,7 +198,8 @@ def test_refusals_are_explained(client_for, make_campaign, make_user, who, phase
 def test_anonymous_is_sent_to_log_in(make_campaign):
     campaign = make_campaign()
     response = Client().get(url(campaign))
-    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
 
 
 # --- Volunteer desk -----------------------------------------------------------------
@@ -200,7 +209,8 @@ def test_volunteer_desk_casts_for_the_resident(client_for, make_campaign, volunt
     campaign = make_campaign(method="approval", max_choices=2)
     client = client_for(volunteer)
     page = client.get(f"/volunteer/?campaign={campaign.pk}").content.decode()
-    assert 'name="resident-phone"' in page and 'name="ballot-entries"' in page
+    assert 'name="resident-phone"' in page
+    assert 'name="ballot-entries"' in page
     data = {
         "campaign": campaign.pk,
         "resident-phone": "+7 (912) 000-11-22",
@@ -218,7 +228,8 @@ def test_volunteer_desk_casts_for_the_resident(client_for, make_campaign, volunt
     assert ballot.receipt_hash == receipt_hash(code)
     assert (ballot.voter.phone, ballot.volunteer, ballot.channel) == ("+79120001122", volunteer, "volunteer")
     again = client.post("/volunteer/", data)
-    assert again.status_code == 409 and 'data-refusal="already_voted"' in again.content.decode()
+    assert again.status_code == 409
+    assert 'data-refusal="already_voted"' in again.content.decode()
     assert Ballot.objects.count() == 1
 
 
@@ -233,7 +244,8 @@ def test_volunteer_desk_requires_the_passport_check(client_for, make_campaign, v
         "ballot-entries": [ids(campaign)[1]],
     }
     assert client_for(volunteer).post("/volunteer/", data).status_code == 400
-    assert Ballot.objects.count() == 0 and not User.objects.filter(phone="+79120001122").exists()
+    assert Ballot.objects.count() == 0
+    assert not User.objects.filter(phone="+79120001122").exists()
 
 
 def test_residents_do_not_get_the_volunteer_desk(client_for, voter):
@@ -279,7 +291,8 @@ def test_a_regional_volunteer_helps_in_their_region_only(client_for, make_campai
     away = make_campaign(municipality=far_town)
     client = client_for(volunteer)
     listing = client.get("/volunteer/").content.decode()
-    assert f"?campaign={away.pk}" in listing and f"?campaign={home.pk}" not in listing
+    assert f"?campaign={away.pk}" in listing
+    assert f"?campaign={home.pk}" not in listing
     assert client.get(f"/volunteer/?campaign={home.pk}").status_code == 404
 
 
@@ -290,3 +303,25 @@ def test_a_volunteer_without_a_region_enters_no_ballot(client_for, make_campaign
     assert f"?campaign={campaign.pk}" not in client.get("/volunteer/").content.decode()
     assert client.post("/volunteer/", _desk_data(campaign, town, ids(campaign)[0])).status_code == 404
     assert not Ballot.objects.exists()
+
+
+@pytest.mark.parametrize("role", [User.Role.MUNICIPAL_OFFICIAL, User.Role.VOLUNTEER])
+def test_the_desk_lists_open_campaigns_in_one_query_however_many(client_for, make_campaign, make_user, town, role):
+    helper = make_user(role=role, scope_region=town.region if role == User.Role.VOLUNTEER else None)
+    helper.scope_municipalities.add(town)
+    client = client_for(helper)
+    make_campaign(n_entries=1)
+    client.get("/volunteer/")  # the session and its user are loaded once, before counting
+
+    def listing_queries() -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get("/volunteer/")
+        assert page.status_code == 200
+        return len(queries), page.content.decode()
+
+    one, _page = listing_queries()
+    campaigns = [make_campaign(n_entries=1) for _ in range(15)]
+    sixteen, page = listing_queries()
+
+    assert all(f"?campaign={campaign.pk}" in page for campaign in campaigns)
+    assert sixteen == one

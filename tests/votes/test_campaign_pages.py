@@ -50,7 +50,8 @@ def test_resident_of_another_town_sees_why_they_cannot_vote(make_campaign, make_
     html = page(client, campaign)
     assert reverse("votes:ballot", args=[campaign.pk]) not in html
     refusal = ballot_refusal(outsider, campaign)
-    assert refusal is not None and refusal.code == "not_resident"
+    assert refusal is not None
+    assert refusal.code == "not_resident"
     assert escape(str(refusal.message)) in html
 
 

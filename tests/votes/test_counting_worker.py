@@ -51,7 +51,8 @@ def test_a_real_worker_runs_the_final_tally() -> None:
             if tally is not None and tally.status in ("done", "failed"):
                 break
             time.sleep(0.5)
-        assert tally is not None and tally.status == "done", (tally and tally.error) or "no tally within 60 s"
+        assert tally is not None, "no tally within 60 s"
+        assert tally.status == "done", tally.error
         assert tally.ballots_counted == 3
         # b (2 votes, 50) first, then a (60) does not fit 50 left, c (30) does.
         assert sorted(r.entry.external_id for r in tally.rows.select_related("entry") if r.selected) == ["b", "c"]

@@ -19,12 +19,14 @@ def test_demo_voters_can_vote_with_their_tokens(make_campaign, town, tmp_path, a
     tokens = tmp_path / "tokens.csv"
     assert demo_voters_create(count=30, tokens_path=str(tokens)) == 30
     lines = tokens.read_text().splitlines()
-    assert len(lines) == 30 and lines[0].startswith("voter000001@demo.local,")
+    assert len(lines) == 30
+    assert lines[0].startswith("voter000001@demo.local,")
     voters = User.objects.filter(email__endswith="@demo.local")
     assert voters.count() == 30
     today = timezone.localdate()
     for voter in voters:
-        assert voter.is_verified and voter.municipality == town
+        assert voter.is_verified
+        assert voter.municipality == town
         assert 20 <= voter.age_on(today) <= 80
         assert can_vote(voter, campaign)
     email, key = lines[7].split(",")
@@ -44,7 +46,8 @@ def test_demo_voters_are_deterministic_and_not_doubled(make_campaign, tmp_path):
     assert demo_voters_create(count=12, tokens_path=str(second)) == 0
     assert first.read_text() == second.read_text()
     assert demo_voters_create(count=15, tokens_path=None) == 3
-    assert User.objects.count() == 15 and Token.objects.count() == 15
+    assert User.objects.count() == 15
+    assert Token.objects.count() == 15
     assert {email: day for email, day in User.objects.values_list("email", "birth_date") if email in births} == births
 
 
@@ -54,7 +57,8 @@ def test_demo_voters_can_log_in_on_the_web(make_campaign, client):
     make_campaign()
     demo_voters_create(count=1, tokens_path=None)
     response = client.post("/accounts/login/", {"login": "voter000001@demo.local", "password": DEMO_PASSWORD})
-    assert response.status_code == 302 and response["Location"] == "/"
+    assert response.status_code == 302
+    assert response["Location"] == "/"
 
 
 def test_demo_voters_need_an_open_campaign(make_campaign, tmp_path):

@@ -49,7 +49,8 @@ def test_seal_is_idempotent() -> None:
     services.tally_compute(campaign_id=obj.pk, final=True)
     first = services.ledger_seal(campaign_id=obj.pk)
     final = Tally.objects.get(campaign=obj, kind="final")
-    assert final.ledger_head == first and len(first) == 64
+    assert final.ledger_head == first
+    assert len(first) == 64
     assert tasks.ledger_seal(obj.pk) == first  # the task (a redelivery) changes nothing
     again = Tally.objects.get(campaign=obj, kind="final")
     assert (again.ledger_head, again.computed_at, again.ballots_counted) == (
@@ -74,7 +75,7 @@ def test_head_equals_the_chain_over_the_downloaded_ledger() -> None:
     head = services.ledger_seal(campaign_id=obj.pk)
     services.results_publish(campaign=obj)
     response = Client().get(reverse("votes:ledger_download", args=[obj.pk]))
-    lines = b"".join(response.streaming_content).decode().splitlines()
+    lines = b"".join(response.streaming_content).decode().splitlines()  # type: ignore[attr-defined]
     header = json.loads(lines[0])
     ballots = [(r["receipt_hash"], r["choices"]) for r in map(json.loads, lines[1:])]
     assert len(ballots) == 5
@@ -111,7 +112,8 @@ def test_publication_selects_the_winners_and_the_results_then_stand() -> None:
     services.tally_compute(campaign_id=obj.pk, final=True)
     services.ledger_seal(campaign_id=obj.pk)
     rows = {row.entry.proposal_id: row.selected for row in Tally.objects.get(campaign=obj, kind="final").rows.all()}
-    assert any(rows.values()) and not all(rows.values())
+    assert any(rows.values())
+    assert not all(rows.values())
     services.results_publish(campaign=obj)
     statuses = dict(Proposal.objects.filter(pk__in=rows).values_list("pk", "status"))
     assert statuses == {pk: ("selected" if won else "approved") for pk, won in rows.items()}
@@ -120,5 +122,6 @@ def test_publication_selects_the_winners_and_the_results_then_stand() -> None:
     with pytest.raises(services.TallyError, match="published results"):
         services.tally_compute(campaign_id=obj.pk, final=True)
     final = Tally.objects.get(campaign=obj, kind="final")
-    assert final.status == "done" and final.ledger_head
+    assert final.status == "done"
+    assert final.ledger_head
     assert list(final.rows.values_list("entry_id", "votes", "selected")) == stored

@@ -32,7 +32,8 @@ def redis_client():
 def test_live_answers_without_the_database_and_is_never_cached(client, django_assert_num_queries):
     with django_assert_num_queries(0):
         response = client.get("/health/live/")
-    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
     assert "no-store" in response["Cache-Control"]
 
 
@@ -54,7 +55,9 @@ def test_ready_names_each_check_and_reports_missing_workers_and_beat(client, red
     assert body["status"] == "degraded"
     assert body["checks"]["database"]["required"] is True
     text = response.content.decode()
-    assert settings.SECRET_KEY not in text and "redis://" not in text and "postgres://" not in text
+    assert settings.SECRET_KEY not in text
+    assert "redis://" not in text
+    assert "postgres://" not in text
 
 
 @pytest.mark.redis
@@ -71,7 +74,8 @@ def test_ready_counts_live_heartbeats_per_queue_and_ignores_stale_ones(client, r
 
     heartbeats.worker_heartbeat_write(redis_client, name="mail@b", queues=["mail"], now=now)
     body = client.get("/health/ready/").json()
-    assert body["checks"]["workers"]["state"] == "ok" and body["checks"]["workers"]["workers"] == 2
+    assert body["checks"]["workers"]["state"] == "ok"
+    assert body["checks"]["workers"]["workers"] == 2
     assert body["checks"]["beat"]["state"] == "ok"
     assert body["status"] == "ok"
 
@@ -100,7 +104,8 @@ def test_metrics_only_from_allowed_networks_or_with_the_token(client):
     with override_settings(METRICS_TOKEN="s3cret-token"):
         allowed = client.get("/metrics", REMOTE_ADDR="203.0.113.5", HTTP_AUTHORIZATION="Bearer s3cret-token")
         refused = client.get("/metrics", REMOTE_ADDR="203.0.113.5", HTTP_AUTHORIZATION="Bearer wrong")
-    assert allowed.status_code == 200 and b"portal_ballots_cast" in allowed.content
+    assert allowed.status_code == 200
+    assert b"portal_ballots_cast" in allowed.content
     assert refused.status_code == 403
     assert "no-store" in allowed["Cache-Control"]
 
@@ -145,14 +150,11 @@ def test_a_refused_ballot_is_not_counted_as_cast(
 @pytest.mark.redis
 @needs_redis
 @pytest.mark.django_db(transaction=True)  # real commits: the task is sent inside the request
-def test_request_id_travels_with_the_task_the_request_enqueues(client, make_campaign):
+def test_request_id_travels_with_the_task_the_request_enqueues(client, make_campaign, superuser):
     from redis import Redis
 
-    from portal.accounts.models import User
-
     campaign = make_campaign()
-    admin = User.objects.create_superuser("root@example.org", "pw")
-    client.force_login(admin)
+    client.force_login(superuser)
     broker = Redis.from_url(settings.CELERY_BROKER_URL)
     broker.delete("counting")
     request_id = str(uuid.uuid4())
@@ -191,4 +193,5 @@ def test_the_grafana_dashboard_reads_metrics_the_portal_exports(client):
     exported = client.get("/metrics").content.decode()
     types = set(re.findall(r"^# TYPE (\S+) ", exported, flags=re.M))
     missing = [name for name in sorted(names) if name not in types and name.removesuffix("_total") not in types]
-    assert len(names) >= 6 and missing == []
+    assert len(names) >= 6
+    assert missing == []

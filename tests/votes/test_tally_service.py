@@ -33,7 +33,8 @@ def _greedy_campaign() -> Campaign:
 def test_greedy_final_tally_stores_standings_and_explanations() -> None:
     obj = _greedy_campaign()
     tally = services.tally_compute(campaign_id=obj.pk, final=True)
-    assert tally.status == "done" and tally.computed_at is not None
+    assert tally.status == "done"
+    assert tally.computed_at is not None
     assert tally.ballots_counted == 4
     # a (3 votes, 60) fits; b (3 votes, 50) does not fit 40 left; c (1, 30) fits; d (1, 20) does not.
     rows = _rows(tally)
@@ -47,7 +48,9 @@ def test_greedy_final_tally_stores_standings_and_explanations() -> None:
     assert tally.ledger_head == ""  # counting only: the seal is its own task
     assert len(services.ledger_seal(campaign_id=obj.pk)) == 64
     why_b = rows[1][5]
-    assert why_b["reason"] == "budget_exhausted" and why_b["budget_left"] == 40 and why_b["cost"] == 50
+    assert why_b["reason"] == "budget_exhausted"
+    assert why_b["budget_left"] == 40
+    assert why_b["cost"] == 50
 
 
 def test_final_tally_twice_stores_identical_rows() -> None:
@@ -76,7 +79,7 @@ def test_failure_half_way_marks_failed_and_a_rerun_equals_a_clean_run(monkeypatc
         raise RuntimeError("worker lost")
 
     monkeypatch.setattr(TallyRow.objects, "bulk_create", half_then_crash)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="worker lost"):
         services.tally_compute(campaign_id=obj.pk, final=True)
     failed = Tally.objects.get(campaign=obj, kind="final")
     assert failed.status == "failed"
@@ -104,7 +107,8 @@ def test_live_tally_of_an_open_campaign() -> None:
     obj = campaign(costs={"a": 10, "b": 10}, closed=False)
     cast(obj, "v1", {"b": 1})
     tally = services.tally_compute(campaign_id=obj.pk, final=False)
-    assert tally.kind == "live" and tally.ledger_head == ""
+    assert tally.kind == "live"
+    assert tally.ledger_head == ""
     assert [(r[0], r[1], r[4]) for r in _rows(tally)] == [("b", 1, True), ("a", 0, True)]
 
 
@@ -141,8 +145,9 @@ def test_ordinal_borda_scores_come_from_sql() -> None:
 
 def test_results_publish_needs_a_done_final_tally() -> None:
     obj = _greedy_campaign()
-    with pytest.raises(services.ResultsError):
+    with pytest.raises(services.ResultsError) as refused:
         services.results_publish(campaign=obj)
+    assert refused.value.code == "tally_not_done"
     obj.refresh_from_db()
     assert obj.results_published_at is None
     services.tally_compute(campaign_id=obj.pk, final=True)
@@ -178,7 +183,8 @@ def test_clock_opens_and_closes_on_time_and_twice_changes_nothing(monkeypatch, d
     with django_capture_on_commit_callbacks(execute=True):
         assert services.campaigns_clock_tick(now=later) == ([], [upcoming.pk])
     closed_at = Campaign.objects.get(pk=upcoming.pk).closed_at
-    assert closed_at is not None and enqueued == [upcoming.pk]
+    assert closed_at is not None
+    assert enqueued == [upcoming.pk]
     with django_capture_on_commit_callbacks(execute=True):
         assert services.campaigns_clock_tick(now=later + timedelta(minutes=1)) == ([], [])
     assert Campaign.objects.get(pk=upcoming.pk).closed_at == closed_at

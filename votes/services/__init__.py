@@ -10,10 +10,11 @@ A package by concern; the names callers use are re-exported here, so
 - seal: the public ledger and its sealed head;
 - imports: a published pabulib election as a closed campaign;
 - ideas: residents' ideas and their moderation;
-- notifications: the vote's e-mails, enqueued after commit.
+- notifications: the vote's e-mails, enqueued after commit and sent by the tasks;
+- locks: the advisory lock that keeps two workers off one tally.
 """
 
-from votes.results import results_page_invalidate_on_commit
+from votes.results import ledger_rows
 from votes.services.ballots import (
     BIGINT_MAX,
     MAX_POINTS,
@@ -60,14 +61,15 @@ from votes.services.imports import (
     campaign_import_pabulib,
 )
 from votes.services.notifications import (
+    email_campaign_opened_send,
+    email_idea_decided_send,
+    email_results_published_send,
     notifications_campaign_opened_enqueue,
     notifications_idea_decided_enqueue,
     notifications_results_published_enqueue,
 )
 from votes.services.seal import (
-    _ledger_head_sql,
     ledger_head_compute,
-    ledger_rows,
     ledger_seal,
     ledger_seal_enqueue,
 )
@@ -77,6 +79,7 @@ from votes.services.tallies import (
     tally_compute,
     tally_enqueue,
     tally_outcome,
+    tally_recount,
 )
 
 __all__ = [
@@ -103,13 +106,15 @@ __all__ = [
     "TooFewChoices",
     "TooManyChoices",
     "UnknownEntry",
-    "_ledger_head_sql",
     "ballot_cast",
     "ballot_validate",
     "campaign_close",
     "campaign_import_pabulib",
     "campaign_open",
     "campaigns_clock_tick",
+    "email_campaign_opened_send",
+    "email_idea_decided_send",
+    "email_results_published_send",
     "idea_approve",
     "idea_merge",
     "idea_reject",
@@ -123,10 +128,10 @@ __all__ = [
     "notifications_campaign_opened_enqueue",
     "notifications_idea_decided_enqueue",
     "notifications_results_published_enqueue",
-    "results_page_invalidate_on_commit",
     "results_publish",
     "tally_compute",
     "tally_enqueue",
     "tally_outcome",
+    "tally_recount",
     "volunteer_ballot_cast",
 ]

@@ -19,8 +19,12 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from lib.money import rubles
 from portal import metrics
 from portal.accounts.models import User
+from portal.accounts.phones import InvalidPhone
+from portal.accounts.services import ResidentMismatch, resident_verify_in_person
+from portal.audit.services import audit_decision
 from votes import rules
 from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry
 from votes.permissions import (
@@ -155,14 +159,10 @@ def ballot_validate(*, campaign: Campaign, choices: Iterable[ChoiceInput]) -> li
         spent = sum((entries[entry_id].cost for entry_id, _p in pairs), Decimal(0))
         if campaign.budget is not None and spent > campaign.budget:
             raise OverBudget(
-                _("Your basket costs %(spent)s ₽, over the budget of %(budget)s ₽.")
-                % {"spent": _rubles(spent), "budget": _rubles(campaign.budget)}
+                _("Your basket costs %(spent)s, over the budget of %(budget)s.")
+                % {"spent": rubles(spent), "budget": rubles(campaign.budget)}
             )
     return [(entries[entry_id], points) for entry_id, points in pairs]
-
-
-def _rubles(amount: Decimal) -> str:
-    return f"{amount:,.0f}".replace(",", "\u00a0")
 
 
 def _violated_constraint(error: IntegrityError) -> str:
@@ -313,9 +313,6 @@ def volunteer_ballot_cast(
     the passport); all in one transaction with the ballot, so a refused ballot creates
     no account.
     """
-    from portal.accounts.phones import InvalidPhone
-    from portal.accounts.services import ResidentMismatch, resident_verify_in_person
-
     if channel not in (Channel.VOLUNTEER, Channel.PAPER) or channel != assisted_channel(volunteer):
         raise NotAllowedToAssist()
     if not can_assist_in(volunteer, campaign):
@@ -325,7 +322,12 @@ def volunteer_ballot_cast(
             resident = resident_verify_in_person(
                 volunteer=volunteer, phone=phone, full_name=full_name, birth_date=birth_date, municipality=municipality
             )
-            return ballot_cast(campaign=campaign, voter=resident, choices=choices, channel=channel, volunteer=volunteer)
+            cast = ballot_cast(campaign=campaign, voter=resident, choices=choices, channel=channel, volunteer=volunteer)
+            if channel == Channel.PAPER:
+                # The official's decision to enter a ballot is logged; whose ballot it was
+                # and what it says are not (the event names the campaign only).
+                audit_decision(actor=volunteer, name="paper_ballot_enter", obj=campaign, before=None)
+            return cast
     except InvalidPhone:
         raise InvalidBallot(_("Enter a Russian mobile number, e.g. +7 912 345-67-89."), code="invalid_phone") from None
     except ResidentMismatch:

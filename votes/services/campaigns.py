@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.audit.services import audit_decision, audit_snapshot
 from votes.models import Campaign
 from votes.results import results_page_invalidate_on_commit
 from votes.services.errors import CampaignNotOpen
 from votes.services.notifications import notifications_campaign_opened_enqueue
 from votes.services.tallies import tally_enqueue
-
-# --- Campaign lifecycle -----------------------------------------------------------
 
 
 def _database_clock() -> datetime.datetime:
@@ -31,26 +31,28 @@ def _database_clock() -> datetime.datetime:
     return timezone.now()
 
 
-def campaign_open(*, campaign: Campaign) -> Campaign:
+def campaign_open(*, campaign: Campaign, actor: Any = None) -> Campaign:
     """Stamp the campaign as opened (idempotent); a closed campaign is never reopened.
 
     Whether ballots are accepted follows the voting window; `opened_at` records when the
-    portal (the clock task or an official) announced the opening.
+    portal (the clock task, `actor` None, or an official) announced the opening.
     """
     with transaction.atomic():
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if locked.closed_at is not None:
             raise CampaignNotOpen(_("A closed campaign cannot be opened again."), code="campaign_closed")
         if locked.opened_at is None:
+            before = audit_snapshot(locked)
             locked.opened_at = timezone.now()
             locked.save(update_fields=["opened_at"])
+            audit_decision(actor=actor, name="campaign_open", obj=locked, before=before)
             # Residents who can vote hear of it once, after the opening commits.
             notifications_campaign_opened_enqueue(campaign=locked)
     campaign.opened_at = locked.opened_at
     return locked
 
 
-def campaign_close(*, campaign: Campaign) -> Campaign:
+def campaign_close(*, campaign: Campaign, actor: Any = None) -> Campaign:
     """Close the campaign to ballots (idempotent: closing a closed campaign changes nothing).
 
     Every ballot insert holds FOR KEY SHARE on the campaign row (trigger of migration
@@ -62,8 +64,10 @@ def campaign_close(*, campaign: Campaign) -> Campaign:
     with transaction.atomic():
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if locked.closed_at is None:
+            before = audit_snapshot(locked)
             locked.closed_at = _database_clock()
             locked.save(update_fields=["closed_at"])
+            audit_decision(actor=actor, name="campaign_close", obj=locked, before=before)
             results_page_invalidate_on_commit(campaign_id=locked.pk)  # live standings leave the page
             # Whoever closes (the clock or an official), the final count follows the commit.
             tally_enqueue(campaign=locked, final=True)

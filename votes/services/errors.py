@@ -109,4 +109,10 @@ class TallyError(Exception):
 
 
 class ResultsError(Exception):
-    """Results cannot be published yet; the message says why."""
+    """Results cannot be published yet; the message says why, `code` for programs
+    (not_closed, tally_not_done, not_sealed)."""
+
+    def __init__(self, message: str | Promise, *, code: str) -> None:
+        self.message = message
+        self.code = code
+        super().__init__(str(message))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -13,9 +14,13 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.accounts.permissions import OutOfScope, can_moderate_in
+from portal.audit.services import audit_decision, audit_snapshot_from_db
 from projects.models import Proposal, ProposalPhoto, Space
-from projects.services import photo_store
+from projects.services import photo_store, proposal_approve, proposal_merge, proposal_reject
+from projects.validators import validate_image_upload
 from votes.models import Campaign, Entry, Idea
+from votes.permissions import idea_refusal
 from votes.services.notifications import notifications_idea_decided_enqueue
 
 # --- Ideas ----------------------------------------------------------------------
@@ -27,20 +32,16 @@ IDEA_MAX_PHOTOS = 5
 
 def _idea_require_moderator(user, campaign: Campaign) -> None:
     """Officials and moderators act on ideas of their own municipalities only."""
-    from portal.accounts.permissions import can_moderate, municipalities_in_scope
-
-    if not can_moderate(user) or not municipalities_in_scope(user).filter(pk=campaign.municipality_id).exists():
-        raise PermissionError("not a moderator of this municipality")
+    if not can_moderate_in(user, campaign.municipality_id):
+        raise OutOfScope("not a moderator of this municipality")
 
 
 def idea_validate_photos(photos: Sequence[UploadedFile]) -> None:
     """Refuse the whole set before anything is written (files are not transactional)."""
-    from votes.forms import validate_photo
-
     if len(photos) > IDEA_MAX_PHOTOS:
         raise ValidationError(_("At most %(count)d photos per idea.") % {"count": IDEA_MAX_PHOTOS}, code="too_many")
     for photo in photos:
-        validate_photo(photo)
+        validate_image_upload(photo)
 
 
 def idea_submit(
@@ -58,16 +59,9 @@ def idea_submit(
     """Record a resident's idea for an existing `space`, or for a `new_space` (a dict
     with name, kind, address, latitude, longitude, area_m2), with optional photos."""
     now = now or timezone.now()
-    if not Campaign.objects.collecting_ideas(now).filter(pk=campaign.pk).exists():
-        raise ValidationError(_("This campaign is not collecting ideas now."), code="closed")
-    if not getattr(author, "is_authenticated", False) or not author.is_verified:
-        raise ValidationError(_("Only verified residents can propose ideas."), code="unverified")
-    if author.municipality_id != campaign.municipality_id:
-        raise ValidationError(
-            _("Only residents of %(municipality)s can propose ideas for this campaign.")
-            % {"municipality": campaign.municipality},
-            code="not_resident",
-        )
+    refusal = idea_refusal(author, campaign, now=now)
+    if refusal is not None:
+        raise ValidationError(str(refusal.message), code=refusal.code)
     if (space is None) == (new_space is None):
         raise ValidationError(_("Choose an existing space or describe a new one."), code="space")
     if space is not None and space.municipality_id != campaign.municipality_id:
@@ -88,6 +82,7 @@ def idea_submit(
                 space = Space(municipality_id=campaign.municipality_id, **new_space)
                 space.full_clean(validate_constraints=False)
                 space.save()
+            assert space is not None  # noqa: S101  (one of the two, checked above)
             proposal.space = space
             proposal.full_clean()
             proposal.save()
@@ -104,16 +99,6 @@ def idea_submit(
     return idea
 
 
-def _idea_lock_pending(idea: Idea) -> Proposal:
-    proposal = Proposal.objects.select_for_update().get(pk=idea.proposal_id)
-    if proposal.status != Proposal.Status.SUBMITTED:
-        raise ValidationError(
-            _("This idea has already been moderated (%(status)s).") % {"status": proposal.get_status_display()},
-            code="moderated",
-        )
-    return proposal
-
-
 @transaction.atomic
 def idea_approve(*, idea: Idea, official) -> Entry:
     """Approve the idea and put it on its campaign's ballot at its estimated cost."""
@@ -123,10 +108,8 @@ def idea_approve(*, idea: Idea, official) -> Entry:
     _idea_require_moderator(official, campaign)
     if campaign.ballot_is_frozen():
         raise ValidationError(_("Voting has started: the ballot can no longer change."), code="ballot_frozen")
-    proposal = _idea_lock_pending(idea)
-    proposal.status = Proposal.Status.APPROVED
-    proposal.approved_at = timezone.now()
-    proposal.save(update_fields=["status", "approved_at"])
+    before = audit_snapshot_from_db(Proposal, idea.proposal_id)
+    proposal = proposal_approve(proposal=Proposal(pk=idea.proposal_id))
     last = campaign.entries.aggregate(last=Max("position"))["last"]
     try:
         with transaction.atomic():
@@ -141,46 +124,36 @@ def idea_approve(*, idea: Idea, official) -> Entry:
         raise ValidationError(
             _("The ballot already has an entry with id %(id)s.") % {"id": proposal.pk}, code="duplicate"
         ) from None
+    audit_decision(actor=official, name="idea_approve", obj=proposal, before=before)
     idea.proposal = proposal
     notifications_idea_decided_enqueue(idea=idea)
     return entry
 
 
+def _idea_close(*, idea: Idea, official: Any, name: str, decide: Callable[[Proposal], Proposal]) -> Proposal:
+    """Merge or reject: the moderator's check, the proposal's decision, its audit event and
+    the author's e-mail, in the caller's transaction."""
+    campaign = Campaign.objects.get(pk=idea.campaign_id)
+    _idea_require_moderator(official, campaign)
+    before = audit_snapshot_from_db(Proposal, idea.proposal_id)
+    proposal = decide(Proposal(pk=idea.proposal_id))
+    audit_decision(actor=official, name=name, obj=proposal, before=before)
+    idea.proposal = proposal
+    notifications_idea_decided_enqueue(idea=idea)
+    return proposal
+
+
 @transaction.atomic
-def idea_merge(*, idea: Idea, into: Proposal, official) -> Proposal:
+def idea_merge(*, idea: Idea, into: Proposal, official: Any) -> Proposal:
     """Fold the idea into a similar proposal of the same municipality."""
-    campaign = Campaign.objects.get(pk=idea.campaign_id)
-    _idea_require_moderator(official, campaign)
-    target = Proposal.objects.select_related("space").get(pk=into.pk)
-    if target.pk == idea.proposal_id:
-        raise ValidationError(_("An idea cannot be merged into itself."), code="self")
-    if target.space.municipality_id != campaign.municipality_id:
-        raise ValidationError(_("Merge only into a proposal of the same municipality."), code="other_municipality")
-    if target.status in (Proposal.Status.REJECTED, Proposal.Status.MERGED):
-        raise ValidationError(_("Merge only into a proposal that is still standing."), code="target_closed")
-    proposal = _idea_lock_pending(idea)
-    proposal.status = Proposal.Status.MERGED
-    proposal.merged_into = target
-    proposal.rejected_at = timezone.now()
-    proposal.save(update_fields=["status", "merged_into", "rejected_at"])
-    idea.proposal = proposal
-    notifications_idea_decided_enqueue(idea=idea)
-    return proposal
+    return _idea_close(
+        idea=idea, official=official, name="idea_merge", decide=lambda p: proposal_merge(proposal=p, into=into)
+    )
 
 
 @transaction.atomic
-def idea_reject(*, idea: Idea, official, reason: str) -> Proposal:
+def idea_reject(*, idea: Idea, official: Any, reason: str) -> Proposal:
     """Reject the idea; the author reads `reason` on "my ideas" and in the e-mail."""
-    campaign = Campaign.objects.get(pk=idea.campaign_id)
-    _idea_require_moderator(official, campaign)
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(_("Give the author a reason for the rejection."), code="reason")
-    proposal = _idea_lock_pending(idea)
-    proposal.status = Proposal.Status.REJECTED
-    proposal.rejected_at = timezone.now()
-    proposal.rejection_reason = reason
-    proposal.save(update_fields=["status", "rejected_at", "rejection_reason"])
-    idea.proposal = proposal
-    notifications_idea_decided_enqueue(idea=idea)
-    return proposal
+    return _idea_close(
+        idea=idea, official=official, name="idea_reject", decide=lambda p: proposal_reject(proposal=p, reason=reason)
+    )

@@ -44,12 +44,34 @@ def _placeholder_oktmo(country: str, unit: str) -> str:
     return str(int(digest, 16) % 10**8).zfill(8)
 
 
-def campaign_import_pabulib(*, election, population: int | None = None, chunk_size: int = 5000) -> Campaign:
-    """Create a closed campaign, with its entries and every vote as an imported ballot,
-    from a parsed pabulib election (``votes.pabulib.PbElection``).
+def _voter_ids(votes: list[dict]) -> list[str]:
+    """The file's voter ids, a repeated one numbered ("17", "17#2"): both votes count
+    (pabulib.parse lists the repeat), and the database keeps one ballot per id."""
+    seen: set[str] = set()
+    out = []
+    for vote in votes:
+        base = str(vote["voter_id"])[:60]
+        vid, n = base, 1
+        while vid in seen:
+            n += 1
+            vid = f"{base}#{n}"
+        seen.add(vid)
+        out.append(vid)
+    return out
 
-    The municipality (and region, from the country) is created if missing; its
-    population defaults to the number of voters since .pb files do not record it.
+
+def campaign_import_pabulib(
+    *, election, choice=None, population: int | None = None, chunk_size: int = 5000
+) -> Campaign:
+    """Create a closed campaign, with its entries and every vote as an imported ballot,
+    from a parsed pabulib election (``votes.pabulib.PbElection``) counted as ``choice``
+    says (``votes.pabulib.RuleChoice``; by default what the file itself says).
+
+    Money is kept exactly; what the file departed from the format in, and how the rule
+    was read, are stored on the campaign (``import_irregularities``, shown to officials
+    in the admin). The municipality (and region, from the country) is created if
+    missing; its population defaults to the number of voters since .pb files do not
+    record it.
     """
     import hashlib
 
@@ -60,17 +82,22 @@ def campaign_import_pabulib(*, election, population: int | None = None, chunk_si
 
     meta = election.meta
     method = election.vote_type
-    rule = meta.get("rule", "")
-    if method not in rules.METHODS:
-        raise TallyError(f"unsupported vote_type {method!r}")
-    if rule not in rules.RULES:
-        raise TallyError(f"unsupported rule {rule!r}; the portal supports {', '.join(rules.RULES)}")
-    data = pabulib.to_rules_input(election)
-    if data.budget <= 0:
-        raise TallyError("the budget must be positive")
-    for project in data.projects:
-        if project.cost <= 0:
-            raise TallyError(f"project {project.id!r} costs {project.cost}: entries must cost more than 0")
+    try:
+        if choice is None:
+            choice = pabulib.resolve_rule(election)
+        data = pabulib.to_rules_input(election)
+    except pabulib.PabulibError as exc:
+        raise TallyError(str(exc)) from exc
+    rule = choice.rule
+    costs = election.costs()
+    budget = election.budget
+    if budget <= 0:
+        raise TallyError(f"line {election.meta_lines.get('budget')}: the budget must be positive")
+    for pid, cost in costs.items():
+        if cost <= 0:
+            raise TallyError(
+                f"line {election.project_lines.get(pid)}: project {pid!r} costs {cost}: entries must cost more than 0"
+            )
     country = meta.get("country") or "Unknown"
     unit = meta.get("unit") or meta.get("description") or "Unknown"
     opens = _pb_date(meta.get("date_begin") or meta.get("instance", ""), end=False)
@@ -91,8 +118,13 @@ def campaign_import_pabulib(*, election, population: int | None = None, chunk_si
         max_choices = max(data.max_length or n_projects, min_choices)
     points = None
     if method == rules.CUMULATIVE:
-        points = int(meta.get("max_sum_points") or 0) or max(sum(p for _, p in b) for b in data.ballots) or 1
+        try:
+            declared = int(Decimal((meta.get("max_sum_points") or "0").replace(",", ".")))
+        except ArithmeticError:
+            declared = 0
+        points = declared or max((sum(p for _, p in b) for b in data.ballots), default=0) or 1
     n_voters = len(election.votes)
+    irregularities = [item.as_dict() for item in [*election.irregularities, *choice.notes]]
 
     with transaction.atomic():
         region_slug = slugify(country) or "region"
@@ -120,10 +152,18 @@ def campaign_import_pabulib(*, election, population: int | None = None, chunk_si
             min_choices=min_choices,
             max_choices=max_choices,
             points=points,
-            budget=Decimal(data.budget),
+            budget=budget,
             rule=rule,
             winners=n_projects if rule == rules.TOP_K else None,
-            score_threshold=data.threshold if rule == rules.GREEDY_THRESHOLD else None,
+            # A file's threshold holds under every greedy rule that declares one.
+            score_threshold=data.threshold if rule in rules.GREEDY_RULES else None,
+            reserve_share=Decimal(choice.reserve_share.numerator) / choice.reserve_share.denominator
+            if choice.reserve_share is not None
+            else None,
+            tie_break=choice.tie_break,
+            **({"tie_break_seed": choice.tie_seed} if choice.tie_seed else {}),
+            imported_rule=choice.file_rule[:32],
+            import_irregularities=irregularities,
         )
         # The window lies in the past: the campaign is imported closed.
         Campaign.objects.filter(pk=campaign.pk).update(opened_at=opens, closed_at=closes)
@@ -148,7 +188,7 @@ def campaign_import_pabulib(*, election, population: int | None = None, chunk_si
                 space=space,
                 title=(row.get("name") or row["project_id"])[:200],
                 description=row.get("description") or row.get("name") or row["project_id"],
-                estimated_cost=Decimal(project.cost),
+                estimated_cost=costs[project.id],
                 status=Proposal.Status.APPROVED,
                 submitted_at=opens,
                 approved_at=opens,
@@ -156,24 +196,32 @@ def campaign_import_pabulib(*, election, population: int | None = None, chunk_si
             for space, row, project in zip(spaces, election.projects, data.projects, strict=True)
         )
         entries = Entry.objects.bulk_create(
-            Entry(campaign=campaign, proposal=proposal, external_id=project.id, cost=Decimal(project.cost), position=i)
+            Entry(
+                campaign=campaign,
+                proposal=proposal,
+                external_id=project.id,
+                cost=costs[project.id],
+                position=i,
+                exclusivity_group=choice.groups.get(project.id, ""),
+            )
             for i, (proposal, project) in enumerate(zip(proposals, data.projects, strict=True))
         )
         entry_of = {e.external_id: e for e in entries}
+        voter_ids = _voter_ids(election.votes)
         for start in range(0, n_voters, chunk_size):
             chunk = election.votes[start : start + chunk_size]
             ballots = Ballot.objects.bulk_create(
                 Ballot(
                     campaign=campaign,
-                    external_voter_id=str(vote["voter_id"])[:64],
+                    external_voter_id=voter_id,
                     channel="import",
                     cast_at=closes,
                     # No receipt was ever shown: a deterministic hash keeps the ledger stable.
-                    receipt_hash=hashlib.sha256(f"pabulib:{campaign.pk}:{vote['voter_id']}".encode()).hexdigest(),
+                    receipt_hash=hashlib.sha256(f"pabulib:{campaign.pk}:{voter_id}".encode()).hexdigest(),
                 )
-                for vote in chunk
+                for vote, voter_id in zip(chunk, voter_ids[start : start + chunk_size], strict=True)
             )
-            choices = []
+            choices: list[BallotChoice] = []
             for ballot, vote in zip(ballots, chunk, strict=True):
                 ids = vote["vote_list"]
                 if method == rules.CUMULATIVE:

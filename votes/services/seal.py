@@ -1,48 +1,21 @@
-"""The public ballot ledger: its rows in ledger order and the sealed head of its hash chain."""
+"""The sealed head of the public ballot ledger's hash chain (its rows are read in votes.results)."""
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
 
 from django.db import connection, transaction
 
+from lib.queue import task_send_on_commit
 from portal import metrics
-from portal.queue import task_send_on_commit
+from portal.audit.services import audit_decision, audit_snapshot
 from portal.streaming import streaming_transaction
-from votes import ledger
-from votes.models import Ballot, Entry, Tally
-from votes.results import results_page_invalidate_on_commit
+from votes import ledger, tasks
+from votes.models import Entry, Tally
+from votes.results import ledger_ballots, results_page_invalidate_on_commit
 from votes.services.errors import TallyError
 from votes.services.locks import tally_lock
-
-
-def _ledger_ballots(campaign_id: int, *, chunk_size: int = 5000) -> Iterator[tuple[str, list[tuple[str, int]]]]:
-    """Ballots in ledger order (receipt hash), with their choices; streamed, in one
-    transaction (one snapshot per statement, and a cursor PgBouncer can keep)."""
-    with streaming_transaction():
-        rows = (
-            Ballot.objects.filter(campaign_id=campaign_id)
-            .order_by("receipt_hash", "choices__entry__external_id")
-            .values_list("receipt_hash", "choices__entry__external_id", "choices__points")
-            .iterator(chunk_size=chunk_size)
-        )
-        current, choices = None, []
-        for receipt, external_id, points in rows:
-            if receipt != current:
-                if current is not None:
-                    yield current, choices
-                current, choices = receipt, []
-            if external_id is not None:
-                choices.append((external_id, points))
-        if current is not None:
-            yield current, choices
-
-
-def ledger_rows(campaign_id: int) -> Iterator[tuple[int, str, list, str]]:
-    """``(position, receipt_hash, choices, chain hash)`` of the campaign's public ledger."""
-    return ledger.chain(campaign_id, _ledger_ballots(campaign_id))
 
 
 def _ledger_head_sql(campaign_id: int) -> tuple[str, int]:
@@ -107,7 +80,7 @@ def ledger_head_compute(campaign_id: int) -> tuple[str, int]:
         return _ledger_head_sql(campaign_id)
     count = 0
     head = ledger.genesis(campaign_id)
-    for count, _receipt, _choices, head in ledger.chain(campaign_id, _ledger_ballots(campaign_id)):  # noqa: B007
+    for count, _receipt, _choices, head in ledger.chain(campaign_id, ledger_ballots(campaign_id)):  # noqa: B007
         pass
     return head, count
 
@@ -124,8 +97,8 @@ def ledger_seal(*, campaign_id: int) -> str:
     # check of the tally to the stored head.
     with transaction.atomic():
         tally_lock(campaign_id, Tally.Kind.FINAL)
-        tally = Tally.objects.filter(campaign_id=campaign_id, kind=Tally.Kind.FINAL).first()
-        if tally is None or tally.status != Tally.Status.DONE:
+        tally = Tally.objects.final_done().filter(campaign_id=campaign_id).first()
+        if tally is None:
             raise TallyError(f"campaign {campaign_id} has no finished final tally to seal")
         if tally.ledger_head:
             return tally.ledger_head
@@ -134,7 +107,11 @@ def ledger_seal(*, campaign_id: int) -> str:
             raise TallyError(
                 f"campaign {campaign_id}: {ballots} ballots in the ledger, {tally.ballots_counted} counted; recount"
             )
-        Tally.objects.filter(pk=tally.pk, computed_at=tally.computed_at).update(ledger_head=head)
+        sealed = Tally.objects.filter(pk=tally.pk, computed_at=tally.computed_at).update(ledger_head=head)
+        if sealed:
+            before = audit_snapshot(tally)
+            tally.ledger_head = head
+            audit_decision(actor=None, name="ledger_seal", obj=tally, before=before)
         results_page_invalidate_on_commit(campaign_id=campaign_id)  # the page shows the head
     metrics.ledger_seal_observe(seconds=time.monotonic() - started, ballots=ballots)
     return head
@@ -142,6 +119,4 @@ def ledger_seal(*, campaign_id: int) -> str:
 
 def ledger_seal_enqueue(*, campaign_id: int) -> None:
     """Ask a worker to seal the ledger once the final tally's transaction commits."""
-    from votes import tasks
-
     task_send_on_commit(tasks.ledger_seal, campaign_id)

@@ -6,16 +6,18 @@ import datetime
 from dataclasses import asdict
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Case, Count, F, IntegerField, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.queue import task_send_on_commit
+from lib.queue import task_send_on_commit
+from portal.audit.services import audit_decision, audit_snapshot
 from portal.streaming import streaming_transaction
-from projects.models import Proposal
-from votes import ledger, rules
+from projects.services import proposals_select
+from votes import ledger, rules, tasks
 from votes.models import Ballot, BallotChoice, Campaign, Entry, Tally, TallyRow
 from votes.results import results_page_invalidate_on_commit
 from votes.services.errors import ResultsError, TallyError
@@ -44,6 +46,7 @@ def _project_id_of(entries: list[Entry]) -> dict[int, str]:
 def _scores_from_sql(campaign: Campaign, entries: list[Entry]) -> dict[str, rules.ProjectScore]:
     """Votes and score per entry in one GROUP BY over votes_ballotchoice."""
     points = "points"
+    score: Sum | Count
     if campaign.method == rules.ORDINAL:
         # points holds the rank; Borda gives L - rank + 1 with L = the ballot length limit.
         length = campaign.max_choices
@@ -98,11 +101,11 @@ def _grouped_ballots(campaign: Campaign, entries: list[Entry], *, chunk_size: in
         with connection.cursor() as cursor:
             cursor.execute(sql, [campaign.pk])
             for choices, count in cursor.fetchall():  # one row per distinct ballot
-                ballot = []
+                distinct = []
                 for item in choices:
                     entry_id, points = item.split(":")
-                    ballot.append((ids[int(entry_id)], int(points)))
-                key = tuple(sorted(ballot))
+                    distinct.append((ids[int(entry_id)], int(points)))
+                key = tuple(sorted(distinct))
                 grouped[key] = grouped.get(key, 0) + count
                 with_choices += count
     else:
@@ -151,7 +154,7 @@ def _json_number(value, scale: int):
     return value
 
 
-_MONEY_FIELDS = ("cost", "budget_left", "max_payment", "supporters_budget")
+_MONEY_FIELDS = ("cost", "budget_left", "max_payment", "supporters_budget", "reserve_used")
 
 
 def _explanation_json(explanation: rules.Explanation, scale: int) -> dict:
@@ -171,6 +174,21 @@ def _explanation_json(explanation: rules.Explanation, scale: int) -> dict:
     return out
 
 
+def selection_parameters(campaign: Campaign, entries: list[Entry]) -> dict:
+    """The campaign's counting parameters for ``rules.select`` (money not scaled): the
+    same for the tally, the ledger header and the recount of a downloaded ledger."""
+    return {
+        "rule": campaign.rule,
+        "k": campaign.winners,
+        # Any greedy rule applies a threshold the campaign declares (rules: "Selection rules").
+        "threshold": campaign.score_threshold if campaign.rule in rules.GREEDY_RULES else None,
+        "groups": {e.external_id: e.exclusivity_group for e in entries if e.exclusivity_group},
+        "tie_break": campaign.tie_break,
+        "tie_seed": campaign.tie_break_seed if campaign.tie_break == rules.TIE_LOTTERY else "",
+        "reserve_share": Fraction(campaign.reserve_share) if campaign.reserve_share is not None else None,
+    }
+
+
 def tally_outcome(campaign: Campaign, entries: list[Entry]) -> tuple[dict[str, rules.ProjectScore], rules.Outcome, int]:
     """Scores and the rule's outcome over the stored ballots, plus the money scale."""
     scale = _money_scale(campaign, entries)
@@ -178,27 +196,31 @@ def tally_outcome(campaign: Campaign, entries: list[Entry]) -> tuple[dict[str, r
     scores = _scores_from_sql(campaign, entries)
     ballots = _grouped_ballots(campaign, entries) if _needs_ballots(campaign) else None
     budget = int((campaign.budget or 0) * scale)
+    params = selection_parameters(campaign, entries)
     try:
         outcome = rules.select(
-            campaign.rule,
+            params.pop("rule"),
             projects,
             scores,
             budget=budget,
             ballots=ballots,
             method=campaign.method,
-            k=campaign.winners,
-            threshold=campaign.score_threshold,
             ordinal_scoring=campaign.ordinal_scoring,
             ordinal_max_length=campaign.max_choices if campaign.method == rules.ORDINAL else None,
+            money_unit=scale,
+            **params,
         )
     except rules.RulesError as exc:
         raise TallyError(str(exc)) from exc
     return scores, outcome, scale
 
 
-def _standings(entries: list[Entry], scores: dict[str, rules.ProjectScore]) -> list[Entry]:
-    # Rank by score, then by external id (the rules' tie-break), selected or not.
-    return sorted(entries, key=lambda e: (-scores[e.external_id].score, e.external_id))
+def _standings(campaign: Campaign, entries: list[Entry], scores: dict[str, rules.ProjectScore]) -> list[Entry]:
+    # Rank by score, then by the campaign's tie-break (as the rule did), selected or not.
+    projects = [rules.Project(e.external_id, int(e.cost * 100)) for e in entries]
+    seed = campaign.tie_break_seed if campaign.tie_break == rules.TIE_LOTTERY else ""
+    ties = rules.tie_keys(projects, scores, campaign.tie_break, seed)
+    return sorted(entries, key=lambda e: (-scores[e.external_id].score, ties[e.external_id]))
 
 
 def _mark_failed(tally_id: int, error: str) -> None:
@@ -213,8 +235,9 @@ def _write_rows(
     tally: Tally, campaign: Campaign, entries: list[Entry], scores, outcome: rules.Outcome, scale: int
 ) -> list[TallyRow]:
     selected = set(outcome.selected)
+    by_reserve = set(outcome.selected_by_reserve)
     rows = []
-    for rank, entry in enumerate(_standings(entries, scores), start=1):
+    for rank, entry in enumerate(_standings(campaign, entries, scores), start=1):
         score = scores[entry.external_id]
         rows.append(
             TallyRow(
@@ -224,6 +247,7 @@ def _write_rows(
                 score=Decimal(score.score),
                 rank=rank,
                 selected=entry.external_id in selected,
+                selected_by_reserve=entry.external_id in by_reserve,
                 explanation=_explanation_json(outcome.explanations[entry.external_id], scale),
             )
         )
@@ -290,34 +314,47 @@ def tally_compute(*, campaign_id: int, final: bool) -> Tally:
 
 def tally_enqueue(*, campaign: Campaign, final: bool) -> None:
     """Ask a worker to (re)count the campaign once the current transaction commits."""
-    from votes import tasks
-
     task = tasks.tally_final if final else tasks.tally_live
     campaign_id = campaign.pk
     task_send_on_commit(task, campaign_id)
 
 
-def results_publish(*, campaign: Campaign) -> Campaign:
+def tally_recount(*, campaign: Campaign, actor: Any = None) -> bool:
+    """An official asks for a recount: the final tally of a closed campaign, the live one
+    of an open one, counted by a worker after commit. Published results stand: False,
+    and nothing is asked."""
+    with transaction.atomic():
+        campaign = Campaign.objects.get(pk=campaign.pk)
+        if campaign.results_published_at is not None:
+            return False
+        audit_decision(actor=actor, name="tally_recount", obj=campaign, before=None)
+        tally_enqueue(campaign=campaign, final=campaign.closed_at is not None)
+    return True
+
+
+def results_publish(*, campaign: Campaign, actor: Any = None) -> Campaign:
     """Publish the final results; only after a final tally is done and its ledger sealed."""
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.closed_at is None:
-            raise ResultsError(_("The campaign is not closed yet."))
-        final = Tally.objects.filter(campaign=campaign, kind=Tally.Kind.FINAL).first()
-        if final is None or final.status != Tally.Status.DONE:
-            raise ResultsError(_("The final tally is not done yet: recount first."))
+            raise ResultsError(_("The campaign is not closed yet."), code="not_closed")
+        final = Tally.objects.final_done().filter(campaign=campaign).first()
+        if final is None:
+            raise ResultsError(_("The final tally is not done yet: recount first."), code="tally_not_done")
         if not final.ledger_head:
             raise ResultsError(
-                _("The ballot ledger is not sealed yet: wait for the seal after the final tally, or recount.")
+                _("The ballot ledger is not sealed yet: wait for the seal after the final tally, or recount."),
+                code="not_sealed",
             )
         if campaign.results_published_at is None:
+            before = audit_snapshot(campaign)
             campaign.results_published_at = timezone.now()
             campaign.save(update_fields=["results_published_at"])
-            # The winners enter the works: their proposals become "selected" (the status
-            # the progress updates of officials start from).
-            Proposal.objects.filter(
-                pk__in=final.rows.filter(selected=True).values("entry__proposal_id"), status=Proposal.Status.APPROVED
-            ).update(status=Proposal.Status.SELECTED, selected_at=campaign.results_published_at)
+            proposals_select(
+                proposal_ids=final.rows.filter(selected=True).values("entry__proposal_id"),
+                at=campaign.results_published_at,
+            )
+            audit_decision(actor=actor, name="results_publish", obj=campaign, before=before)
             results_page_invalidate_on_commit(campaign_id=campaign.pk)
             notifications_results_published_enqueue(campaign=campaign)
     return campaign

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.demo import seed_demo
+from votes.demo import demo_voters_create
 
 
 class Command(BaseCommand):
@@ -27,11 +28,5 @@ class Command(BaseCommand):
             f"{summary.users} users."
         )
         if voters is not None:
-            try:
-                from votes.demo import demo_voters_create
-            except ImportError as exc:
-                raise CommandError(
-                    f"--voters needs votes.demo.demo_voters_create, which is not available: {exc}"
-                ) from exc
             demo_voters_create(count=voters, tokens_path=tokens)
             self.stdout.write(f"Demo voters: {voters}, tokens written to {tokens}.")

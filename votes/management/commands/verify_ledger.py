@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -33,13 +34,11 @@ class Command(BaseCommand):
 
     def _against_this_site(self, header_line: str) -> list[str]:
         """When this site holds the campaign, the header must equal what it published."""
-        import json
-
         header = json.loads(header_line)
         campaign = Campaign.objects.filter(pk=header["campaign"]).first()
         if campaign is None or campaign.results_published_at is None:
             return []
-        final = Tally.objects.filter(campaign=campaign, kind=Tally.Kind.FINAL, status=Tally.Status.DONE).first()
+        final = Tally.objects.final_done().filter(campaign=campaign).first()
         if final is None:
             return []
         problems = []

@@ -1,0 +1,5 @@
+"""Plain helpers that know no app of the portal: enqueueing after commit, rendering mail.
+
+Nothing here imports `portal`, `projects` or `votes`, so every app can use it without
+creating a cycle.
+"""

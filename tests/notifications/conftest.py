@@ -1,1 +1,0 @@
-from tests.ideas.factories import *  # noqa: F403
