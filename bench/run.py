@@ -233,7 +233,7 @@ def prepare_portal() -> dict:
     tokens = VAR / "tokens.csv"
     log(f"seed_demo --voters {VOTERS} --tokens {tokens.relative_to(ROOT)}")
     began = time.perf_counter()
-    manage(DB, "seed_demo", "--voters", str(VOTERS), "--tokens", str(tokens))
+    manage(DB, "seed_demo", "--allow-production", "--voters", str(VOTERS), "--tokens", str(tokens))
     log(f"seeded in {time.perf_counter() - began:.1f} s")
     info = django_json(
         DB,
@@ -447,7 +447,7 @@ def prepare_tally() -> dict[int, tuple[int, list[int]]]:
     database_ensure(TALLY_DB)
     log(f"database {TALLY_DB}: migrate, seed_demo, bench campaigns (kept between runs)")
     manage(TALLY_DB, "migrate", "--no-input", "-v", "0")
-    manage(TALLY_DB, "seed_demo")
+    manage(TALLY_DB, "seed_demo", "--allow-production")
     sizes_json = json.dumps(TALLY_SIZES)
     info = django_json(
         TALLY_DB,

@@ -21,8 +21,11 @@ def task_send(task: Any, *args: Any) -> bool:
     """`task.delay(*args)`, or False (logged) when the broker cannot take it."""
     try:
         task.delay(*args)
-    except Exception:  # kombu and redis raise several unrelated types; none may reach the user
-        logger.exception("could not enqueue %s%r: broker unavailable", task.name, args)
+    except Exception as error:  # kombu and redis raise several unrelated types; none may reach the user
+        # One line per lost task, no traceback: during an outage each would be the same.
+        logger.error(
+            "could not enqueue %s%r: broker unavailable (%s: %s)", task.name, args, type(error).__name__, error
+        )
         return False
     return True
 

@@ -41,6 +41,32 @@ class DatabaseUnavailableMiddleware:
         return None
 
 
+class UntrustedForwardedHeadersMiddleware:
+    """Drops X-Forwarded-Proto and X-Forwarded-For from requests that did not come
+    through a trusted proxy network, before SecurityMiddleware reads the scheme.
+
+    With TRUSTED_PROXY_NETWORKS set, a client that reaches the web process directly
+    cannot claim HTTPS (SECURE_PROXY_SSL_HEADER) or another address. With a proxy
+    count, where the proxies' own addresses are unknown, the deployment must keep the
+    web processes reachable only through the proxies (README, security).
+    """
+
+    FORWARDED = ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_FOR")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.conf import settings
+
+        from lib.client_address import is_trusted_proxy
+
+        if settings.TRUSTED_PROXY_NETWORKS and not is_trusted_proxy(request.META.get("REMOTE_ADDR", "")):
+            for name in self.FORWARDED:
+                request.META.pop(name, None)
+        return self.get_response(request)
+
+
 class PermissionsPolicyMiddleware:
     """Sends `Permissions-Policy` from settings.PERMISSIONS_POLICY (Django has no setting for it)."""
 

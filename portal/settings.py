@@ -8,6 +8,7 @@ DATABASE_URL, REDIS_URL, SECRET_KEY, DEBUG=0 and ALLOWED_HOSTS, and then passes
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,10 @@ def env_list(name: str, default: list[str]) -> list[str]:
 VAR_DIR = env_path("VAR_DIR", BASE_DIR / "var")
 
 DEBUG = env_bool("DEBUG", True)
+# seed_demo writes accounts whose passwords the README publishes: development settings
+# only, unless told with --allow-production. A setting of its own, read from DEBUG here,
+# because the test runner turns DEBUG off after settings are loaded.
+DEMO_DATA_ALLOWED = DEBUG
 _DEV_SECRET = "dev-insecure-secret-key-only-for-local-runs-never-in-production"  # noqa: S105
 SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET if DEBUG else None)
 if not DEBUG and SECRET_KEY == _DEV_SECRET:
@@ -113,6 +118,7 @@ INSTALLED_APPS = [
     "portal",
     "portal.accounts",
     "portal.audit",
+    "portal.idempotency",
     "projects",
     "votes",
 ]
@@ -121,6 +127,8 @@ MIDDLEWARE = [
     # First: the request id covers everything below, and the latency clock starts here.
     "django_guid.middleware.guid_middleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Before SecurityMiddleware reads the scheme: forwarded headers only from trusted proxies.
+    "portal.middleware.UntrustedForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.PermissionsPolicyMiddleware",
     "portal.middleware.NulInQueryMiddleware",
@@ -221,9 +229,10 @@ REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, answering as an empty cache while Redis is down
+            # (portal/cache.py): a cache outage must not take casting or log-in down.
+            "BACKEND": "portal.cache.FailOpenRedisCache",
             "LOCATION": REDIS_URL,
-            # A cache outage must not take casting down: the database is the truth.
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
@@ -291,6 +300,11 @@ CELERY_BEAT_SCHEDULE = {
     "live-tallies": {
         "task": "votes.tasks.live_tallies_refresh",
         "schedule": float(LIVE_TALLY_INTERVAL),
+    },
+    # Idempotency-Keys of the API are kept for a day (portal/idempotency).
+    "idempotency-cleanup": {
+        "task": "portal.idempotency.tasks.idempotent_requests_cleanup",
+        "schedule": 3600.0,
     },
 }
 
@@ -370,9 +384,11 @@ if env_str("OIDC_SERVER_URL", ""):
     }
 
 # --- API ------------------------------------------------------------------------
+# Days an API token stays valid after it is issued (portal/accounts/tokens.py).
+API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 14)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "portal.accounts.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
@@ -384,6 +400,7 @@ REST_FRAMEWORK = {
         "ballot_ip": env_str("THROTTLE_BALLOT_IP", "120/min"),
         "auth_ip": env_str("THROTTLE_AUTH_IP", "30/min"),
         "auth_user": env_str("THROTTLE_AUTH_USER", "10/min"),
+        "ledger_lookup": env_str("THROTTLE_LEDGER_LOOKUP", "30/min"),
     },
     "EXCEPTION_HANDLER": "portal.api.exception_handler",
 }
@@ -449,11 +466,29 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+# The load balancers or reverse proxies in front of the web processes: how many there
+# are ("1"), or their networks ("10.0.0.0/8,2001:db8::/32"). Empty: none, and
+# X-Forwarded-For and X-Forwarded-Proto are ignored (lib/client_address.py).
+_trusted_proxies = env_list("TRUSTED_PROXIES", [])
+TRUSTED_PROXY_COUNT = 0
+TRUSTED_PROXY_NETWORKS: list[str] = []
+if len(_trusted_proxies) == 1 and _trusted_proxies[0].isdigit():
+    TRUSTED_PROXY_COUNT = int(_trusted_proxies[0])
+else:
+    for _network in _trusted_proxies:
+        try:
+            TRUSTED_PROXY_NETWORKS.append(str(ipaddress.ip_network(_network, strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"TRUSTED_PROXIES={_network!r} is neither a number of proxies nor a network"
+            ) from None
+if TRUSTED_PROXY_COUNT or TRUSTED_PROXY_NETWORKS:
+    # Only a proxy that terminates TLS may say the request came over HTTPS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     # Load balancers and Prometheus probe the hosts over plain HTTP, inside the network.
     SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

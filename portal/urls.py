@@ -5,7 +5,10 @@ from django.urls import URLPattern, URLResolver, include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView
 
-from portal import health, metrics, stats, views
+from portal import admin_links, health, metrics, stats, views
+
+# allauth answers its rate limits with this (respond_429 looks it up here).
+handler429 = views.allauth_rate_limited
 
 admin.site.site_header = _("Portal: comfortable urban environment")
 admin.site.site_title = _("Portal administration")
@@ -25,6 +28,12 @@ urlpatterns = [
     path("stats/", stats.stats, name="stats"),
     path("lang/<str:code>/", views.language_switch, name="language_switch"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Before the admin's own route of the same name: scoped, and on this host (admin_links.py).
+    path(
+        "admin/r/<int:content_type_id>/<path:object_id>/",
+        admin.site.admin_view(admin_links.view_on_site),
+        name="admin_view_on_site",
+    ),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("me/", include("portal.accounts.urls")),

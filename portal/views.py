@@ -1,3 +1,5 @@
+import math
+
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -66,3 +68,24 @@ def language_switch(request: HttpRequest, code: str) -> HttpResponse:
 def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask for /favicon.ico whatever the page says; send them to the static file."""
     return HttpResponseRedirect(static("favicon.ico"))
+
+
+# --- 429 -------------------------------------------------------------------------------
+
+RATE_LIMITED = "rate_limited"
+
+
+def too_many_requests(request: HttpRequest, *, retry_after: int) -> HttpResponse:
+    """The 429 page: the reason as a stable code, and when to come back (Retry-After)."""
+    retry_after = max(1, int(retry_after))
+    context = {"code": RATE_LIMITED, "retry_after": retry_after, "minutes": math.ceil(retry_after / 60)}
+    response = render(request, "429.html", context, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def allauth_rate_limited(request: HttpRequest) -> HttpResponse:
+    """allauth's 429 (portal.urls.handler429): log-in, sign-up, password reset limits."""
+    from portal.accounts.adapters import rate_limit_window
+
+    return too_many_requests(request, retry_after=rate_limit_window(request))

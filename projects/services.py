@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
 
+from lib.integrity import violated_constraint
 from portal.accounts.permissions import OutOfScope, can_moderate_in, is_official_for
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_decision, audit_record, audit_snapshot
@@ -30,15 +31,19 @@ from projects.validators import open_checked_image
 # `*_at` timestamp (and the reason, the merge target) of each status.
 
 
-def _proposal_lock_submitted(proposal: Proposal) -> Proposal:
-    """The proposal, locked, if it still waits for moderation (else "already moderated")."""
-    locked = Proposal.objects.select_for_update().select_related("space").get(pk=proposal.pk)
+def _proposal_require_submitted(locked: Proposal) -> Proposal:
+    """The (locked) proposal, if it still waits for moderation (else "already moderated")."""
     if locked.status != Proposal.Status.SUBMITTED:
         raise ValidationError(
             _("This idea has already been moderated (%(status)s).") % {"status": locked.get_status_display()},
             code="moderated",
         )
     return locked
+
+
+def _proposal_lock_submitted(proposal: Proposal) -> Proposal:
+    """The proposal, locked, if it still waits for moderation (else "already moderated")."""
+    return _proposal_require_submitted(Proposal.objects.select_for_update().select_related("space").get(pk=proposal.pk))
 
 
 @transaction.atomic
@@ -54,15 +59,24 @@ def proposal_approve(*, proposal: Proposal) -> Proposal:
 @transaction.atomic
 def proposal_merge(*, proposal: Proposal, into: Proposal) -> Proposal:
     """Fold a submitted proposal into a similar one of the same municipality that still stands."""
-    target = Proposal.objects.select_related("space").get(pk=into.pk)
-    if target.pk == proposal.pk:
+    if into.pk == proposal.pk:
         raise ValidationError(_("An idea cannot be merged into itself."), code="self")
-    municipality_id = Proposal.objects.filter(pk=proposal.pk).values_list("space__municipality_id", flat=True).get()
-    if target.space.municipality_id != municipality_id:
+    # Both proposals are locked, in id order, before anything is checked: a target being
+    # merged or rejected at this moment is seen as it ends up, and two merges crossing
+    # each other (A into B, B into A) wait for one another instead of making a cycle.
+    both = {
+        row.pk: row
+        for row in Proposal.objects.select_for_update(of=("self",))
+        .select_related("space")
+        .filter(pk__in=[proposal.pk, into.pk])
+        .order_by("pk")
+    }
+    target = both[into.pk]
+    if target.space.municipality_id != both[proposal.pk].space.municipality_id:
         raise ValidationError(_("Merge only into a proposal of the same municipality."), code="other_municipality")
     if target.status in (Proposal.Status.REJECTED, Proposal.Status.MERGED):
         raise ValidationError(_("Merge only into a proposal that is still standing."), code="target_closed")
-    locked = _proposal_lock_submitted(proposal)
+    locked = _proposal_require_submitted(both[proposal.pk])
     locked.status = Proposal.Status.MERGED
     locked.merged_into = target
     locked.rejected_at = timezone.now()
@@ -143,15 +157,24 @@ def comment_post(*, proposal: Proposal, author, body: str, parent: Comment | Non
         raise ValidationError(
             _("A comment can be at most %(max)d characters long.") % {"max": max_length}, code="too_long"
         )
-    if parent is not None:
-        if parent.proposal_id != proposal.pk:
-            raise ValidationError(_("You can only reply to a comment on the same proposal."), code="parent")
-        if parent.parent_id is not None:
-            parent = Comment.objects.get(pk=parent.parent_id)  # one level of replies
-        if parent.hidden_at is not None:
-            raise ValidationError(_("This comment was hidden by a moderator."), code="parent_hidden")
+    if parent is not None and parent.proposal_id != proposal.pk:
+        raise ValidationError(_("You can only reply to a comment on the same proposal."), code="parent")
     _comment_rate_check(author)
-    return Comment.objects.create(proposal=proposal, author=author, parent=parent, body=body)
+    with transaction.atomic():
+        if parent is not None:
+            # The thread's first comment, locked: a moderator hiding it at this moment
+            # (comment_hide holds FOR UPDATE) is waited for, and the reply then refused.
+            thread_id = parent.parent_id or parent.pk  # one level of replies
+            parent = Comment.objects.select_for_update(no_key=True).get(pk=thread_id)
+            if parent.hidden_at is not None:
+                raise ValidationError(_("This comment was hidden by a moderator."), code="parent_hidden")
+        return Comment.objects.create(proposal=proposal, author=author, parent=parent, body=body)
+
+
+# The one-report-per-reporter constraint as PostgreSQL and SQLite name it.
+REPORT_ONCE = frozenset(
+    {"comment_report_once_per_reporter", "projects_commentreport.comment_id, projects_commentreport.reporter_id"}
+)
 
 
 def comment_report(*, comment: Comment, reporter, reason: str) -> CommentReport:
@@ -165,11 +188,18 @@ def comment_report(*, comment: Comment, reporter, reason: str) -> CommentReport:
         raise ValidationError(_("The reason is too long."), code="reason_too_long")
     if comment.author_id == reporter.pk:
         raise ValidationError(_("You cannot report your own comment."), code="own")
-    try:
-        with transaction.atomic():
-            return CommentReport.objects.create(comment=comment, reporter=reporter, reason=reason)
-    except IntegrityError:
-        raise ValidationError(_("You have already reported this comment."), code="duplicate") from None
+    with transaction.atomic():
+        # Locked: a moderator hiding the comment at this moment resolves its open reports,
+        # so a report must not slip in after them; it waits and is refused.
+        if Comment.objects.select_for_update(no_key=True).values_list("hidden_at", flat=True).get(pk=comment.pk):
+            raise ValidationError(_("A moderator has already hidden this comment."), code="hidden")
+        try:
+            with transaction.atomic():
+                return CommentReport.objects.create(comment=comment, reporter=reporter, reason=reason)
+        except IntegrityError as error:
+            if violated_constraint(error) not in REPORT_ONCE:
+                raise
+            raise ValidationError(_("You have already reported this comment."), code="duplicate") from None
 
 
 @transaction.atomic

@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -18,6 +19,13 @@ from votes.results import live_tally_is_stale
 
 def _warning_text() -> str:
     return gettext("The live tally is out of date: the worker or beat may be down.")
+
+
+def recount_refused_text(command: str) -> str:
+    return gettext(
+        "the recount was not queued: the task queue (Redis) is not answering. "
+        "Try again in a few minutes, or count on the server: %(command)s"
+    ) % {"command": command}
 
 
 def tally_state_text(campaign: Campaign) -> str:
@@ -265,20 +273,31 @@ class CampaignAdmin(ScopedAdmin):
     def recount_now(self, request: HttpRequest, queryset) -> None:
         if not self._can_write(request):
             raise PermissionDenied
+        recounts = [services.tally_recount(campaign=campaign, actor=request.user) for campaign in queryset]
+        # The tasks go when the action's transaction commits: only then is it known
+        # whether the broker took them, so the answer is given then too.
+        transaction.on_commit(lambda: self._recount_report(request, recounts))
+
+    def _recount_report(self, request: HttpRequest, recounts: list[services.Recount]) -> None:
         queued = 0
-        for campaign in queryset:
-            if services.tally_recount(campaign=campaign, actor=request.user):
-                queued += 1
-            else:
+        for recount in recounts:
+            campaign = recount.campaign
+            if recount.results_stand:
                 self.message_user(
                     request,
                     gettext("%(campaign)s: its results are published and stand.") % {"campaign": campaign},
                     level=messages.WARNING,
                 )
-        message = ngettext(
-            "A recount was queued for %(n)d campaign.", "A recount was queued for %(n)d campaigns.", queued
-        )
-        self.message_user(request, message % {"n": queued})
+            elif recount.queued is False:
+                command = f"manage.py tally {campaign.pk}" + (" --final" if campaign.closed_at is not None else "")
+                self.message_user(request, f"{campaign}: {recount_refused_text(command)}", level=messages.ERROR)
+            else:
+                queued += 1
+        if queued:
+            message = ngettext(
+                "A recount was queued for %(n)d campaign.", "A recount was queued for %(n)d campaigns.", queued
+            )
+            self.message_user(request, message % {"n": queued})
 
     @admin.action(description=_("Publish results"))
     def publish_results(self, request: HttpRequest, queryset) -> None:

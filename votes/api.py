@@ -2,12 +2,14 @@
 
 Every write goes through votes.services (the same `ballot_cast` as the web page); a
 `BallotError` becomes {"code", "detail"} with its HTTP status (400 invalid, 403 not
-eligible or not open, 409 already voted).
+eligible or not open, 409 already voted). Ballot POSTs may carry an Idempotency-Key:
+a retry gets the first answer (portal/idempotency).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from django.contrib.auth import authenticate
 from django.db.models import Prefetch
@@ -24,8 +26,9 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.accounts.services import api_token_issue
+from portal.accounts.services import TokenRefused, api_token_issue, api_token_revoke
 from portal.accounts.validators import validate_birth_date
+from portal.idempotency.services import Answer, IdempotencyError, idempotent, request_text
 from portal.replica import reads_from_replica
 from projects.models import Municipality
 from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry
@@ -146,6 +149,21 @@ class VolunteerBallotRequestSerializer(serializers.Serializer):
     choices = ChoiceInputSerializer(many=True, min_length=1, max_length=500)  # type: ignore[call-arg]  # ListSerializer's
 
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    pattern=r"^[!-~]{16,255}$",
+    description=(
+        "A random key (e.g. a UUID) per ballot. A retry with the same key and body gets the first answer "
+        "again (header Idempotent-Replayed: true) for a day; the same key with another body is a 422."
+    ),
+)
+IDEMPOTENCY_RESPONSES = {
+    422: OpenApiResponse(ErrorSerializer, description="The Idempotency-Key was used for another request."),
+}
+
 ERROR_RESPONSES = {
     400: OpenApiResponse(ErrorSerializer, description="Malformed request or invalid ballot."),
     401: OpenApiResponse(ErrorSerializer, description="Not logged in."),
@@ -181,22 +199,57 @@ def _choices(validated: list[dict]) -> list[tuple[int, int | None]]:
     return [(choice["entry"], choice.get("points")) for choice in validated]
 
 
+def _idempotent(request, produce: Callable[[], Response]) -> Response:
+    """`produce()`, or with an Idempotency-Key header, its first answer for a retry.
+
+    Without the header nothing else happens (no query): the casting path stays as it is.
+    """
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return produce()
+
+    def answer() -> Answer:
+        response = produce()
+        return Answer(status=response.status_code, body=response.data)
+
+    try:
+        stored = idempotent(
+            user=request.user, key=key, request=request_text(request.method, request.path, request.data), produce=answer
+        )
+    except IdempotencyError as error:
+        return Response({"code": error.code, "detail": str(error.message)}, status=error.http_status)
+    return Response(
+        stored.body, status=stored.status, headers={"Idempotent-Replayed": "true"} if stored.replayed else None
+    )
+
+
 # --- Views ------------------------------------------------------------------------------
 
 
 class TokenView(APIView):
-    """Exchange e-mail and password for an API token (`Authorization: Token <token>`)."""
+    """POST: exchange e-mail and password for an API token (`Authorization: Token <token>`),
+    valid for API_TOKEN_TTL_DAYS. DELETE: revoke the caller's token."""
 
-    authentication_classes: list = []
     parser_classes = [JSONParser]
-    permission_classes = [permissions.AllowAny]
     throttle_classes = [AuthIPThrottle, AuthAccountThrottle]
+
+    def _exchanging(self) -> bool:
+        return getattr(self.request, "method", None) == "POST"  # no request while the schema is built
+
+    def get_authenticators(self):
+        # Exchanging a password needs no authentication, and an expired token the app
+        # still sends along must not stand in the way of getting a new one.
+        return [] if self._exchanging() else super().get_authenticators()
+
+    def get_permissions(self):
+        return [permissions.AllowAny()] if self._exchanging() else [permissions.IsAuthenticated()]
 
     @extend_schema(
         request=TokenRequestSerializer,
         responses={
             200: TokenSerializer,
             400: OpenApiResponse(ErrorSerializer, description="Wrong e-mail or password."),
+            403: OpenApiResponse(ErrorSerializer, description="The account is not verified (code not_verified)."),
             429: ERROR_RESPONSES[429],
         },
         auth=[],
@@ -215,7 +268,19 @@ class TokenView(APIView):
                 {"code": "invalid_credentials", "detail": str(_("Wrong e-mail or password."))},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        return Response({"token": api_token_issue(user=user)})
+        try:
+            key = api_token_issue(user=user)
+        except TokenRefused as refusal:
+            return Response({"code": refusal.code, "detail": str(refusal.message)}, status=status.HTTP_403_FORBIDDEN)
+        return Response({"token": key})
+
+    @extend_schema(
+        request=None,
+        responses={204: None, 401: ERROR_RESPONSES[401], 429: ERROR_RESPONSES[429]},
+    )
+    def delete(self, request):
+        api_token_revoke(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class CampaignFilterSerializer(serializers.Serializer):
@@ -288,9 +353,13 @@ class BallotCreateView(APIView):
     @extend_schema(
         operation_id="campaigns_ballots_create",
         request=BallotRequestSerializer,
-        responses={201: BallotReceiptSerializer, **ERROR_RESPONSES},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: BallotReceiptSerializer, **ERROR_RESPONSES, **IDEMPOTENCY_RESPONSES},
     )
     def post(self, request, pk: int):
+        return _idempotent(request, lambda: self._cast(request, pk))
+
+    def _cast(self, request, pk: int) -> Response:
         campaign = get_object_or_404(Campaign.objects.select_related("municipality__region"), pk=pk)
         serializer = BallotRequestSerializer(data=request.data)
         if not serializer.is_valid():
@@ -338,9 +407,13 @@ class VolunteerBallotView(APIView):
 
     @extend_schema(
         request=VolunteerBallotRequestSerializer,
-        responses={201: BallotReceiptSerializer, **ERROR_RESPONSES},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: BallotReceiptSerializer, **ERROR_RESPONSES, **IDEMPOTENCY_RESPONSES},
     )
     def post(self, request):
+        return _idempotent(request, lambda: self._cast(request))
+
+    def _cast(self, request) -> Response:
         serializer = VolunteerBallotRequestSerializer(data=request.data)
         if not serializer.is_valid():
             return _malformed(serializer)

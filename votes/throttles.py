@@ -14,12 +14,18 @@ from django.conf import settings
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from lib.client_address import client_address
+
 logger = logging.getLogger(__name__)
 
 
 class PortalThrottle(SimpleRateThrottle):
     def get_rate(self) -> str | None:
         return api_settings.DEFAULT_THROTTLE_RATES[self.scope or ""]  # type: ignore[return-value]
+
+    def get_ident(self, request) -> str:
+        # DRF's own get_ident trusts X-Forwarded-For from anyone (NUM_PROXIES unset).
+        return client_address(request)
 
     def allow_request(self, request, view):
         if not settings.THROTTLE:
@@ -67,3 +73,13 @@ class AuthAccountThrottle(PortalThrottle):
             return None
         ident = hashlib.sha256(email.strip().casefold().encode()).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class LedgerLookupThrottle(PortalThrottle):
+    """Receipt lookups on the ballot ledger, per address: a receipt cannot be guessed,
+    but nobody should be able to try thousands a minute."""
+
+    scope = "ledger_lookup"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from typing import cast
 
 from django.conf import settings
@@ -22,8 +23,10 @@ from django.views.decorators.http import require_http_methods
 from openpyxl import Workbook
 
 from lib.money import rubles
+from lib.spreadsheets import csv_row, xlsx_append
 from portal.accounts.requests import AuthenticatedHttpRequest
 from portal.replica import reads_from_replica
+from portal.views import too_many_requests
 from projects.models import Space
 from votes import pabulib, receipts, rules, services
 from votes.forms import BallotForm, IdeaForm, ResidentForm, ballot_token, ballot_token_choices
@@ -41,10 +44,11 @@ from votes.results import (
     tally_rows,
 )
 from votes.services import AlreadyVoted, BallotError, CastBallot, ballot_cast, volunteer_ballot_cast
+from votes.throttles import LedgerLookupThrottle
 
 RECEIPT_SESSION_KEY = "votes.receipt"
 VOLUNTEER_RECEIPT_SESSION_KEY = "votes.volunteer_receipt"
-PROFILE_CODES = frozenset({"birth_date_missing", "residence_missing"})
+PROFILE_CODES = frozenset({"birth_date_missing", "residence_missing", "profile_changed"})
 
 
 def campaign_list(request: HttpRequest) -> HttpResponse:
@@ -530,7 +534,7 @@ def results_csv(request: HttpRequest, pk: int) -> HttpResponse:
     writer = csv.writer(buffer)
     writer.writerow(_CSV_COLUMNS)
     for row in results_dict(campaign, tally)["entries"]:
-        writer.writerow([int(row[c]) if c in _FLAGS else row[c] for c in _CSV_COLUMNS])
+        writer.writerow(csv_row(int(row[c]) if c in _FLAGS else row[c] for c in _CSV_COLUMNS))
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-results.csv"'
     return response
@@ -544,7 +548,7 @@ def results_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
     sheet.title = "results"
     sheet.append(_CSV_COLUMNS)
     for row in results_dict(campaign, tally)["entries"]:
-        sheet.append([int(row[c]) if c in _FLAGS else row[c] for c in _CSV_COLUMNS])
+        xlsx_append(sheet, [int(row[c]) if c in _FLAGS else row[c] for c in _CSV_COLUMNS])
     buffer = io.BytesIO()
     workbook.save(buffer)
     response = HttpResponse(
@@ -594,6 +598,9 @@ def ledger_lookup(request: HttpRequest, pk: int) -> HttpResponse:
     receipt = request.GET.get("receipt", "").strip()
     context = {"campaign": campaign, "tally": tally, "receipt": receipt, "searched": bool(receipt)}
     if receipt:
+        throttle = LedgerLookupThrottle()
+        if not throttle.allow_request(request, None):
+            return too_many_requests(request, retry_after=math.ceil(throttle.wait() or 60))
         candidates = receipts.receipt_lookup_hashes(receipt)
         ballot = Ballot.objects.filter(campaign=campaign, receipt_hash__in=candidates).first()
         if ballot is not None:

@@ -8,15 +8,19 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import Token
 
+from lib.integrity import violated_constraint
 from portal.accounts.models import PHONE_ONLY_EMAIL_DOMAIN, User
 from portal.accounts.phones import phone_normalise
+from portal.accounts.tokens import token_is_expired
 from portal.audit.services import audit_decision, audit_snapshot
 
 
 def user_mark_verified(*, user: User) -> User:
     if user.verified_at is None:
-        user.verified_at = timezone.now()
-        user.save(update_fields=["verified_at"])
+        # The first verification stands: a second one at the same moment changes nothing.
+        now = timezone.now()
+        User.objects.filter(pk=user.pk, verified_at__isnull=True).update(verified_at=now)
+        user.verified_at = User.objects.values_list("verified_at", flat=True).get(pk=user.pk)
     return user
 
 
@@ -35,16 +39,28 @@ def official_assign(*, user: User, role: str, region=None, municipalities=(), ac
     return user
 
 
-def user_unsubscribe(*, user: User) -> User:
-    """Stop all notification e-mails (from the link in any of them)."""
-    if user.notify_by_email:
+def user_unsubscribe(*, user: User) -> bool:
+    """Stop all notification e-mails (from the link in any of them).
+
+    `user` was found from the link, which names the address it was sent to. One UPDATE
+    checks and writes: if the account's address changed since (it changed hands), nothing
+    is written and the answer is False.
+    """
+    matched = User.objects.filter(pk=user.pk, email=user.email).update(notify_by_email=False)
+    if matched:
         user.notify_by_email = False
-        user.save(update_fields=["notify_by_email"])
-    return user
+    return bool(matched)
+
+
+PHONE_TAKEN = _("This phone number belongs to another account.")
 
 
 class ResidentMismatch(ValueError):
     """The phone belongs to an account whose name or birth date differ from the document."""
+
+
+# The phone's unique constraint as PostgreSQL and SQLite name it.
+PHONE_UNIQUE = frozenset({"accounts_user_phone_key", "accounts_user.phone"})
 
 
 def user_profile_update(*, user: User, full_name: str, birth_date, municipality, phone: str | None = None) -> User:
@@ -54,19 +70,32 @@ def user_profile_update(*, user: User, full_name: str, birth_date, municipality,
     a vote that is still open they stay as they are until it closes: otherwise moving
     "house" between two open votes would give one person a ballot in each.
     """
-    moved = municipality != user.municipality or birth_date != user.birth_date
-    if moved and user.pk and _has_ballot_in_open_vote(user):
-        message = _(
-            "You have voted in a vote that is still open: "
-            "your municipality and birth date can be changed after it closes."
-        )
-        raise ValidationError({"municipality": ValidationError(message, code="locked_by_ballot")})
-    user.full_name = full_name.strip()
-    user.birth_date = birth_date
-    user.municipality = municipality
-    user.phone = phone or None
-    user.full_clean(exclude=["password"])
-    user.save(update_fields=["full_name", "birth_date", "municipality", "phone"])
+    with transaction.atomic():
+        if user.pk:
+            # FOR UPDATE: a ballot being inserted holds FOR KEY SHARE on its voter until it
+            # commits; this waits for it, so the check below sees that ballot.
+            stored = User.objects.select_for_update().get(pk=user.pk)
+            moved = municipality != stored.municipality or birth_date != stored.birth_date
+            if moved and _has_ballot_in_open_vote(stored):
+                message = _(
+                    "You have voted in a vote that is still open: "
+                    "your municipality and birth date can be changed after it closes."
+                )
+                raise ValidationError({"municipality": ValidationError(message, code="locked_by_ballot")})
+        user.full_name = full_name.strip()
+        user.birth_date = birth_date
+        user.municipality = municipality
+        user.phone = phone or None
+        # The phone's uniqueness is the database's to say (below), so that a race past a
+        # Python check and a plain duplicate get the same answer.
+        user.full_clean(exclude=["password"], validate_unique=False)
+        try:
+            with transaction.atomic():
+                user.save(update_fields=["full_name", "birth_date", "municipality", "phone"])
+        except IntegrityError as error:
+            if violated_constraint(error) not in PHONE_UNIQUE:
+                raise
+            raise ValidationError({"phone": ValidationError(PHONE_TAKEN, code="phone_taken")}) from None
     return user
 
 
@@ -125,7 +154,34 @@ def resident_verify_in_person(*, volunteer: User, phone: str, full_name: str, bi
     return user
 
 
+class TokenRefused(Exception):
+    """No API token for this account; `code` says why."""
+
+    def __init__(self, message, *, code: str) -> None:
+        super().__init__(str(message))
+        self.message, self.code = message, code
+
+
 def api_token_issue(*, user: User) -> str:
-    """The user's API token (one per user; the same one on every log-in)."""
-    token, _created = Token.objects.get_or_create(user=user)
-    return token.key
+    """The user's API token: the same one on every log-in until it expires, then a new one.
+
+    Verified accounts only: the API casts ballots and enters them for residents.
+    """
+    if not user.is_verified:
+        raise TokenRefused(
+            _("Confirm your e-mail address first: the API is for verified accounts."), code="not_verified"
+        )
+    with transaction.atomic():
+        # Locked, so two log-ins at the same moment replace an expired token only once.
+        current = Token.objects.select_for_update().filter(user=user).first()
+        if current is not None and not token_is_expired(current):
+            return current.key
+        if current is not None:
+            current.delete()
+        return Token.objects.create(user=user).key
+
+
+def api_token_revoke(*, user: User) -> bool:
+    """Delete the user's API token (the app must log in again); False if there was none."""
+    deleted, _by_model = Token.objects.filter(user=user).delete()
+    return bool(deleted)

@@ -6,6 +6,7 @@ app_name = "accounts"
 
 urlpatterns = [
     path("", views.profile, name="profile"),
+    path("token/revoke/", views.api_token_revoke_view, name="api_token_revoke"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("votes/", views.my_votes, name="my_votes"),
     path("comments/", views.my_comments, name="my_comments"),

@@ -10,11 +10,13 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 from portal.accounts.forms import ProfileForm
 from portal.accounts.models import User
 from portal.accounts.requests import AuthenticatedHttpRequest
-from portal.accounts.services import user_profile_update, user_unsubscribe
+from portal.accounts.services import api_token_revoke, user_profile_update, user_unsubscribe
+from portal.accounts.tokens import token_expires_at, token_is_expired, token_of
 from portal.accounts.unsubscribe import unsubscribe_user_from_token
 from projects.models import Comment
 
@@ -53,11 +55,15 @@ def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
                 "phone": user.phone or "",
             }
         )
+    token = token_of(user)
     context = {
         "form": form,
         "profile_user": user,
         "complete": profile_is_complete(user),
         "next": _safe_next(request) or "",
+        "api_token": token,
+        "api_token_expires_at": token_expires_at(token) if token else None,
+        "api_token_expired": token_is_expired(token) if token else False,
     }
     return render(request, "accounts/profile.html", context, status=400 if form.errors else 200)
 
@@ -80,6 +86,15 @@ def my_comments(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "accounts/my_comments.html", {"comments": Comment.objects.by_author(request.user)})
 
 
+@login_required
+@require_POST
+def api_token_revoke_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The profile page's "revoke" button: the volunteers' app (or any) must log in again."""
+    if api_token_revoke(user=request.user):
+        messages.success(request, _("Your API token is revoked: apps that used it must log in again."))
+    return redirect("accounts:profile")
+
+
 # The signed token is the authorisation, and mail clients' one-click unsubscribe
 # (RFC 8058) POSTs without a CSRF token. A GET only shows the confirmation form, so
 # link scanners that fetch URLs do not unsubscribe anyone.
@@ -89,6 +104,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if user is None:
         return render(request, "accounts/unsubscribe.html", {"invalid": True}, status=400)
     if request.method == "POST":
-        user_unsubscribe(user=user)
+        if not user_unsubscribe(user=user):
+            return render(request, "accounts/unsubscribe.html", {"invalid": True}, status=400)
         return render(request, "accounts/unsubscribe.html", {"done": True, "email": user.email})
     return render(request, "accounts/unsubscribe.html", {"email": user.email})

@@ -15,6 +15,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, router, transaction
 from django.http import HttpRequest
 
+from lib.client_address import client_address
 from portal.accounts.models import User
 from portal.audit.models import AuditEvent
 from projects.models import Municipality
@@ -114,7 +115,7 @@ def audit_record(
         municipality=municipality,
         before=before,
         after=after,
-        ip=(request.META.get("REMOTE_ADDR") or None) if request is not None else None,
+        ip=(client_address(request) or None) if request is not None else None,
     )
 
 

@@ -129,8 +129,9 @@ def test_a_recount_asked_by_an_official_is_recorded(town, official, django_captu
     campaign = make_campaign(town)
 
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        assert services.tally_recount(campaign=campaign, actor=official) is True
+        recount = services.tally_recount(campaign=campaign, actor=official)
 
+    assert not recount.results_stand
     assert len(queued) == 1  # the live tally, after commit
     [event] = decisions("tally_recount")
     assert (event.actor, event.object_id) == (official, str(campaign.pk))

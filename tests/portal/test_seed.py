@@ -6,6 +6,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.utils import timezone
 
 from portal.accounts.models import User
@@ -111,3 +112,50 @@ def test_voters_option_adds_verified_voters_and_writes_their_tokens(tmp_path) ->
         token = Token.objects.select_related("user").get(key=key)
         assert token.user.email == email
         assert token.user.is_verified
+
+
+# --- Not on production settings (the outside review: seed_demo ran with DEBUG=0) -----------
+
+
+def test_seed_demo_refuses_production_settings_with_a_clear_message_and_no_traceback():
+    from tests.security.test_headers_and_settings import PRODUCTION_ENV, run_with_env
+
+    # The database does not exist: refusing must come before anything touches it.
+    result = run_with_env(["manage.py", "seed_demo"], PRODUCTION_ENV)
+
+    assert result.returncode == 1
+    assert "CommandError: seed_demo writes demo accounts with published passwords" in result.stderr
+    assert "--allow-production" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_seed_demo_on_production_settings_writes_nothing_unless_told_explicitly(settings):
+    settings.DEMO_DATA_ALLOWED = False
+    with pytest.raises(CommandError, match="must not run on production settings"):
+        call_command("seed_demo", stdout=io.StringIO())
+    assert not Region.objects.exists()
+    assert not User.objects.exists()
+
+    call_command("seed_demo", allow_production=True, stdout=io.StringIO())
+    assert Campaign.objects.count() == 2
+
+
+def test_demo_receipts_are_random_so_nobody_can_look_them_up():
+    import hashlib
+
+    seed_demo()
+    closed = Campaign.objects.filter(closed_at__isnull=False).get()
+    stored = set(closed.ballots.values_list("receipt_hash", flat=True))
+    guessable = {
+        hashlib.sha256(f"demo-receipt-{closed.municipality.slug}-{voter_id}".encode()).hexdigest()
+        for voter_id in closed.ballots.values_list("external_voter_id", flat=True)
+    }
+    assert len(stored) == CLOSED_CAMPAIGN_BALLOTS
+    assert not stored & guessable
+    response = Client().get(
+        f"/campaigns/{closed.pk}/ledger/",
+        {"receipt": f"demo-receipt-{closed.municipality.slug}-nt-{closed.year}-0001"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 200
+    assert "Not found" in response.content.decode()

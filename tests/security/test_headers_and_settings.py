@@ -42,7 +42,8 @@ def production_settings(env_changes: dict[str, str] | None = None) -> dict:
         "import json, django; django.setup(); from django.conf import settings as s; "
         "print(json.dumps({n: getattr(s, n, None) for n in ["
         "'SESSION_COOKIE_SECURE', 'SESSION_COOKIE_HTTPONLY', 'CSRF_COOKIE_SECURE', 'SECURE_HSTS_SECONDS', "
-        "'SECURE_HSTS_INCLUDE_SUBDOMAINS', 'SECURE_SSL_REDIRECT', 'PASSWORD_HASHERS', 'DEBUG']}))"
+        "'SECURE_HSTS_INCLUDE_SUBDOMAINS', 'SECURE_SSL_REDIRECT', 'PASSWORD_HASHERS', 'DEBUG', "
+        "'SECURE_PROXY_SSL_HEADER', 'TRUSTED_PROXY_COUNT', 'TRUSTED_PROXY_NETWORKS']}))"
     )
     result = run_with_env(["-c", code], {**PRODUCTION_ENV, **(env_changes or {})})
     assert result.returncode == 0, result.stderr

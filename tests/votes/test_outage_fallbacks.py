@@ -44,3 +44,43 @@ def test_close_commits_when_the_broker_is_down(make_campaign, django_capture_on_
     assert delay.call_count == 1
     assert Campaign.objects.get(pk=campaign.pk).closed_at is not None
     assert "broker unavailable" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_admins_recount_says_when_the_broker_refused_it(make_campaign, superuser, client):
+    from django.urls import reverse
+
+    from votes.admin import recount_refused_text
+
+    campaign = make_campaign()
+    client.force_login(superuser)
+    with mock.patch("votes.tasks.tally_live.delay", side_effect=OperationalError("Connection refused")) as delay:
+        response = client.post(
+            reverse("admin:votes_campaign_changelist"),
+            {"action": "recount_now", "_selected_action": [campaign.pk], "index": "0"},
+            follow=True,
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+
+    assert delay.call_count == 1
+    shown = [(message.level_tag, str(message)) for message in response.context["messages"]]
+    assert shown == [("error", f"{campaign}: {recount_refused_text(f'manage.py tally {campaign.pk}')}")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_admins_recount_is_queued_once_the_broker_took_it(make_campaign, superuser, client):
+    from django.urls import reverse
+
+    campaign = make_campaign()
+    client.force_login(superuser)
+    with mock.patch("votes.tasks.tally_live.delay") as delay:
+        response = client.post(
+            reverse("admin:votes_campaign_changelist"),
+            {"action": "recount_now", "_selected_action": [campaign.pk], "index": "0"},
+            follow=True,
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+
+    delay.assert_called_once_with(campaign.pk)
+    shown = [(message.level_tag, str(message)) for message in response.context["messages"]]
+    assert shown == [("info", "A recount was queued for 1 campaign.")]

@@ -42,6 +42,7 @@ from votes.services.errors import (
     NotEligible,
     OverBudget,
     PointsOverLimit,
+    ProfileChanged,
     ResidentDetailsMismatch,
     ResultsError,
     TallyError,
@@ -74,6 +75,7 @@ from votes.services.seal import (
     ledger_seal_enqueue,
 )
 from votes.services.tallies import (
+    Recount,
     live_tallies_enqueue,
     results_publish,
     tally_compute,
@@ -100,6 +102,8 @@ __all__ = [
     "NotEligible",
     "OverBudget",
     "PointsOverLimit",
+    "ProfileChanged",
+    "Recount",
     "ResidentDetailsMismatch",
     "ResultsError",
     "TallyError",

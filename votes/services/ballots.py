@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from lib.integrity import violated_constraint
 from lib.money import rubles
 from portal import metrics
 from portal.accounts.models import User
@@ -49,6 +51,7 @@ from votes.services.errors import (
     NotEligible,
     OverBudget,
     PointsOverLimit,
+    ProfileChanged,
     ResidentDetailsMismatch,
     TooFewChoices,
     TooManyChoices,
@@ -165,18 +168,8 @@ def ballot_validate(*, campaign: Campaign, choices: Iterable[ChoiceInput]) -> li
     return [(entries[entry_id], points) for entry_id, points in pairs]
 
 
-def _violated_constraint(error: IntegrityError) -> str:
-    """The name of the constraint behind an IntegrityError ('' if unknown)."""
-    cause = error.__cause__
-    diag = getattr(cause, "diag", None)
-    name = getattr(diag, "constraint_name", None)
-    if name:
-        return name
-    text = str(error)
-    # SQLite names columns, not constraints.
-    if "votes_ballot.campaign_id, votes_ballot.voter_id" in text:
-        return "ballot_one_per_voter"
-    return ""
+# The one-ballot-per-voter constraint as PostgreSQL and SQLite name it.
+ONE_BALLOT_PER_VOTER = frozenset({"ballot_one_per_voter", "votes_ballot.campaign_id, votes_ballot.voter_id"})
 
 
 def _refusals_counted(cast: Callable[..., CastBallot]) -> Callable[..., CastBallot]:
@@ -236,8 +229,8 @@ def ballot_cast(
     try:
         _ballot_insert(ballot, chosen)
     except IntegrityError as error:
-        constraint = _violated_constraint(error)
-        if constraint == "ballot_one_per_voter":
+        constraint = violated_constraint(error)
+        if constraint in ONE_BALLOT_PER_VOTER:
             raise AlreadyVoted() from error
         if constraint == "ballot_within_voting_window":
             raise CampaignNotOpen(_("Voting in this campaign is closed."), code="campaign_closed") from error
@@ -246,10 +239,19 @@ def ballot_cast(
     return CastBallot(receipt=receipt, ballot=ballot)
 
 
+# The voter's row is read again in the same statement, locked FOR KEY SHARE until the
+# ballot commits, and must still hold the residence and birth date eligibility was
+# checked against: a profile change that committed since writes no ballot, and one in
+# flight (FOR UPDATE in user_profile_update) is waited for and then seen. Without it, a
+# move between two open votes racing a ballot gave one person a ballot in each.
 _BALLOT_INSERT_SQL = """
-    WITH ballot AS (
+    WITH voter AS (
+        SELECT id FROM accounts_user
+        WHERE id = %s AND municipality_id IS NOT DISTINCT FROM %s AND birth_date IS NOT DISTINCT FROM %s
+        FOR KEY SHARE
+    ), ballot AS (
         INSERT INTO votes_ballot (campaign_id, voter_id, channel, volunteer_id, cast_at, receipt_hash)
-        VALUES (%s, %s, %s, %s, %s, %s)
+        SELECT %s, voter.id, %s, %s, %s, %s FROM voter
         RETURNING id, cast_at
     ), choices AS (
         INSERT INTO votes_ballotchoice (ballot_id, campaign_id, entry_id, points)
@@ -267,8 +269,15 @@ def _ballot_insert(ballot: Ballot, chosen: list[tuple[Entry, int]]) -> None:
     and returns the cast_at the trigger stamped with the database clock; the constraints
     and the trigger apply exactly as to ORM inserts. Elsewhere the ORM, in a transaction.
     """
+    voter = ballot.voter
+    assert voter is not None  # noqa: S101  (a cast ballot has its voter; imports do not come here)
     if connection.vendor != "postgresql":
         with transaction.atomic():
+            unchanged = Q(pk=voter.pk)
+            for field, value in (("municipality_id", voter.municipality_id), ("birth_date", voter.birth_date)):
+                unchanged &= Q(**{f"{field}__isnull": True}) if value is None else Q(**{field: value})
+            if not User.objects.filter(unchanged).exists():
+                raise ProfileChanged()
             ballot.save(force_insert=True)
             BallotChoice.objects.bulk_create(
                 BallotChoice(ballot=ballot, campaign_id=ballot.campaign_id, entry=entry, points=points)
@@ -276,8 +285,10 @@ def _ballot_insert(ballot: Ballot, chosen: list[tuple[Entry, int]]) -> None:
             )
         return
     params = [
+        voter.pk,
+        voter.municipality_id,
+        voter.birth_date,
         ballot.campaign_id,
-        ballot.voter_id,
         ballot.channel,
         ballot.volunteer_id,
         ballot.cast_at,  # replaced by the trigger
@@ -289,7 +300,10 @@ def _ballot_insert(ballot: Ballot, chosen: list[tuple[Entry, int]]) -> None:
     # Inside a caller's transaction, a savepoint keeps a refused ballot from spoiling it.
     with transaction.atomic() if connection.in_atomic_block else nullcontext(), connection.cursor() as cursor:
         cursor.execute(_BALLOT_INSERT_SQL, params)
-        ballot.pk, ballot.cast_at = cursor.fetchone()
+        row = cursor.fetchone()
+    if row is None:
+        raise ProfileChanged()
+    ballot.pk, ballot.cast_at = row
     ballot._state.adding = False
     ballot._state.db = connection.alias
 

@@ -97,6 +97,17 @@ class AlreadyVoted(BallotError):
     default_message = _("You have already voted in this campaign. Each resident has one ballot.")
 
 
+class ProfileChanged(BallotError):
+    """The voter's residence or birth date changed while the ballot was being cast."""
+
+    code = "profile_changed"
+    http_status = 409
+    default_message = _(
+        "Your profile changed while the ballot was being cast, so it was not recorded. "
+        "Check where you live and your birth date, then vote again."
+    )
+
+
 class ResidentDetailsMismatch(BallotError):
     code = "resident_mismatch"
     default_message = _(

@@ -14,6 +14,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from lib.integrity import violated_constraint
 from portal.accounts.permissions import OutOfScope, can_moderate_in
 from portal.audit.services import audit_decision, audit_snapshot_from_db
 from projects.models import Proposal, ProposalPhoto, Space
@@ -91,8 +92,11 @@ def idea_submit(
                 ProposalPhoto.objects.create(
                     proposal=proposal, image=photo_store(file=photo), kind=ProposalPhoto.Kind.GENERAL
                 )
-    except IntegrityError:
-        # The one constraint a resident can hit: a new space named like an existing one.
+    except IntegrityError as error:
+        # The one constraint a resident can hit: a new space named like an existing one
+        # (also when two residents name it at the same moment).
+        if violated_constraint(error) != "space_unique_name_in_municipality":
+            raise
         raise ValidationError(
             _("A space with this name already exists here: choose it from the list."), code="duplicate"
         ) from None

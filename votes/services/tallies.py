@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -13,7 +13,7 @@ from django.db.models import Case, Count, F, IntegerField, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from lib.queue import task_send_on_commit
+from lib.queue import task_send, task_send_on_commit
 from portal.audit.services import audit_decision, audit_snapshot
 from portal.streaming import streaming_transaction
 from projects.services import proposals_select
@@ -275,7 +275,14 @@ def tally_compute(*, campaign_id: int, final: bool) -> Tally:
     kind = Tally.Kind.FINAL if final else Tally.Kind.LIVE
     with transaction.atomic():
         tally_lock(campaign_id, kind)
-        _tally_checks(Campaign.objects.get(pk=campaign_id), final=final)
+        campaigns = Campaign.objects.all()
+        if final:
+            # The campaign row stays locked until the tally is marked running, and
+            # results_publish locks it FOR UPDATE: a publication and a recount never
+            # pass each other (once running, publication waits for a done, sealed
+            # tally). NO KEY: ballots' FOR KEY SHARE on the campaign is not in its way.
+            campaigns = campaigns.select_for_update(no_key=True)
+        _tally_checks(campaigns.get(pk=campaign_id), final=final)
         tally, _ = Tally.objects.update_or_create(
             campaign_id=campaign_id,
             kind=kind,
@@ -319,17 +326,36 @@ def tally_enqueue(*, campaign: Campaign, final: bool) -> None:
     task_send_on_commit(task, campaign_id)
 
 
-def tally_recount(*, campaign: Campaign, actor: Any = None) -> bool:
+@dataclass
+class Recount:
+    """An official's "recount now" of `campaign`: moot when its results are published
+    and stand; otherwise `queued` says, once the transaction has committed, whether the
+    broker took the task (None until then), so a refusal is told, not shown as queued."""
+
+    campaign: Campaign
+    results_stand: bool = False
+    queued: bool | None = None
+
+
+def tally_recount(*, campaign: Campaign, actor: Any = None) -> Recount:
     """An official asks for a recount: the final tally of a closed campaign, the live one
-    of an open one, counted by a worker after commit. Published results stand: False,
-    and nothing is asked."""
+    of an open one, counted by a worker after commit. Published results stand: nothing
+    is asked."""
+    recount = Recount(campaign=campaign)
     with transaction.atomic():
         campaign = Campaign.objects.get(pk=campaign.pk)
         if campaign.results_published_at is not None:
-            return False
+            recount.results_stand = True
+            return recount
         audit_decision(actor=actor, name="tally_recount", obj=campaign, before=None)
-        tally_enqueue(campaign=campaign, final=campaign.closed_at is not None)
-    return True
+        task = tasks.tally_final if campaign.closed_at is not None else tasks.tally_live
+        campaign_id = campaign.pk
+
+        def send() -> None:
+            recount.queued = task_send(task, campaign_id)
+
+        transaction.on_commit(send)
+    return recount
 
 
 def results_publish(*, campaign: Campaign, actor: Any = None) -> Campaign:

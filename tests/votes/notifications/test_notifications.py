@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from portal.accounts import unsubscribe
 from portal.accounts.models import User
+from portal.accounts.services import user_unsubscribe
 from tests.builders import make_user
 from votes import services, tasks
 from votes.models import Ballot, Channel
@@ -129,3 +130,13 @@ def test_tampered_token_is_refused(client, resident, town):
     assert forged != token
     assert client.post(reverse("accounts:unsubscribe", args=[forged])).status_code == 400
     assert User.objects.filter(notify_by_email=False).count() == 0
+
+
+def test_unsubscribe_checks_the_address_in_the_same_write(resident):
+    """The link was checked against the account; the address changed before the write."""
+    found = unsubscribe.unsubscribe_user_from_token(unsubscribe.unsubscribe_token(resident))
+    assert found is not None
+    User.objects.filter(pk=resident.pk).update(email="new.owner@example.org")
+
+    assert user_unsubscribe(user=found) is False
+    assert User.objects.get(pk=resident.pk).notify_by_email is True
