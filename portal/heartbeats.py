@@ -19,6 +19,9 @@ import time
 from celery import signals
 from celery.beat import PersistentScheduler
 from django.conf import settings
+from redis import Redis
+
+from lib.outages import warn_once_a_minute
 
 logger = logging.getLogger(__name__)
 
@@ -29,11 +32,15 @@ FORGET_SECONDS = 3600
 
 
 @functools.cache
-def redis_client():
-    """One client (and connection pool) per process."""
-    from redis import Redis
+def redis_server(url: str) -> Redis:
+    """One client (and connection pool) per process and Redis URL, for the probes and the
+    heartbeats: a connection per probe would cost more than the probe."""
+    return Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
 
-    return Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+
+def redis_client() -> Redis:
+    """The broker's Redis (REDIS_URL), where the heartbeats are kept."""
+    return redis_server(settings.REDIS_URL)
 
 
 def worker_heartbeat_write(client, *, name: str, queues: list[str], now: float | None = None) -> None:
@@ -74,15 +81,13 @@ class _WorkerHeartbeat(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        from redis import Redis
-
         # Its own client: the thread outlives requests, and a fork must not share it.
         client = Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
         while not self.stopped.is_set():
             try:
                 worker_heartbeat_write(client, name=self.worker_name, queues=self.queues)
             except Exception:  # Redis down: the heartbeat stops, which is the truth
-                logger.warning("worker heartbeat not written: Redis unavailable")
+                warn_once_a_minute(logger, "heartbeat-worker", "worker heartbeat not written: Redis unavailable")
             self.stopped.wait(settings.HEARTBEAT_INTERVAL)
 
     def stop(self) -> None:
@@ -121,5 +126,5 @@ class HeartbeatScheduler(PersistentScheduler):
             try:
                 redis_client().set(BEAT_KEY, str(time.time()), ex=FORGET_SECONDS)
             except Exception:
-                logger.warning("beat heartbeat not written: Redis unavailable")
+                warn_once_a_minute(logger, "heartbeat-beat", "beat heartbeat not written: Redis unavailable")
         return interval

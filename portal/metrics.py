@@ -17,7 +17,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
-import os
 from collections.abc import Iterator
 
 from django.conf import settings
@@ -29,6 +28,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import REGISTRY, Collector
+
+from lib.outages import warn_once_a_minute
 
 logger = logging.getLogger(__name__)
 
@@ -116,8 +117,15 @@ class ScrapeTimeCollector(Collector):
                     for key in (queue, *(f"{queue}\x06\x16{step}" for step in (3, 6, 9))):
                         pipe.llen(key)
                 lengths = pipe.execute()
-        except Exception:
-            logger.warning("metrics: broker unavailable, no queue depth", exc_info=True)
+        except Exception as error:
+            # Once a minute, not a traceback per scrape, while Redis is down (lib/outages.py).
+            warn_once_a_minute(
+                logger,
+                "metrics-broker",
+                "metrics: broker unavailable, no queue depth (%s: %s)",
+                type(error).__name__,
+                error,
+            )
             return
         for index, queue in enumerate(QUEUES):
             family.add_metric([queue], float(sum(lengths[index * 4 : index * 4 + 4])))
@@ -126,9 +134,9 @@ class ScrapeTimeCollector(Collector):
 
 def metrics_registry(*, scrape_time: bool = True) -> CollectorRegistry:
     """The registry to expose: every process's files in multiprocess mode, else this one's."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if settings.PROMETHEUS_MULTIPROC_DIR:
         registry = CollectorRegistry()
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry, path=settings.PROMETHEUS_MULTIPROC_DIR)
     else:
         registry = CollectorRegistry()
         registry.register(_ProcessRegistry())

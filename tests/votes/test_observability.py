@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import time
 import uuid
 
 import pytest
 from django.conf import settings
+from django.core.cache import caches
 from django.test import override_settings
 
 from portal import heartbeats
@@ -94,6 +96,55 @@ def test_ready_is_503_when_a_required_check_is_down(client, redis_client):
         "ms": response.json()["checks"]["beat"]["ms"],
         "detail": "beat has not ticked",
     }
+
+
+@pytest.mark.redis
+@needs_redis
+def test_ready_reports_the_cache_down_although_the_cache_fails_open(client, redis_client):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    unreachable = {
+        "default": {
+            "BACKEND": "portal.cache.FailOpenRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    with override_settings(CACHES=unreachable):
+        # The cache answers as an empty one (the portal keeps serving) ...
+        assert caches["default"].get("anything", "missing") == "missing"
+        response = client.get("/health/ready/")
+    # ... and readiness still tells the operator that it is down, without failing the web.
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["cache"]["state"] == "down"
+    assert body["checks"]["cache"]["required"] is False
+    assert body["checks"]["cache"]["detail"] == (
+        "the cache (Redis) does not answer: rate limits are off and pages are not cached"
+    )
+    assert body["checks"]["broker"]["state"] == "ok"  # the broker is another client
+
+
+@pytest.mark.redis
+@needs_redis
+def test_probes_reuse_the_process_connections_to_redis(client, redis_client, monkeypatch):
+    from redis.connection import Connection
+
+    opened = []
+    connect = Connection._connect
+
+    def counted(self):
+        opened.append(self)
+        return connect(self)
+
+    monkeypatch.setattr(Connection, "_connect", counted)
+    for _ in range(20):
+        assert client.get("/health/ready/").status_code == 200
+    # The four Redis checks run at once on one pool: it grows to four connections at
+    # most, where a connection per probe would be twenty.
+    assert len(opened) <= 4
 
 
 def test_metrics_only_from_allowed_networks_or_with_the_token(client):
