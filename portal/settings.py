@@ -11,10 +11,12 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from django_guid.integrations import CeleryIntegration
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -50,6 +52,16 @@ def env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={value!r} is not an integer") from None
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number") from None
 
 
 def env_path(name: str, default: Path) -> Path:
@@ -102,6 +114,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "django_filters",
+    "django_guid",
     "portal",
     "portal.accounts",
     "portal.audit",
@@ -111,6 +124,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id covers everything below, and the latency clock starts here.
+    "django_guid.middleware.guid_middleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Before SecurityMiddleware reads the scheme: forwarded headers only from trusted proxies.
     "portal.middleware.UntrustedForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.PermissionsPolicyMiddleware",
@@ -126,6 +143,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.middleware.DatabaseUnavailableMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -151,21 +169,48 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", "")
+# DATABASE_URL (and DATABASE_REPLICA_URL) point at PgBouncer in transaction mode: a
+# client's statements may run on different server connections between transactions, so
+# nothing may rely on session state (README, "PgBouncer").
+DATABASE_PGBOUNCER = env_bool("DATABASE_PGBOUNCER", False)
+# A streaming replica for the public reads (results, exports, ledger, statistics,
+# catalogue); portal/replica.py routes them there and everything else to the primary.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+
+
+def _postgres_database(url: str, *, connect_timeout: int) -> dj_database_url.DBConfig:
+    database = dj_database_url.parse(
+        url,
+        conn_max_age=env_int("CONN_MAX_AGE", 60),
+        # A SELECT 1 before the first query of a request that reuses a connection;
+        # CONN_HEALTH_CHECKS=0 saves that round trip where connections never go stale.
+        conn_health_checks=env_bool("CONN_HEALTH_CHECKS", True),
+    )
+    options = database.setdefault("OPTIONS", {})
+    options.setdefault("connect_timeout", connect_timeout)
+    if not DATABASE_PGBOUNCER:
+        # Server-side cursors (QuerySet.iterator: the ballot ledger, grouped ballots,
+        # exports) are always read to the end here. PostgreSQL plans a cursor for its
+        # first 10 % of rows by default, which for the ledger meant walking the global
+        # receipt index with a lookup per ballot: 21 s instead of 3.5 s on 1 M ballots
+        # (bench/NOTES.md). PgBouncer refuses this startup parameter and would not keep
+        # it per session anyway: portal.db.streaming sets it per transaction as well.
+        options["options"] = "-c cursor_tuple_fraction=1.0"
+    return database
+
+
 if DATABASE_URL:
-    DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL,
-            conn_max_age=env_int("CONN_MAX_AGE", 60),
-            # A SELECT 1 before the first query of a request that reuses a connection;
-            # CONN_HEALTH_CHECKS=0 saves that round trip where connections never go stale.
-            conn_health_checks=env_bool("CONN_HEALTH_CHECKS", True),
+    DATABASES = {"default": _postgres_database(DATABASE_URL, connect_timeout=env_int("DATABASE_CONNECT_TIMEOUT", 10))}
+    if DATABASE_REPLICA_URL:
+        # A short timeout: a replica that does not answer sends its reads to the primary.
+        DATABASES["replica"] = _postgres_database(
+            DATABASE_REPLICA_URL, connect_timeout=env_int("DATABASE_REPLICA_CONNECT_TIMEOUT", 2)
         )
-    }
-    # Server-side cursors (QuerySet.iterator: the ballot ledger, grouped ballots, exports)
-    # are always read to the end here. PostgreSQL plans a cursor for its first 10 % of
-    # rows by default, which for the ledger meant walking the global receipt index with a
-    # lookup per ballot: 21 s instead of 3.5 s on 1 M ballots (bench/NOTES.md).
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c cursor_tuple_fraction=1.0"
+        # Tests read the replica alias as the primary (no test database is made for it).
+        DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+        DATABASE_ROUTERS = ["portal.replica.ReplicaRouter"]
+elif DATABASE_REPLICA_URL:
+    raise ImproperlyConfigured("DATABASE_REPLICA_URL needs DATABASE_URL (the primary)")
 else:
     DATABASES = {
         "default": {
@@ -174,6 +219,8 @@ else:
             "OPTIONS": {"timeout": 20},
         }
     }
+# Seconds a replica that failed to connect is skipped before it is tried again.
+DATABASE_REPLICA_RETRY_SECONDS = env_int("DATABASE_REPLICA_RETRY_SECONDS", 10)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -211,6 +258,8 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
+        # The queues' bindings too (kombu's default is ./control in the working directory).
+        "control_folder": str(_broker_dir / "control"),
     }
 
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
@@ -220,6 +269,22 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Three queues, so a flood of e-mails never waits in front of a count: production runs a
+# worker per queue (docs/deploy.md); a worker started without -Q (`make run`) takes all.
+CELERY_TASK_QUEUES = {name: {"exchange": name, "routing_key": name} for name in ("counting", "seal", "mail")}
+CELERY_TASK_DEFAULT_QUEUE = "counting"
+CELERY_TASK_ROUTES = {
+    "votes.tasks.ledger_seal": {"queue": "seal"},
+    "votes.tasks.*": {"queue": "counting"},
+    # The e-mail tasks live in votes/tasks.py under their old names (see there).
+    "portal.tasks.notify_*": {"queue": "mail"},
+}
+# Beat records its last tick (portal.heartbeats) at least this often; workers write a
+# heartbeat as often. /health/ready/ calls either down after HEARTBEAT_STALE_SECONDS.
+HEARTBEAT_INTERVAL = env_int("HEARTBEAT_INTERVAL", 10)
+HEARTBEAT_STALE_SECONDS = env_int("HEARTBEAT_STALE_SECONDS", 3 * HEARTBEAT_INTERVAL)
+CELERY_BEAT_SCHEDULER = "portal.heartbeats:HeartbeatScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = HEARTBEAT_INTERVAL
 # `manage.py pabulib_conformance` without a DIR reads this folder of .pb files; empty: the
 # repository's samples (tests/data/pabulib and its more/).
 PABULIB_DIR = env_str("PABULIB_DIR", "")
@@ -242,6 +307,21 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
 }
+
+# --- Health and metrics ---------------------------------------------------------
+# What /health/ready/ answers 503 for. The web serves and casts without Redis (cache and
+# throttles fail open, tasks are enqueued again by beat), so by default only the primary
+# database takes a web host out of the load balancer; the others are reported.
+HEALTH_READY_REQUIRED = env_list("HEALTH_READY_REQUIRED", ["database"])
+# /metrics answers clients from these networks, or with `Authorization: Bearer <token>`.
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# gunicorn's workers (and a worker host's Celery processes) share their counters through
+# files in this folder (prometheus-client's multiprocess mode): see docs/deploy.md.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
+# A Celery worker serves its own /metrics (the seal's duration, tasks) on this port.
+CELERY_METRICS_PORT = env_int("CELERY_METRICS_PORT", 0)
+CELERY_METRICS_ADDR = env_str("CELERY_METRICS_ADDR", "127.0.0.1")
 
 # --- Accounts -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -407,6 +487,8 @@ if TRUSTED_PROXY_COUNT or TRUSTED_PROXY_NETWORKS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Load balancers and Prometheus probe the hosts over plain HTTP, inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -429,10 +511,52 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-LOGGING = {
+# --- Logs and error reports -----------------------------------------------------
+# LOG_FORMAT=json writes one JSON object per line (for a log shipper); every line carries
+# the request id (`X-Request-ID`, made up when the client sends none), which follows the
+# request into the Celery tasks it enqueues.
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use text or json")
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,  # a client's id that is not a UUID is replaced, never logged as is
+    # Tasks enqueued while handling a request carry its id in their headers.
+    "INTEGRATIONS": [CeleryIntegration()],
+    "IGNORE_URLS": ["health/live", "health/ready", "metrics"],
+}
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "django_guid.log_filters.CorrelationId", "correlation_id_field": "request_id"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(process)d",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "django_guid": {"level": "WARNING"},
+        # A probe every few seconds with a worker down must not fill the log with tracebacks:
+        # /health/ready/ says what is down.
+        "health_check": {"level": "ERROR"},
+    },
 }
+
+# Errors go to Sentry (or a compatible service) when a DSN is set. No personal data:
+# no cookies, user ids, request bodies or local variables, which in casting would name
+# the voter next to the ballot.
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from portal.observability import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", "production"),
+        traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
+    )

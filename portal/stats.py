@@ -10,6 +10,7 @@ from django.db.models.functions import ExtractYear
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from portal.replica import reads_from_replica
 from projects.models import Proposal
 from votes.models import Tally
 
@@ -78,6 +79,7 @@ def campaign_turnout() -> list[dict]:
     return result
 
 
+@reads_from_replica
 def stats(request: HttpRequest) -> HttpResponse:
     context = {"improved": improved_spaces_by_year_and_municipality(), "turnout": campaign_turnout()}
     return render(request, "portal/stats.html", context)

@@ -5,7 +5,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView
 
-from portal import admin_links, stats, views
+from portal import admin_links, health, metrics, stats, views
 
 # allauth answers its rate limits with this (respond_429 looks it up here).
 handler429 = views.allauth_rate_limited
@@ -19,6 +19,9 @@ api_v1: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
+    path("health/live/", health.live, name="health_live"),
+    path("health/ready/", health.ready, name="health_ready"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("", views.home, name="home"),
     path("about/", views.about, name="about"),
     path("favicon.ico", views.favicon, name="favicon"),

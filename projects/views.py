@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from portal.replica import reads_from_replica
 from projects import services
 from projects.filters import ProposalFilter
 from projects.forms import CommentForm, CommentReportForm
@@ -24,6 +25,7 @@ PROPOSALS_PER_PAGE = 20
 MORE_FILTERS = ("region", "kind", "status", "year", "cost_min", "cost_max")
 
 
+@reads_from_replica
 def proposal_list(request: HttpRequest) -> HttpResponse:
     filterset = ProposalFilter(request.GET or None, queryset=Proposal.objects.public().with_place().with_pictures())
     # Bad filter values show their error and no results, rather than silently
@@ -66,6 +68,7 @@ def _timeline(proposal: Proposal) -> list[tuple[str, object]]:
     return [(label, when) for label, when in steps if when is not None]
 
 
+@reads_from_replica
 def space_detail(request: HttpRequest, pk: int) -> HttpResponse:
     space = get_object_or_404(
         Space.objects.public().select_related("municipality__region").prefetch_related("photos"), pk=pk

@@ -16,6 +16,7 @@ from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
@@ -28,6 +29,7 @@ from rest_framework.views import APIView
 from portal.accounts.services import TokenRefused, api_token_issue, api_token_revoke
 from portal.accounts.validators import validate_birth_date
 from portal.idempotency.services import Answer, IdempotencyError, idempotent, request_text
+from portal.replica import reads_from_replica
 from projects.models import Municipality
 from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry
 from votes.permissions import can_assist
@@ -461,6 +463,7 @@ class CampaignResultsView(generics.GenericAPIView):
     queryset = Campaign.objects.select_related("municipality")
 
     @extend_schema(responses={200: ResultsSerializer, 404: None})
+    @method_decorator(reads_from_replica)
     def get(self, request, pk: int):
         campaign = get_object_or_404(Campaign, pk=pk)
         tally = public_tally(campaign)

@@ -17,6 +17,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from portal.replica import REPLICA, primary_wal_position, read_alias, replica_has_replayed
+from portal.streaming import streaming_transaction
 from votes import ledger, pabulib
 from votes.models import Ballot, Campaign, Tally, TallyRow
 
@@ -98,20 +100,21 @@ def campaign_election(campaign: Campaign) -> pabulib.PbElection:
     votes = []
     # In the ledger's order and under the ledger's names (the receipt hash), never the
     # order of casting or a database id: neither may hint at who cast a ballot.
-    ballots = (
-        Ballot.objects.filter(campaign=campaign)
-        .order_by("receipt_hash", "choices__points", "choices__entry__external_id")
-        .values_list("pk", "receipt_hash", "external_voter_id", "choices__entry__external_id", "choices__points")
-        .iterator(chunk_size=5000)
-    )
-    current: dict[str, Any] | None = None
-    for pk, receipt, external_voter_id, external_id, points in ballots:
-        if current is None or current["_pk"] != pk:
-            current = {"_pk": pk, "voter_id": external_voter_id or receipt[:16], "vote_list": [], "points_list": []}
-            votes.append(current)
-        if external_id is not None:
-            current["vote_list"].append(external_id)
-            current["points_list"].append(points)
+    with streaming_transaction():
+        ballots = (
+            Ballot.objects.filter(campaign=campaign)
+            .order_by("receipt_hash", "choices__points", "choices__entry__external_id")
+            .values_list("pk", "receipt_hash", "external_voter_id", "choices__entry__external_id", "choices__points")
+            .iterator(chunk_size=5000)
+        )
+        current: dict[str, Any] | None = None
+        for pk, receipt, external_voter_id, external_id, points in ballots:
+            if current is None or current["_pk"] != pk:
+                current = {"_pk": pk, "voter_id": external_voter_id or receipt[:16], "vote_list": [], "points_list": []}
+                votes.append(current)
+            if external_id is not None:
+                current["vote_list"].append(external_id)
+                current["points_list"].append(points)
     for vote in votes:
         del vote["_pk"]
         if campaign.method != "cumulative":
@@ -157,24 +160,26 @@ def results_dict(campaign: Campaign, tally: Tally, rows: list[TallyRow] | None =
 
 
 def ledger_ballots(campaign_id: int, *, chunk_size: int = 5000) -> Iterator[tuple[str, list[tuple[str, int]]]]:
-    """Ballots in ledger order (receipt hash), with their choices; streamed."""
-    rows = (
-        Ballot.objects.filter(campaign_id=campaign_id)
-        .order_by("receipt_hash", "choices__entry__external_id")
-        .values_list("receipt_hash", "choices__entry__external_id", "choices__points")
-        .iterator(chunk_size=chunk_size)
-    )
-    current: str | None = None
-    choices: list[tuple[str, int]] = []
-    for receipt, external_id, points in rows:
-        if receipt != current:
-            if current is not None:
-                yield current, choices
-            current, choices = receipt, []
-        if external_id is not None:
-            choices.append((external_id, points))
-    if current is not None:
-        yield current, choices
+    """Ballots in ledger order (receipt hash), with their choices; streamed, in one
+    transaction (one snapshot per statement, and a cursor PgBouncer can keep)."""
+    with streaming_transaction():
+        rows = (
+            Ballot.objects.filter(campaign_id=campaign_id)
+            .order_by("receipt_hash", "choices__entry__external_id")
+            .values_list("receipt_hash", "choices__entry__external_id", "choices__points")
+            .iterator(chunk_size=chunk_size)
+        )
+        current: str | None = None
+        choices: list[tuple[str, int]] = []
+        for receipt, external_id, points in rows:
+            if receipt != current:
+                if current is not None:
+                    yield current, choices
+                current, choices = receipt, []
+            if external_id is not None:
+                choices.append((external_id, points))
+        if current is not None:
+            yield current, choices
 
 
 def ledger_rows(campaign_id: int) -> Iterator[tuple[int, str, list, str]]:
@@ -258,7 +263,7 @@ def results_page_cached(campaign_id: int, language: str) -> tuple[str | None, by
         found = cache.get_many([key, _page_key(campaign_id, language)])
         version = found.get(key)
         if version is None:
-            cache.add(key, uuid.uuid4().hex, timeout=None)
+            cache.add(key, _version_new(), timeout=None)
             return cache.get(key), None
         stored = found.get(_page_key(campaign_id, language))
         if stored is not None and stored[0] == version:
@@ -269,6 +274,18 @@ def results_page_cached(campaign_id: int, language: str) -> tuple[str | None, by
         return None, None
 
 
+def results_page_storable(version: str) -> bool:
+    """False when this page was read from a replica that is behind the version's change."""
+    _token, _at, position = version.partition("@")
+    if not position or read_alias() != REPLICA:
+        return True
+    try:
+        return replica_has_replayed(position)
+    except Exception:
+        logger.warning("could not read the replica's replay position", exc_info=True)
+        return False
+
+
 def results_page_store(campaign_id: int, language: str, version: str, content: bytes, timeout: int) -> None:
     try:
         cache.set(_page_key(campaign_id, language), (version, content), timeout)
@@ -276,10 +293,26 @@ def results_page_store(campaign_id: int, language: str, version: str, content: b
         logger.warning("results page cache unavailable", exc_info=True)
 
 
-def results_page_invalidate(campaign_id: int) -> None:
-    """Forget the campaign's cached results pages (every language)."""
+def _version_new() -> str:
+    """A new version token; with a read replica it carries the primary's WAL position."""
     try:
-        cache.delete(_version_key(campaign_id))
+        position = primary_wal_position()
+    except Exception:
+        logger.warning("could not read the primary's WAL position", exc_info=True)
+        position = None
+    return uuid.uuid4().hex + (f"@{position}" if position else "")
+
+
+def results_page_invalidate(campaign_id: int) -> None:
+    """Forget the campaign's cached results pages (every language).
+
+    With a read replica, the new version token carries the primary's WAL position after
+    the change: a page rendered from a replica that has not replayed that far yet shows
+    the older state and is not stored (`results_page_storable`), so a lagging replica
+    never leaves an old page in the cache under the new token.
+    """
+    try:
+        cache.set(_version_key(campaign_id), _version_new(), timeout=None)
     except Exception:
         # Pages expire by themselves after RESULTS_PAGE_SECONDS.
         logger.warning("results page cache unavailable: pages of campaign %s expire on their own", campaign_id)

@@ -26,6 +26,7 @@ from openpyxl import Workbook
 from lib.money import rubles
 from lib.spreadsheets import csv_row, xlsx_append
 from portal.accounts.requests import AuthenticatedHttpRequest
+from portal.replica import reads_from_replica
 from portal.views import too_many_requests
 from projects.models import Municipality, Space
 from votes import pabulib, receipts, rules, services
@@ -39,6 +40,7 @@ from votes.results import (
     results_dict,
     results_page_cached,
     results_page_seconds,
+    results_page_storable,
     results_page_store,
     tally_rows,
 )
@@ -506,6 +508,7 @@ def _results_page_shared(request: HttpRequest) -> bool:
     )
 
 
+@reads_from_replica
 def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
     # Anonymous visitors get the whole page from the cache (votes.results): no query on a
     # hit. It took the page from 0.07-0.09 of a static file's rate to 0.52-0.65 (bench/NOTES.md).
@@ -557,7 +560,7 @@ def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
         }
     response = render(request, "votes/results.html", context)
     seconds = results_page_seconds(campaign)
-    if version is not None and seconds > 0:
+    if version is not None and seconds > 0 and results_page_storable(version):
         results_page_store(pk, language, version, response.content, seconds)
     return response
 
@@ -574,6 +577,7 @@ _CSV_COLUMNS = ["rank", "external_id", "title", "cost", "votes", "score", "selec
 _FLAGS = ("selected", "selected_by_reserve")
 
 
+@reads_from_replica
 def results_csv(request: HttpRequest, pk: int) -> HttpResponse:
     campaign, tally = _public_tally_or_404(pk)
     buffer = io.StringIO()
@@ -586,6 +590,7 @@ def results_csv(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+@reads_from_replica
 def results_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
     campaign, tally = _public_tally_or_404(pk)
     workbook = Workbook()
@@ -603,11 +608,13 @@ def results_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+@reads_from_replica
 def results_json(request: HttpRequest, pk: int) -> HttpResponse:
     campaign, tally = _public_tally_or_404(pk)
     return JsonResponse(results_dict(campaign, tally), json_dumps_params={"ensure_ascii": False})
 
 
+@reads_from_replica
 def results_pb(request: HttpRequest, pk: int) -> HttpResponse:
     campaign, tally = _public_tally_or_404(pk)
     if tally.kind != Tally.Kind.FINAL:
@@ -627,6 +634,7 @@ def _published_final_or_404(pk: int):
     return campaign, tally
 
 
+@reads_from_replica
 def ledger_download(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     campaign, tally = _published_final_or_404(pk)
     response = StreamingHttpResponse(ledger_lines(campaign, tally), content_type="application/x-ndjson; charset=utf-8")
@@ -634,6 +642,7 @@ def ledger_download(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     return response
 
 
+@reads_from_replica
 def ledger_lookup(request: HttpRequest, pk: int) -> HttpResponse:
     campaign, tally = _published_final_or_404(pk)
     receipt = request.GET.get("receipt", "").strip()

@@ -402,7 +402,7 @@ def portal_server(services):
 def celery_worker(services):
     """`celery_worker(database_url, redis_url, **env)`: a worker subprocess (solo pool), ready."""
 
-    def start(database_url: str, redis_url: str, *, name: str = "w", **extra) -> Service:
+    def start(database_url: str, redis_url: str, *, name: str = "w", queues: str = "", **extra) -> Service:
         env = services.env(database_url, redis_url, **extra)
         service = services.popen(
             "worker",
@@ -413,6 +413,7 @@ def celery_worker(services):
                 "-A",
                 "portal",
                 "worker",
+                *(["-Q", queues] if queues else []),  # every queue when not given, as `make run`
                 "--pool=solo",
                 "-l",
                 "info",
@@ -452,12 +453,161 @@ def celery_beat(services):
     return start
 
 
-def send_task(redis_url: str, name: str, *args) -> None:
-    """Send a task by name through `redis_url` (the test process's own settings point elsewhere)."""
+def send_tasks(redis_url: str, name: str, calls: list[tuple]) -> None:
+    """Send the task `name` once per argument tuple, through `redis_url` (the test
+    process's own settings point elsewhere), on the portal's routes."""
     from celery import Celery
+    from django.conf import settings
 
     app = Celery("faults-client", broker=redis_url)
+    # The portal's queues and routes: a tally goes to `counting`, an e-mail to `mail`.
+    app.conf.task_routes = settings.CELERY_TASK_ROUTES
+    app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
     try:
-        app.send_task(name, args=list(args))
+        with app.producer_or_acquire() as producer:
+            for args in calls:
+                app.send_task(name, args=list(args), producer=producer)
     finally:
         app.close()
+
+
+def send_task(redis_url: str, name: str, *args) -> None:
+    send_tasks(redis_url, name, [args])
+
+
+# --- A streaming replica and PgBouncer, started with docs/deploy.md's own commands ---------
+
+
+def _pg_program(argv: list[str]) -> list[str]:
+    """PostgreSQL's programs by their full path (Debian keeps pg_ctl off PATH)."""
+    if (PG_BIN / argv[0]).exists():
+        return [str(PG_BIN / argv[0]), *argv[1:]]
+    return argv
+
+
+def replica_start(primary: PrivatePostgres) -> PrivatePostgres:
+    """A hot standby of `primary`: docs/deploy.md's [basebackup] and [replica-start]."""
+    from tests.faults.layout import deploy_argv
+
+    directory = Path(tempfile.mkdtemp(prefix="faults-replica-"))
+    if primary.prefix:
+        shutil.chown(directory, "postgres")
+    replica = PrivatePostgres(directory=directory, port=free_port(), prefix=primary.prefix)
+    paths = {"replica_data": str(replica.data), "replica_log": str(directory / "log")}
+    backup = deploy_argv("basebackup", primary_host="127.0.0.1", primary_port=str(primary.port), **paths)
+    subprocess.run([*primary.prefix, *_pg_program(backup)], check=True, timeout=180, stdout=subprocess.DEVNULL)
+    # The test cluster's own options (port, socket folder, no fsync) after the documented command.
+    options = (
+        f"-p {replica.port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        " -c max_connections=60 -c hot_standby_feedback=on"
+    )
+    start = deploy_argv("replica-start", **paths)
+    subprocess.run(
+        [*primary.prefix, *_pg_program(start), "-w", "-t", "60", "-o", options],
+        check=True,
+        timeout=90,
+        stdout=subprocess.DEVNULL,
+    )
+    wait_until(
+        lambda: replica.query("SELECT pg_is_in_recovery()", "postgres") == [(True,)],
+        timeout=60,
+        what="the replica to accept connections",
+    )
+    return replica
+
+
+def replica_caught_up(primary: PrivatePostgres, replica: PrivatePostgres, *, timeout: float = 60) -> None:
+    """Wait until the replica has replayed everything the primary has written so far."""
+    (position,) = primary.query("SELECT pg_current_wal_lsn()::text", "postgres")[0]
+    wait_until(
+        lambda: replica.query("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", "postgres", [position])[0][0],
+        timeout=timeout,
+        interval=0.1,
+        what="the replica to catch up",
+    )
+
+
+def replay_command(tag: str, replica: PrivatePostgres) -> None:
+    """docs/deploy.md's [replay-pause] / [replay-resume], run with psql."""
+    from tests.faults.layout import deploy_argv
+
+    argv = deploy_argv(tag, replica_host="127.0.0.1", replica_port=str(replica.port))
+    subprocess.run(argv, check=True, timeout=30, stdout=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def private_replica(private_postgres) -> Iterator[PrivatePostgres]:
+    replica = replica_start(private_postgres)
+    yield replica
+    with contextlib.suppress(Exception):
+        replica.stop(mode="immediate")
+    shutil.rmtree(replica.directory, ignore_errors=True)
+
+
+@dataclass
+class PrivatePgBouncer:
+    directory: Path
+    port: int
+    process: subprocess.Popen | None = None
+
+    def url(self, database: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process, grace=5)
+            self.process = None
+
+
+def pgbouncer_start(primary: PrivatePostgres) -> PrivatePgBouncer:
+    """PgBouncer in transaction mode before `primary`: docs/deploy.md's ini and [pgbouncer]."""
+    from tests.faults.layout import deploy_argv, pgbouncer_ini
+
+    program = shutil.which("pgbouncer") or next(
+        (path for path in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if Path(path).exists()), None
+    )
+    if program is None:
+        pytest.skip("pgbouncer is not installed (apt-get install pgbouncer; .ci/run does)")
+    directory = Path(tempfile.mkdtemp(prefix="faults-pgbouncer-"))
+    bouncer = PrivatePgBouncer(directory=directory, port=free_port())
+    ini = directory / "pgbouncer.ini"
+    ini.write_text(
+        pgbouncer_ini(
+            primary_host="127.0.0.1",
+            primary_port=str(primary.port),
+            pgbouncer_host="127.0.0.1",
+            pgbouncer_port=str(bouncer.port),
+            pgbouncer_dir=str(directory),
+        )
+    )
+    (directory / "userlist.txt").write_text('"postgres" ""\n')
+    if primary.prefix:  # PgBouncer refuses to run as root
+        for path in (directory, ini, directory / "userlist.txt"):
+            shutil.chown(path, "postgres")
+    bouncer.process = subprocess.Popen(
+        [*primary.prefix, program, *deploy_argv("pgbouncer", pgbouncer_ini=str(ini))[1:]],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+    def answers() -> bool:
+        if bouncer.process.poll() is not None:
+            log = directory / "pgbouncer.log"
+            raise AssertionError(f"pgbouncer exited:\n{log.read_text() if log.exists() else ''}")
+        try:
+            with psycopg.connect(bouncer.url("postgres"), connect_timeout=2) as conn:
+                return conn.execute("SELECT 1").fetchone() == (1,)
+        except psycopg.Error:
+            return False
+
+    wait_until(answers, timeout=30, what="pgbouncer")
+    return bouncer
+
+
+@pytest.fixture
+def private_pgbouncer(private_postgres) -> Iterator[PrivatePgBouncer]:
+    bouncer = pgbouncer_start(private_postgres)
+    yield bouncer
+    bouncer.stop()
+    shutil.rmtree(bouncer.directory, ignore_errors=True)

@@ -25,7 +25,7 @@ from django.utils import timezone  # noqa: E402
 
 from portal.accounts.models import User  # noqa: E402
 from projects.models import Municipality, Proposal, Region, Space  # noqa: E402
-from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry, Tally  # noqa: E402
+from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry, Idea, Tally  # noqa: E402
 
 
 def _town() -> Municipality:
@@ -89,11 +89,13 @@ def campaign_create(
     return campaign
 
 
-def voters(count: int) -> dict:
+def voters(count: int, *, live_standings: bool = False) -> dict:
     """An open campaign and `count` verified residents with API tokens."""
     from votes.demo import demo_voters_create
 
     campaign = campaign_create()
+    if live_standings:
+        Campaign.objects.filter(pk=campaign.pk).update(show_live_standings=True)
     path = os.path.join(os.environ["VAR_DIR"], "tokens.csv")
     demo_voters_create(count=count, tokens_path=path)
     with open(path, encoding="utf-8") as handle:
@@ -172,6 +174,68 @@ def clock_campaigns(residents: int) -> dict:
     return {"opening": opening.pk, "closing": closing.pk}
 
 
+def close_in(campaign: int, seconds: float) -> dict:
+    """Move the campaign's close to `seconds` from now (beat's clock then closes it)."""
+    closes_at = timezone.now() + datetime.timedelta(seconds=seconds)
+    Campaign.objects.filter(pk=campaign).update(voting_closes_at=closes_at)
+    return {"closes_at": closes_at.isoformat()}
+
+
+def close(campaign: int) -> dict:
+    """Close the vote now, through the service the clock and the admin use."""
+    from votes.services import campaign_close
+
+    Campaign.objects.filter(pk=campaign).update(voting_closes_at=timezone.now())
+    closed = campaign_close(campaign=Campaign.objects.get(pk=campaign))
+    return {"closed_at": closed.closed_at.isoformat()}
+
+
+def decided_ideas(count: int) -> dict:
+    """`count` ideas, each by its own resident who wants e-mail, approved onto a new
+    campaign's ballot: each one's "your idea was decided" e-mail is one mail task."""
+    town = _town()
+    campaign = campaign_create(n_entries=1)
+    now = timezone.now()
+    authors = User.objects.bulk_create(
+        [
+            User(
+                email=f"author{n}@example.org",
+                full_name=f"Автор {n}",
+                municipality=town,
+                verified_at=now,
+                notify_by_email=True,
+            )
+            for n in range(count)
+        ]
+    )
+    space = Space.objects.filter(municipality=town).first()
+    proposals = Proposal.objects.bulk_create(
+        [
+            Proposal(
+                space=space,
+                author=author,
+                title=f"Идея {n}",
+                description="Лавочки.",
+                estimated_cost=Decimal(100_000),
+                status=Proposal.Status.APPROVED,
+                submitted_at=now,
+                approved_at=now,
+            )
+            for n, author in enumerate(authors)
+        ]
+    )
+    ideas = Idea.objects.bulk_create([Idea(campaign=campaign, proposal=proposal) for proposal in proposals])
+    return {"ideas": [idea.pk for idea in ideas]}
+
+
+def publish(campaign: int) -> dict:
+    """Publish the final results (the official's "publish results"), through the service."""
+    from votes.services import results_publish
+
+    published = results_publish(campaign=Campaign.objects.get(pk=campaign))
+    return {"published_at": published.results_published_at.isoformat()}
+
+
 def tally_rows(campaign: int, kind: str) -> dict:
     tally = Tally.objects.get(campaign_id=campaign, kind=kind)
     rows = list(tally.rows.order_by("rank").values_list("entry_id", "votes", "score", "rank", "selected"))
@@ -191,7 +255,15 @@ def superuser(email: str, password: str) -> dict:
 def main(argv: list[str]) -> None:
     command, *args = argv
     if command == "voters":
-        result = voters(int(args[0]))
+        result = voters(int(args[0]), live_standings="live" in args[1:])
+    elif command == "close_in":
+        result = close_in(int(args[0]), float(args[1]))
+    elif command == "close":
+        result = close(int(args[0]))
+    elif command == "publish":
+        result = publish(int(args[0]))
+    elif command == "decided_ideas":
+        result = decided_ideas(int(args[0]))
     elif command == "imported_ballots":
         result = imported_ballots(int(args[0]))
     elif command == "clock_campaigns":

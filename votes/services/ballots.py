@@ -9,7 +9,8 @@ refuses a second ballot of the same voter, and on PostgreSQL the trigger of migr
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,6 +22,7 @@ from django.utils.translation import ngettext
 
 from lib.integrity import violated_constraint
 from lib.money import rubles
+from portal import metrics
 from portal.accounts.models import User
 from portal.accounts.phones import InvalidPhone
 from portal.accounts.services import ResidentMismatch, resident_verify_in_person
@@ -38,6 +40,7 @@ from votes.permissions import (
 from votes.receipts import receipt_code_new, receipt_hash
 from votes.services.errors import (
     AlreadyVoted,
+    BallotError,
     CampaignNotOpen,
     DuplicateEntry,
     InvalidBallot,
@@ -169,6 +172,23 @@ def ballot_validate(*, campaign: Campaign, choices: Iterable[ChoiceInput]) -> li
 ONE_BALLOT_PER_VOTER = frozenset({"ballot_one_per_voter", "votes_ballot.campaign_id, votes_ballot.voter_id"})
 
 
+def _refusals_counted(cast: Callable[..., CastBallot]) -> Callable[..., CastBallot]:
+    """Count each refused ballot once by its code (/metrics), however deep it was refused."""
+
+    @functools.wraps(cast)
+    def counted(**kwargs) -> CastBallot:
+        try:
+            return cast(**kwargs)
+        except BallotError as error:
+            if not getattr(error, "counted", False):
+                error.counted = True  # type: ignore[attr-defined]
+                metrics.ballot_refusal_record(code=error.code)
+            raise
+
+    return counted
+
+
+@_refusals_counted
 def ballot_cast(
     *,
     campaign: Campaign,
@@ -215,6 +235,7 @@ def ballot_cast(
         if constraint == "ballot_within_voting_window":
             raise CampaignNotOpen(_("Voting in this campaign is closed."), code="campaign_closed") from error
         raise
+    metrics.ballot_cast_record(channel=channel, campaign_id=campaign.pk)
     return CastBallot(receipt=receipt, ballot=ballot)
 
 
@@ -287,6 +308,7 @@ def _ballot_insert(ballot: Ballot, chosen: list[tuple[Entry, int]]) -> None:
     ballot._state.db = connection.alias
 
 
+@_refusals_counted
 def volunteer_ballot_cast(
     *,
     volunteer: User,

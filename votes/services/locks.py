@@ -10,23 +10,17 @@ def advisory_key(campaign_id: int, kind: str) -> int:
     return campaign_id * 2 + (1 if kind == Tally.Kind.FINAL else 0)
 
 
-class TallyLock:
-    """A PostgreSQL session advisory lock, so two workers never interleave one tally.
+def tally_lock(campaign_id: int, kind: str) -> None:
+    """Take the campaign's tally lock until the current transaction ends.
 
-    The second worker waits, then recomputes the same thing. A dead worker's connection
-    closes and PostgreSQL releases its lock. Other databases serialise writes anyway.
+    A transaction-level advisory lock (pg_advisory_xact_lock), never a session one: through
+    PgBouncer in transaction mode a session lock would stay on whichever server connection
+    took it, after the transaction, and its unlock could reach another. A second worker
+    waits, then recomputes the same thing; a dead worker's transaction is rolled back and
+    the lock released. Other databases serialise writes anyway.
     """
-
-    def __init__(self, campaign_id: int, kind: str) -> None:
-        self.key = advisory_key(campaign_id, kind)
-        self.active = connection.vendor == "postgresql"
-
-    def __enter__(self) -> None:
-        if self.active:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_lock(%s)", [self.key])
-
-    def __exit__(self, *exc) -> None:
-        if self.active:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [self.key])
+    if not connection.in_atomic_block:
+        raise RuntimeError("tally_lock() is held to the end of a transaction: call it inside transaction.atomic()")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [advisory_key(campaign_id, kind)])

@@ -15,12 +15,13 @@ from django.utils.translation import gettext_lazy as _
 
 from lib.queue import task_send, task_send_on_commit
 from portal.audit.services import audit_decision, audit_snapshot
+from portal.streaming import streaming_transaction
 from projects.services import proposals_select
 from votes import ledger, rules, tasks
 from votes.models import Ballot, BallotChoice, Campaign, Entry, Tally, TallyRow
 from votes.results import results_page_invalidate_on_commit
 from votes.services.errors import ResultsError, TallyError
-from votes.services.locks import TallyLock
+from votes.services.locks import tally_lock
 from votes.services.notifications import notifications_results_published_enqueue
 from votes.services.seal import ledger_seal_enqueue
 
@@ -115,19 +116,20 @@ def _grouped_ballots(campaign: Campaign, entries: list[Entry], *, chunk_size: in
             key = tuple(sorted(ballot))
             grouped[key] = grouped.get(key, 0) + 1
 
-        choices = (
-            BallotChoice.objects.filter(campaign_id=campaign.pk)
-            .order_by("ballot_id")
-            .values_list("ballot_id", "entry_id", "points")
-            .iterator(chunk_size=chunk_size)
-        )
-        for ballot_id, entry_id, points in choices:
-            if ballot_id != current_ballot:
-                if current_ballot is not None:
-                    flush()
-                    with_choices += 1
-                current_ballot, ballot = ballot_id, []
-            ballot.append((ids[entry_id], points))
+        with streaming_transaction():
+            choices = (
+                BallotChoice.objects.filter(campaign_id=campaign.pk)
+                .order_by("ballot_id")
+                .values_list("ballot_id", "entry_id", "points")
+                .iterator(chunk_size=chunk_size)
+            )
+            for ballot_id, entry_id, points in choices:
+                if ballot_id != current_ballot:
+                    if current_ballot is not None:
+                        flush()
+                        with_choices += 1
+                    current_ballot, ballot = ballot_id, []
+                ballot.append((ids[entry_id], points))
         if current_ballot is not None:
             flush()
             with_choices += 1
@@ -253,35 +255,44 @@ def _write_rows(
     return TallyRow.objects.bulk_create(rows)
 
 
+def _tally_checks(campaign: Campaign, *, final: bool) -> None:
+    if final and campaign.closed_at is None:
+        raise TallyError(f"campaign {campaign.pk} is not closed: only a closed campaign has a final tally")
+    if final and campaign.results_published_at is not None:
+        # Published results stand: a recount would take them offline while it runs, and
+        # could only differ if the stored ballots had been tampered with.
+        raise TallyError(f"campaign {campaign.pk} has published results: its final tally is not recounted")
+
+
 def tally_compute(*, campaign_id: int, final: bool) -> Tally:
     """Count a campaign from its stored ballots and store the result (live or final).
 
-    Marks the Tally running, computes, then replaces its rows and marks it done in one
-    transaction; on error marks it failed with the message and re-raises.
+    Marks the Tally running (committed, so the admin sees it), then computes, replaces its
+    rows and marks it done in a second transaction; on error marks it failed with the
+    message and re-raises. Both hold the campaign's transaction-level tally lock, so two
+    workers never interleave, and the lock works through PgBouncer in transaction mode.
     """
     kind = Tally.Kind.FINAL if final else Tally.Kind.LIVE
-    with TallyLock(campaign_id, kind):
+    with transaction.atomic():
+        tally_lock(campaign_id, kind)
+        campaigns = Campaign.objects.all()
+        if final:
+            # The campaign row stays locked until the tally is marked running, and
+            # results_publish locks it FOR UPDATE: a publication and a recount never
+            # pass each other (once running, publication waits for a done, sealed
+            # tally). NO KEY: ballots' FOR KEY SHARE on the campaign is not in its way.
+            campaigns = campaigns.select_for_update(no_key=True)
+        _tally_checks(campaigns.get(pk=campaign_id), final=final)
+        tally, _ = Tally.objects.update_or_create(
+            campaign_id=campaign_id,
+            kind=kind,
+            defaults={"status": Tally.Status.RUNNING, "started_at": timezone.now(), "error": ""},
+        )
+    try:
         with transaction.atomic():
-            campaigns = Campaign.objects.all()
-            if final:
-                # The campaign row stays locked until the tally is marked running, and
-                # results_publish locks it FOR UPDATE: a publication and a recount never
-                # pass each other (once running, publication waits for a done, sealed
-                # tally). NO KEY: ballots' FOR KEY SHARE on the campaign is not in its way.
-                campaigns = campaigns.select_for_update(no_key=True)
-            campaign = campaigns.get(pk=campaign_id)
-            if final and campaign.closed_at is None:
-                raise TallyError(f"campaign {campaign_id} is not closed: only a closed campaign has a final tally")
-            if final and campaign.results_published_at is not None:
-                # Published results stand: a recount would take them offline while it runs, and
-                # could only differ if the stored ballots had been tampered with.
-                raise TallyError(f"campaign {campaign_id} has published results: its final tally is not recounted")
-            tally, _ = Tally.objects.update_or_create(
-                campaign=campaign,
-                kind=kind,
-                defaults={"status": Tally.Status.RUNNING, "started_at": timezone.now(), "error": ""},
-            )
-        try:
+            tally_lock(campaign_id, kind)
+            campaign = Campaign.objects.get(pk=campaign_id)
+            _tally_checks(campaign, final=final)  # again: another worker may have published meanwhile
             entries = list(campaign.entries.select_related("proposal").order_by("pk"))
             scores, outcome, scale = tally_outcome(campaign, entries)
             if campaign.method == rules.CHOOSE_ONE:
@@ -290,22 +301,21 @@ def tally_compute(*, campaign_id: int, final: bool) -> Tally:
                 ballots_counted = sum(score.votes for score in scores.values())
             else:
                 ballots_counted = Ballot.objects.filter(campaign_id=campaign_id).count()
-            with transaction.atomic():
-                _write_rows(tally, campaign, entries, scores, outcome, scale)
-                tally.status = Tally.Status.DONE
-                tally.computed_at = timezone.now()
-                tally.ballots_counted = ballots_counted
-                tally.budget_used = (Decimal(outcome.budget_used) / scale).quantize(Decimal("0.01"))
-                # A new count needs a new seal: ledger_seal hashes the ballots just counted.
-                tally.ledger_head = ""
-                tally.error = ""
-                tally.save()
-                results_page_invalidate_on_commit(campaign_id=campaign_id)
-                if final:
-                    ledger_seal_enqueue(campaign_id=campaign_id)
-        except Exception as exc:
-            _mark_failed(tally.pk, f"{type(exc).__name__}: {exc}")
-            raise
+            _write_rows(tally, campaign, entries, scores, outcome, scale)
+            tally.status = Tally.Status.DONE
+            tally.computed_at = timezone.now()
+            tally.ballots_counted = ballots_counted
+            tally.budget_used = (Decimal(outcome.budget_used) / scale).quantize(Decimal("0.01"))
+            # A new count needs a new seal: ledger_seal hashes the ballots just counted.
+            tally.ledger_head = ""
+            tally.error = ""
+            tally.save()
+            results_page_invalidate_on_commit(campaign_id=campaign_id)
+            if final:
+                ledger_seal_enqueue(campaign_id=campaign_id)
+    except Exception as exc:
+        _mark_failed(tally.pk, f"{type(exc).__name__}: {exc}")
+        raise
     return tally
 
 
