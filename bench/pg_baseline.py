@@ -20,11 +20,19 @@ import time
 
 import psycopg
 
-BALLOT_SQL = (
-    "INSERT INTO votes_ballot (campaign_id, voter_id, channel, cast_at, receipt_hash) "
-    "VALUES (%s, %s, 'api', now(), %s) RETURNING id"
-)
-CHOICE_SQL = "INSERT INTO votes_ballotchoice (ballot_id, campaign_id, entry_id, points) VALUES (%s, %s, %s, 1)"
+# The same rows as the portal writes: a participation in the register, a ballot in the
+# box (random id, the day only) and its choice, in one statement.
+BALLOT_SQL = """
+    WITH participation AS (
+        INSERT INTO votes_participation (campaign_id, voter_id, channel, voted_at)
+        VALUES (%(campaign)s, %(voter)s, 'api', now()) RETURNING voted_at
+    ), ballot AS (
+        INSERT INTO votes_ballot (id, campaign_id, cast_on, receipt_hash)
+        SELECT %(ballot)s, %(campaign)s, voted_at::date, %(receipt)s FROM participation RETURNING id
+    )
+    INSERT INTO votes_ballotchoice (ballot_id, campaign_id, entry_id, points)
+    SELECT ballot.id, %(campaign)s, %(entry)s, 1 FROM ballot
+"""
 
 
 async def main(args) -> dict:
@@ -41,11 +49,15 @@ async def main(args) -> dict:
                     break
                 started = time.perf_counter()
                 receipt = hashlib.sha256(secrets.token_urlsafe(16).encode()).hexdigest()
-                async with conn.transaction():
-                    cur = await conn.execute(BALLOT_SQL, (args.campaign, voter_id, receipt))
-                    (ballot_id,) = await cur.fetchone()
-                    entry = args.entries[(n + i) % len(args.entries)]
-                    await conn.execute(CHOICE_SQL, (ballot_id, args.campaign, entry))
+                entry = args.entries[(n + i) % len(args.entries)]
+                params = {
+                    "campaign": args.campaign,
+                    "voter": voter_id,
+                    "ballot": secrets.randbits(63) or 1,
+                    "receipt": receipt,
+                    "entry": entry,
+                }
+                await conn.execute(BALLOT_SQL, params)
                 latencies.append((time.perf_counter() - started) * 1000)
 
     started = time.perf_counter()

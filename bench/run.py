@@ -339,30 +339,43 @@ def bench_ballots(info: dict, gunicorn_pid: int) -> dict:
     if api["requests"] >= api["voters_available"]:
         log("  WARNING: the clients ran out of voters; raise BENCH_VOTERS")
 
-    # Integrity: every 201 left exactly one ballot (with one choice); nothing else did.
+    # Integrity: every 201 left exactly one participation in the register, and the box
+    # holds exactly as many ballots as the register has participations, each with its one
+    # choice (register and box share no column, so they are counted apart); nothing else.
     accepted = set(api["accepted"])
     with connect(DB) as conn:
         rows = conn.execute(
             """
-            SELECT u.email, count(DISTINCT b.id), count(c.id)
+            SELECT u.email, count(*)
             FROM accounts_user u
-            JOIN votes_ballot b ON b.voter_id = u.id AND b.campaign_id = %s AND b.channel = 'api'
-            LEFT JOIN votes_ballotchoice c ON c.ballot_id = b.id
+            JOIN votes_participation p ON p.voter_id = u.id AND p.campaign_id = %s AND p.channel = 'api'
             WHERE u.email NOT LIKE 'bench-baseline-%%'
             GROUP BY u.email
             """,
             (info["campaign"],),
         ).fetchall()
-    stored = {email: (ballots, choices) for email, ballots, choices in rows}
+        ((participations, ballots, not_one_choice),) = conn.execute(
+            """
+            SELECT (SELECT count(*) FROM votes_participation WHERE campaign_id = %(c)s),
+                   (SELECT count(*) FROM votes_ballot WHERE campaign_id = %(c)s),
+                   (SELECT count(*) FROM (
+                        SELECT b.id FROM votes_ballot b LEFT JOIN votes_ballotchoice c ON c.ballot_id = b.id
+                        WHERE b.campaign_id = %(c)s GROUP BY b.id HAVING count(c.id) <> 1) odd)
+            """,
+            {"c": info["campaign"]},
+        ).fetchall()
+    stored = dict(rows)
     missing = sorted(accepted - stored.keys())
     extra = sorted(stored.keys() - accepted)
-    not_one = sorted(email for email, (ballots, choices) in stored.items() if ballots != 1 or choices != 1)
-    integrity_ok = not missing and not extra and not not_one
+    not_one = sorted(email for email, count in stored.items() if count != 1)
+    integrity_ok = not missing and not extra and not not_one and participations == ballots and not not_one_choice
     integrity = (
-        f"{len(accepted)} x 201 = {len(stored)} voters with exactly one ballot; none lost, none extra"
+        f"{len(accepted)} x 201 = {len(stored)} voters with exactly one participation; "
+        f"{participations} participations = {ballots} ballots of one choice each; none lost, none extra"
         if integrity_ok
-        else f"MISMATCH: {len(missing)} 201s without a row, {len(extra)} rows without a 201, "
-        f"{len(not_one)} voters with other than one ballot/choice"
+        else f"MISMATCH: {len(missing)} 201s without a participation, {len(extra)} participations without a 201, "
+        f"{len(not_one)} voters with other than one participation, {participations} participations vs "
+        f"{ballots} ballots, {not_one_choice} ballots with other than one choice"
     )
     log(f"  integrity: {integrity}")
     return {

@@ -52,14 +52,21 @@ def ballots_generate(
         rebuild = _receipt_indexes_drop(conn)
         conn.execute("DELETE FROM votes_ballotchoice WHERE campaign_id = %s", (campaign_id,))
         conn.execute("DELETE FROM votes_ballot WHERE campaign_id = %s", (campaign_id,))
+        conn.execute("DELETE FROM votes_participation WHERE campaign_id = %s", (campaign_id,))
         for start in range(0, count, CHUNK):
             stop = min(count, start + CHUNK)
             began = time.perf_counter()
             conn.execute(
                 """
-                WITH new AS (
-                    INSERT INTO votes_ballot (campaign_id, external_voter_id, channel, cast_at, receipt_hash)
-                    SELECT %(campaign)s, 'bench-' || lpad(g::text, 9, '0'), 'import', now(),
+                WITH register AS (
+                    INSERT INTO votes_participation (campaign_id, external_voter_id, channel, voted_at)
+                    SELECT %(campaign)s, 'bench-' || lpad(g::text, 9, '0'), 'import', now()
+                    FROM generate_series(%(start)s + 1, %(stop)s) AS g
+                ), new AS (
+                    INSERT INTO votes_ballot (id, campaign_id, cast_on, receipt_hash)
+                    SELECT (('x' || substr(md5(random()::text || g::text), 1, 16))::bit(64)::bigint
+                            & 9223372036854775807),
+                           %(campaign)s, current_date,
                            encode(sha256(convert_to('bench:' || %(campaign)s || ':' || g, 'UTF8')), 'hex')
                     FROM generate_series(%(start)s + 1, %(stop)s) AS g
                     RETURNING id

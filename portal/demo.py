@@ -29,18 +29,17 @@ from projects.municipality_import import municipalities_parse
 from projects.services import municipalities_import, photo_renditions_store, photo_store
 from votes.models import (
     Ballot,
-    BallotChoice,
     Campaign,
-    Channel,
     Entry,
     Method,
+    Participation,
     SelectionRule,
     Tally,
     VoteGroup,
     design_group_label,
 )
 from votes.receipts import receipt_code_new, receipt_hash
-from votes.services import ledger_seal, results_publish, tally_compute
+from votes.services import ImportedBallot, ballots_import, ledger_seal, results_publish, tally_compute
 
 REGION = {"name": "Свердловская область", "slug": "sverdlovskaya-oblast", "code": "RU-SVE"}
 
@@ -1175,32 +1174,19 @@ def _seed_closed_ballots(*, campaign: Campaign, entries: list[Entry], weights: l
         entry = rng.choices(entries, weights=weights)[0]
         cast_at = opens_at + datetime.timedelta(minutes=rng.randrange(0, 40 * 24 * 60))
         wanted.append((f"nt-{campaign.year}-{number:04d}", entry, cast_at))
-    existing = set(Ballot.objects.filter(campaign=campaign).values_list("external_voter_id", flat=True))
+    existing = set(Participation.objects.filter(campaign=campaign).values_list("external_voter_id", flat=True))
     missing = [row for row in wanted if row[0] not in existing]
-    if not missing:
-        return
-    Ballot.objects.bulk_create(
-        [
-            Ballot(
-                campaign=campaign,
+    ballots_import(
+        campaign=campaign,
+        ballots=(
+            ImportedBallot(
                 external_voter_id=voter_id,
-                channel=Channel.IMPORT,
-                cast_at=cast_at,
+                voted_at=cast_at,
                 # Random, like every receipt: a code derived from the voter id would let
                 # anyone who reads this file find the demo ballots on the ledger.
                 receipt_hash=receipt_hash(receipt_code_new()),
+                choices=[(entry, 1)],
             )
-            for voter_id, _entry, cast_at in missing
-        ]
-    )
-    ballot_ids = dict(
-        Ballot.objects.filter(campaign=campaign, external_voter_id__in=[row[0] for row in missing]).values_list(
-            "external_voter_id", "pk"
-        )
-    )
-    BallotChoice.objects.bulk_create(
-        [
-            BallotChoice(ballot_id=ballot_ids[voter_id], campaign=campaign, entry=entry, points=1)
-            for voter_id, entry, _cast_at in missing
-        ]
+            for voter_id, entry, cast_at in missing
+        ),
     )

@@ -15,7 +15,18 @@ from portal.accounts.permissions import OutOfScope, can_moderate
 from portal.accounts.scoped_admin import ScopedAdmin, ScopedInline, action_form_response
 from projects.models import Proposal
 from votes import services
-from votes.models import Ballot, BallotChoice, Campaign, Entry, Idea, Tally, TallyRow, VoteGroup, design_group_label
+from votes.models import (
+    Ballot,
+    BallotChoice,
+    Campaign,
+    Entry,
+    Idea,
+    Participation,
+    Tally,
+    TallyRow,
+    VoteGroup,
+    design_group_label,
+)
 from votes.results import live_tally_is_stale
 
 
@@ -425,27 +436,39 @@ class BallotChoiceInline(ReadOnlyInline):
 
 @admin.register(Ballot)
 class BallotAdmin(ScopedAdmin):
-    """Ballots are read-only, and never show who cast them: secrecy holds in the admin too."""
+    """The ballot box, read-only: what was voted, for counting. Nothing here says who voted
+    or when (the box holds no voter and only the day), and nothing is reachable through
+    the URL beyond the campaign: Django accepts any one-level lookup unless told otherwise."""
 
     scope_path = "campaign__municipality"
     read_only = True
-    list_display = ["receipt_hash", "campaign", "channel", "cast_at"]
-    list_filter = ["channel", "campaign"]
-    search_fields = ["receipt_hash"]
+    list_display = ["receipt_hash", "campaign"]
+    list_filter = ["campaign"]
+    search_fields = ["=receipt_hash"]
     list_select_related = ["campaign"]
-    fields = readonly_fields = ("campaign", "channel", "cast_at", "receipt_hash")
+    fields = readonly_fields = ("campaign", "receipt_hash")
     inlines = [BallotChoiceInline]
-    # Who cast a ballot (or helped) must not be reachable through the URL either:
-    # Django accepts any one-level lookup (?voter=<id>) unless told otherwise.
-    SECRET_LOOKUPS = ("voter", "volunteer", "external_voter_id")
+    sortable_by = ["receipt_hash"]
+    ordering = ["receipt_hash"]
+    ALLOWED_LOOKUPS = ("campaign", "campaign__id", "campaign__id__exact", "campaign__exact")
 
     def lookup_allowed(self, lookup: str, value, request=None) -> bool:
-        if lookup.split("__", 1)[0] in self.SECRET_LOOKUPS:
-            return False
-        return super().lookup_allowed(lookup, value, request)
+        return lookup in self.ALLOWED_LOOKUPS
 
-    def get_sortable_by(self, request: HttpRequest):
-        return [name for name in super().get_sortable_by(request) if name not in self.SECRET_LOOKUPS]
+
+@admin.register(Participation)
+class ParticipationAdmin(ScopedAdmin):
+    """The register: who voted, in which channel, with whose help, when (turnout and the
+    volunteers' work). It never shows or reaches a ballot: the sealed link stays hidden."""
+
+    scope_path = "campaign__municipality"
+    read_only = True
+    list_display = ["voter", "campaign", "channel", "volunteer", "voted_at"]
+    list_filter = ["channel", "campaign"]
+    search_fields = ["voter__email", "voter__full_name"]
+    list_select_related = ["campaign", "voter", "volunteer"]
+    fields = readonly_fields = ("campaign", "voter", "external_voter_id", "channel", "volunteer", "voted_at")
+    date_hierarchy = "voted_at"
 
 
 class TallyRowInline(ReadOnlyInline):

@@ -31,7 +31,7 @@ from portal.accounts.validators import validate_birth_date
 from portal.idempotency.services import Answer, IdempotencyError, idempotent, request_text
 from portal.replica import reads_from_replica
 from projects.models import Municipality
-from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry
+from votes.models import Campaign, Channel, Entry, Participation
 from votes.permissions import can_assist
 from votes.results import public_tally, results_dict
 from votes.services import BIGINT_MAX, MAX_POINTS, BallotError, CastBallot, ballot_cast, volunteer_ballot_cast
@@ -107,18 +107,14 @@ class BallotReceiptSerializer(serializers.Serializer):
     cast_at = serializers.DateTimeField()
 
 
-class BallotChoiceSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = BallotChoice
-        fields = ["entry", "points"]
+class MyParticipationSerializer(serializers.ModelSerializer):
+    """Where and when the caller voted; never what (the ballot box keeps no voter)."""
 
-
-class MyBallotSerializer(serializers.ModelSerializer):
-    choices = BallotChoiceSerializer(many=True, read_only=True)
+    cast_at = serializers.DateTimeField(source="voted_at")
 
     class Meta:
-        model = Ballot
-        fields = ["id", "campaign", "channel", "cast_at", "receipt_hash", "choices"]
+        model = Participation
+        fields = ["campaign", "channel", "cast_at"]
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -376,19 +372,16 @@ class BallotCreateView(APIView):
         return _receipt(cast)
 
 
-@extend_schema(responses={200: MyBallotSerializer(many=True), 401: ERROR_RESPONSES[401], 404: PAGE_NOT_FOUND})
+@extend_schema(responses={200: MyParticipationSerializer(many=True), 401: ERROR_RESPONSES[401], 404: PAGE_NOT_FOUND})
 class MyBallotsView(generics.ListAPIView):
-    """The caller's ballots, newest first."""
+    """Where and when the caller voted, newest first. The choices are not here: the ballot
+    box keeps no voter, and the receipt (shown once) finds a ballot on the public ledger."""
 
-    serializer_class = MyBallotSerializer
+    serializer_class = MyParticipationSerializer
     permission_classes = [permissions.IsAuthenticated]
 
     def get_queryset(self):
-        return (
-            Ballot.objects.filter(voter_id=self.request.user.pk)
-            .prefetch_related(Prefetch("choices", BallotChoice.objects.order_by("points", "entry_id")))
-            .order_by("-cast_at", "-pk")
-        )
+        return Participation.objects.filter(voter_id=self.request.user.pk).order_by("-voted_at", "-pk")
 
 
 class IsVolunteer(permissions.BasePermission):

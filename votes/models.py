@@ -1,8 +1,9 @@
 """Campaigns, ballots and tallies.
 
 A Campaign is one vote of one municipality for one year: its windows, its method and
-limits, its selection rule. Entries are the proposals on its ballot. A Ballot belongs to
-one voter and one campaign, and the database itself refuses a second one. Tallies are
+limits, its selection rule. Entries are the proposals on its ballot. The register
+(Participation) says who voted and refuses a second ballot of one person; the box
+(Ballot) says what was voted and nothing of who. Tallies are
 always recomputed from the stored ballots (never incremented), so counting can run
 twice or die half-way without changing the result.
 """
@@ -245,6 +246,12 @@ class Campaign(models.Model):
         _("scoring of rankings"), max_length=16, choices=OrdinalScoring.choices, default=OrdinalScoring.BORDA
     )
     show_live_standings = models.BooleanField(_("show standings while open"), default=False)
+    # The public half of the commission's key pair (manage.py commission_key): each
+    # participation's link to its ballot is sealed with it; the private half is the
+    # commission's and never stays on the server.
+    commission_public_key = models.CharField(
+        _("commission's public key"), max_length=64, blank=True, editable=False, default=""
+    )
     min_age = models.PositiveSmallIntegerField(
         _("minimum age"), default=14, validators=[MinValueValidator(0), MaxValueValidator(120)]
     )
@@ -415,13 +422,48 @@ class Channel(models.TextChoices):
     IMPORT = "import", _("imported from a file")
 
 
-class Ballot(models.Model):
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="ballots")
-    voter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="ballots"
+def ballot_id_new() -> int:
+    """A random 63-bit id: the box's ids say nothing of the order ballots came in."""
+    return secrets.randbits(63) or 1
+
+
+class ParticipationQuerySet(models.QuerySet["Participation"]):
+    def in_vote_of(self, campaign: Campaign) -> ParticipationQuerySet:
+        """Participations in the campaign's vote: its vote group's lists, or itself alone."""
+        if campaign.vote_group_id is not None:
+            return self.filter(vote_group_id=campaign.vote_group_id)
+        return self.filter(campaign_id=campaign.pk)
+
+
+class Participation(models.Model):
+    """The register: who took part in which vote, how and when; never what they chose.
+
+    Like the signed list of voters at a polling station, it is kept apart from the
+    ballot box (`Ballot`): no column relates a participation to its ballot. It carries
+    the rule that matters most, one person one ballot: once per list, and once per vote
+    group (a municipality's territory and design lists of one year). `vote_group` is the
+    campaign's, stamped by the database on PostgreSQL (migration 0010) so that no insert
+    can dodge the group's constraint. The only link to the ballot is `sealed_link`: its
+    receipt hash sealed for the vote's commission (votes.sealing), opened only by the
+    commission's private key, which never stays on the server.
+    """
+
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT, related_name="participations"
     )
-    # Ballots imported from a pabulib file have no user, only the file's voter id.
-    external_voter_id = models.CharField(max_length=64, null=True, blank=True)
+    vote_group = models.ForeignKey(
+        VoteGroup, verbose_name=_("vote"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    voter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("voter"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="participations",
+    )
+    # Participations imported from a pabulib file have no user, only the file's voter id.
+    external_voter_id = models.CharField(_("voter id in the imported file"), max_length=64, null=True, blank=True)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     volunteer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -429,29 +471,58 @@ class Ballot(models.Model):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
-        related_name="assisted_ballots",
+        related_name="assisted_participations",
     )
-    cast_at = models.DateTimeField(_("cast at"), default=timezone.now)
+    voted_at = models.DateTimeField(_("voted at"), default=timezone.now)
+    sealed_link = models.BinaryField(_("sealed link to the ballot"), null=True, blank=True, editable=False)
+
+    objects = ParticipationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("participation")
+        verbose_name_plural = _("participations")
+        ordering = ["voted_at", "pk"]
+        constraints = [
+            # One voter, one ballot, across all channels: in a list, and in a vote group.
+            models.UniqueConstraint(fields=["campaign", "voter"], name="participation_one_per_voter"),
+            models.UniqueConstraint(
+                fields=["vote_group", "voter"],
+                condition=Q(vote_group__isnull=False),
+                name="participation_one_per_voter_in_vote",
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "external_voter_id"], name="participation_one_per_external_voter"
+            ),
+            models.CheckConstraint(
+                condition=Q(voter__isnull=False) | Q(channel="import", external_voter_id__isnull=False),
+                name="participation_has_voter",
+            ),
+            models.CheckConstraint(
+                condition=~Q(channel__in=["volunteer", "paper"]) | Q(volunteer__isnull=False),
+                name="participation_assisted_names_helper",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}:{self.pk}"
+
+
+class Ballot(models.Model):
+    """The ballot box: what was voted, with no voter, no time finer than the day and an id
+    that reveals no order. Written in the same transaction as its participation."""
+
+    id = models.BigIntegerField(primary_key=True, default=ballot_id_new, editable=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="ballots")
+    cast_on = models.DateField(_("day cast"), default=timezone.localdate)
     receipt_hash = models.CharField(_("receipt hash"), max_length=64, unique=True)
 
     class Meta:
         verbose_name = _("ballot")
         verbose_name_plural = _("ballots")
-        ordering = ["cast_at", "pk"]
+        ordering = ["receipt_hash"]
         constraints = [
-            # The rule that matters most: one voter, one ballot, across all channels.
-            models.UniqueConstraint(fields=["campaign", "voter"], name="ballot_one_per_voter"),
-            models.UniqueConstraint(fields=["campaign", "external_voter_id"], name="ballot_one_per_external_voter"),
             # Target of the composite foreign key from BallotChoice (see migrations).
             models.UniqueConstraint(fields=["id", "campaign"], name="ballot_id_campaign_unique"),
-            models.CheckConstraint(
-                condition=Q(voter__isnull=False) | Q(channel="import", external_voter_id__isnull=False),
-                name="ballot_has_voter",
-            ),
-            models.CheckConstraint(
-                condition=~Q(channel__in=["volunteer", "paper"]) | Q(volunteer__isnull=False),
-                name="ballot_assisted_names_helper",
-            ),
             models.CheckConstraint(condition=Q(receipt_hash__regex=r"^[0-9a-f]{64}$"), name="ballot_receipt_hash_hex"),
         ]
 

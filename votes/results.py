@@ -99,18 +99,19 @@ def campaign_election(campaign: Campaign) -> pabulib.PbElection:
     columns += ["votes", "score", "selected"] if rows else []
     votes = []
     # In the ledger's order and under the ledger's names (the receipt hash), never the
-    # order of casting or a database id: neither may hint at who cast a ballot.
+    # order of casting, a database id or an imported voter id (those live in the
+    # register, apart from the box): none may hint at who cast a ballot.
     with streaming_transaction():
         ballots = (
             Ballot.objects.filter(campaign=campaign)
             .order_by("receipt_hash", "choices__points", "choices__entry__external_id")
-            .values_list("pk", "receipt_hash", "external_voter_id", "choices__entry__external_id", "choices__points")
+            .values_list("pk", "receipt_hash", "choices__entry__external_id", "choices__points")
             .iterator(chunk_size=5000)
         )
         current: dict[str, Any] | None = None
-        for pk, receipt, external_voter_id, external_id, points in ballots:
+        for pk, receipt, external_id, points in ballots:
             if current is None or current["_pk"] != pk:
-                current = {"_pk": pk, "voter_id": external_voter_id or receipt[:16], "vote_list": [], "points_list": []}
+                current = {"_pk": pk, "voter_id": receipt[:16], "vote_list": [], "points_list": []}
                 votes.append(current)
             if external_id is not None:
                 current["vote_list"].append(external_id)

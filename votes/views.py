@@ -31,7 +31,7 @@ from portal.views import too_many_requests
 from projects.models import Municipality, Space
 from votes import pabulib, receipts, rules, services
 from votes.forms import BallotForm, IdeaForm, ResidentForm, ballot_token, ballot_token_choices
-from votes.models import Ballot, Campaign, Channel, Entry, Idea, Tally
+from votes.models import Ballot, Campaign, Channel, Entry, Idea, Participation, Tally
 from votes.permissions import assisted_channel, ballot_refusal, idea_refusal
 from votes.results import (
     campaign_election,
@@ -44,7 +44,14 @@ from votes.results import (
     results_page_store,
     tally_rows,
 )
-from votes.services import AlreadyVoted, BallotError, CastBallot, ballot_cast, volunteer_ballot_cast
+from votes.services import (
+    AlreadyVoted,
+    AlreadyVotedInVote,
+    BallotError,
+    CastBallot,
+    ballot_cast,
+    volunteer_ballot_cast,
+)
 from votes.throttles import LedgerLookupThrottle
 
 RECEIPT_SESSION_KEY = "votes.receipt"
@@ -95,8 +102,8 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "other_lists": other_lists(campaign),
         "phase": campaign.phase(now),
         "refusal": ballot_refusal(request.user, campaign, now=now) if request.user.is_authenticated else None,
-        "has_voted": request.user.is_authenticated
-        and Ballot.objects.filter(campaign=campaign, voter_id=request.user.pk).exists(),
+        # Where the resident voted in this vote (this list or another of its group).
+        "participation": _participation_in_vote(request, campaign),
         "results_public": public_tally(campaign, now=now) is not None,
         # Named before the vote; a lottery's seed is published here before the count.
         "tie_break_text": tie_break_text(campaign),
@@ -121,15 +128,23 @@ def _chosen(entries: list[Entry], choices: list[tuple[int, int | None]]) -> list
     return sorted(rows, key=lambda row: (row[1] or 0, row[0].position))
 
 
+def _participation_in_vote(request: HttpRequest, campaign: Campaign) -> Participation | None:
+    if not request.user.is_authenticated:
+        return None
+    return (
+        Participation.objects.in_vote_of(campaign).filter(voter_id=request.user.pk).select_related("campaign").first()
+    )
+
+
 def _refused(request: AuthenticatedHttpRequest, campaign: Campaign, *, code: str, message, status: int) -> HttpResponse:
-    ballot = None
-    if code == AlreadyVoted.code:
-        ballot = Ballot.objects.filter(campaign=campaign, voter=request.user).first()
+    participation = None
+    if code in (AlreadyVoted.code, AlreadyVotedInVote.code):
+        participation = _participation_in_vote(request, campaign)
     context = {
         "campaign": campaign,
         "code": code,
         "message": message,
-        "ballot": ballot,
+        "participation": participation,
         "fix_in_profile": code in PROFILE_CODES,
     }
     return render(request, "votes/ballot_refused.html", context, status=status)
@@ -157,8 +172,10 @@ def _receipt_for_session(cast: CastBallot) -> dict:
 def ballot(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The ballot: GET the form, POST step=review to see it, step=confirm to cast it."""
     campaign, entries = _campaign_with_entries(pk)
-    if Ballot.objects.filter(campaign=campaign, voter=request.user).exists():
-        return _refused(request, campaign, code=AlreadyVoted.code, message=AlreadyVoted.default_message, status=409)
+    voted = _participation_in_vote(request, campaign)
+    if voted is not None:
+        error = AlreadyVoted() if voted.campaign_id == campaign.pk else AlreadyVotedInVote()
+        return _refused(request, campaign, code=error.code, message=error.message, status=409)
     refusal = ballot_refusal(request.user, campaign)
     if refusal is not None:
         return _refused(request, campaign, code=refusal.code, message=refusal.message, status=403)
@@ -208,8 +225,8 @@ def ballot_receipt(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     receipt = None
     if shown and shown.get("campaign") == campaign.pk:
         receipt = request.session.pop(RECEIPT_SESSION_KEY)
-    ballot = Ballot.objects.filter(campaign=campaign, voter=request.user).first()
-    return render(request, "votes/ballot_receipt.html", {"campaign": campaign, "receipt": receipt, "ballot": ballot})
+    context = {"campaign": campaign, "receipt": receipt, "participation": _participation_in_vote(request, campaign)}
+    return render(request, "votes/ballot_receipt.html", context)
 
 
 @never_cache

@@ -100,7 +100,9 @@ def user_profile_update(*, user: User, full_name: str, birth_date, municipality,
 
 
 def _has_ballot_in_open_vote(user: User) -> bool:
-    return user.ballots.filter(campaign__closed_at__isnull=True, campaign__voting_closes_at__gt=timezone.now()).exists()
+    return user.participations.filter(
+        campaign__closed_at__isnull=True, campaign__voting_closes_at__gt=timezone.now()
+    ).exists()
 
 
 def resident_verify_in_person(*, volunteer: User, phone: str, full_name: str, birth_date, municipality) -> User:

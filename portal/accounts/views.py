@@ -71,14 +71,14 @@ def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 def my_votes(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Accounts sit below votes: the votes app is imported when the page is asked for.
-    from votes.models import Ballot
+    from votes.models import Participation
 
-    ballots = (
-        Ballot.objects.filter(voter=request.user)
-        .select_related("campaign__municipality", "volunteer")
-        .order_by("-cast_at", "-pk")
+    participations = (
+        Participation.objects.filter(voter=request.user)
+        .select_related("campaign__municipality")
+        .order_by("-voted_at", "-pk")
     )
-    return render(request, "accounts/my_votes.html", {"ballots": ballots})
+    return render(request, "accounts/my_votes.html", {"participations": participations})
 
 
 @login_required

@@ -16,7 +16,7 @@ from portal.accounts.models import User
 from portal.accounts.services import user_profile_update
 from tests.builders import make_campaign, make_entry, make_municipality, make_user
 from tests.concurrency import race
-from votes.models import Ballot
+from votes.models import Ballot, Participation
 from votes.services import ProfileChanged, ballot_cast
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -129,7 +129,7 @@ def test_moving_house_while_a_ballot_is_being_cast_waits_for_it_and_is_refused(t
         lambda: user_profile_update(user=voter, full_name="Житель", birth_date=BORN, municipality=elsewhere),
     )
 
-    assert Ballot.objects.filter(voter=voter).count() == 1
+    assert Participation.objects.filter(voter=voter).count() == 1
     assert outcome.second_waited
     assert getattr(outcome.second, "message_dict", None) is not None, outcome.second
     assert outcome.second.error_dict["municipality"][0].code == "locked_by_ballot"

@@ -21,7 +21,7 @@ from portal.accounts.models import User
 from portal.demo import seed_demo
 from projects.models import EmbedOrigin, Municipality
 from tests.browser.conftest import ACTION_TIMEOUT_MS, DESKTOP, PHONE, log_in, screenshot
-from votes.models import Ballot, Campaign
+from votes.models import Ballot, Campaign, Participation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -103,7 +103,8 @@ def test_a_resident_opens_more_and_votes_for_a_design_project_without_javascript
     page.get_by_role("button", name="Подтвердить и отправить бюллетень").click()
     page.wait_for_url(f"**/campaigns/{design.pk}/ballot/receipt/")
     context.close()
-    ballot = Ballot.objects.get(campaign=design, voter=resident)
+    assert Participation.objects.filter(campaign=design, voter=resident).exists()
+    ballot = Ballot.objects.get(campaign=design)  # the only ballot of this list
     assert [choice.entry.proposal.title for choice in ballot.choices.select_related("entry__proposal")] == [title]
 
 

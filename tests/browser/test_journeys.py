@@ -16,7 +16,7 @@ from tests.browser.conftest import screenshot
 from tests.browser.town import build_town
 from tests.builders import make_campaign, make_user
 from votes import services
-from votes.models import Ballot, Campaign, Channel, Idea, Tally
+from votes.models import Campaign, Channel, Idea, Participation, Tally
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -159,7 +159,7 @@ def test_a_resident_signs_up_proposes_an_idea_votes_and_finds_the_ballot(context
     assert page.get_by_role("heading", level=1).inner_text() == "Your ballot is cast"
     receipt = page.locator(".receipt-code").inner_text().strip()
     screenshot(page, "journey-resident-04-receipt")
-    assert Ballot.objects.filter(campaign=campaign, voter=resident, channel=Channel.WEB).count() == 1
+    assert Participation.objects.filter(campaign=campaign, voter=resident, channel=Channel.WEB).count() == 1
 
     # The vote closes, is counted and published.
     _move_past_voting(campaign)

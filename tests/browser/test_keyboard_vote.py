@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.town import build_town
-from votes.models import Ballot
+from votes.models import Ballot, Participation
+from votes.receipts import receipt_hash
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -73,7 +74,8 @@ def test_a_resident_votes_with_the_keyboard_alone(contexts):
     assert page.get_by_role("heading", level=1).inner_text() == "Your ballot is cast"
     code = page.locator(".receipt-code").inner_text().strip()
     assert len(code) >= 20
-    ballot = Ballot.objects.get(campaign=town.campaign, voter=town.resident)
+    assert Participation.objects.filter(campaign=town.campaign, voter=town.resident).exists()
+    ballot = Ballot.objects.get(receipt_hash=receipt_hash(code))
     assert list(ballot.choices.values_list("entry__proposal__title", flat=True)) == [first_title]
 
 

@@ -25,7 +25,7 @@ from django.utils import timezone  # noqa: E402
 
 from portal.accounts.models import User  # noqa: E402
 from projects.models import Municipality, Proposal, Region, Space  # noqa: E402
-from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry, Idea, Tally  # noqa: E402
+from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry, Idea, Participation, Tally  # noqa: E402
 
 
 def _town() -> Municipality:
@@ -115,14 +115,13 @@ def imported_ballots(count: int, n_entries: int = 60) -> dict:
     )
     Campaign.objects.filter(pk=campaign.pk).update(budget=Decimal(10_000_000), max_choices=8)
     entries = list(campaign.entries.order_by("position"))
+    Participation.objects.bulk_create(
+        [Participation(campaign=campaign, external_voter_id=f"v{n}", channel=Channel.IMPORT) for n in range(count)],
+        batch_size=5000,
+    )
     ballots = Ballot.objects.bulk_create(
         [
-            Ballot(
-                campaign=campaign,
-                external_voter_id=f"v{n}",
-                channel=Channel.IMPORT,
-                receipt_hash=hashlib.sha256(f"{campaign.pk}-{n}".encode()).hexdigest(),
-            )
+            Ballot(campaign=campaign, receipt_hash=hashlib.sha256(f"{campaign.pk}-{n}".encode()).hexdigest())
             for n in range(count)
         ],
         batch_size=5000,
@@ -164,11 +163,9 @@ def clock_campaigns(residents: int) -> dict:
     Campaign.objects.filter(pk=closing.pk).update(opened_at=now - datetime.timedelta(days=1))
     entries = list(closing.entries.order_by("position"))
     for n, user in enumerate(User.objects.order_by("pk")):
+        Participation.objects.create(campaign=closing, voter=user, channel=Channel.WEB)
         ballot = Ballot.objects.create(
-            campaign=closing,
-            voter=user,
-            channel=Channel.WEB,
-            receipt_hash=hashlib.sha256(f"{closing.pk}-{n}".encode()).hexdigest(),
+            campaign=closing, receipt_hash=hashlib.sha256(f"{closing.pk}-{n}".encode()).hexdigest()
         )
         BallotChoice.objects.create(ballot=ballot, campaign=closing, entry=entries[n % 3], points=1)
     return {"opening": opening.pk, "closing": closing.pk}

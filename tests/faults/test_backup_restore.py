@@ -27,7 +27,7 @@ from PIL import Image
 from portal.audit.services import audit_record
 from projects.models import Municipality, Proposal, Region, Space, SpacePhoto
 from projects.services import photo_store
-from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry
+from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry, Participation
 
 pytestmark = [pytest.mark.postgres, pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -125,11 +125,15 @@ def make_campaign_with_ballots(media_root: Path, ballots: int = 57) -> Campaign:
         for i, p in enumerate(proposals)
     ]
     for n in range(ballots):
-        ballot = Ballot.objects.create(
+        Participation.objects.create(
             campaign=campaign,
             external_voter_id=f"voter-{n}",
             channel=Channel.IMPORT,
-            cast_at=now - datetime.timedelta(days=2, minutes=n),
+            voted_at=now - datetime.timedelta(days=2, minutes=n),
+        )
+        ballot = Ballot.objects.create(
+            campaign=campaign,
+            cast_on=(now - datetime.timedelta(days=2)).date(),
             receipt_hash=hashlib.sha256(f"receipt-{n}".encode()).hexdigest(),
         )
         chosen = {entries[n % 4], entries[(n * 7) % 3]}

@@ -93,9 +93,11 @@ def test_the_open_campaign_is_open_and_the_closed_one_has_its_ballots() -> None:
     assert closed.closed_at is not None
     assert closed.phase() == "closed"
     assert closed.ballots.count() == CLOSED_CAMPAIGN_BALLOTS
-    assert set(closed.ballots.values_list("channel", flat=True)) == {"import"}
+    assert closed.participations.count() == CLOSED_CAMPAIGN_BALLOTS
+    assert set(closed.participations.values_list("channel", flat=True)) == {"import"}
     assert BallotChoice.objects.filter(campaign=closed).count() == CLOSED_CAMPAIGN_BALLOTS
-    assert all(ballot.cast_at < closed.voting_closes_at for ballot in closed.ballots.all())
+    assert all(p.voted_at < closed.voting_closes_at for p in closed.participations.all())
+    assert all(ballot.cast_on <= closed.voting_closes_at.date() for ballot in closed.ballots.all())
     # Every entry got votes, and the choices belong to this campaign's entries.
     assert set(BallotChoice.objects.filter(campaign=closed).values_list("entry__campaign", flat=True)) == {closed.pk}
     assert BallotChoice.objects.filter(campaign=closed).values("entry").distinct().count() == 5
@@ -173,7 +175,7 @@ def test_demo_receipts_are_random_so_nobody_can_look_them_up():
     stored = set(closed.ballots.values_list("receipt_hash", flat=True))
     guessable = {
         hashlib.sha256(f"demo-receipt-{closed.municipality.slug}-{voter_id}".encode()).hexdigest()
-        for voter_id in closed.ballots.values_list("external_voter_id", flat=True)
+        for voter_id in closed.participations.values_list("external_voter_id", flat=True)
     }
     assert len(stored) == CLOSED_CAMPAIGN_BALLOTS
     assert not stored & guessable

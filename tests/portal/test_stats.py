@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from portal.stats import campaign_turnout, improved_spaces_by_year_and_municipality
 from projects.models import Municipality, Proposal
-from tests.builders import make_campaign, make_proposal, make_space, make_user
-from votes.models import Ballot, Campaign, Channel
+from tests.builders import make_ballot, make_campaign, make_proposal, make_space, make_user
+from votes.models import Campaign, Channel
 from votes.services import tally_compute
 
 pytestmark = pytest.mark.django_db
@@ -41,9 +41,9 @@ def test_stats_numbers_equal_hand_computed_values(client, town, region):
 
     campaign = make_campaign(small, phase="ideas_closed", title="Берёзовский 2027")
     for n in range(3):
-        Ballot.objects.create(
-            campaign=campaign,
-            voter=make_user(f"v{n}@example.org", verified=True, municipality=small),
+        make_ballot(
+            campaign,
+            make_user(f"v{n}@example.org", verified=True, municipality=small),
             channel=Channel.IMPORT,
             receipt_hash=hashlib.sha256(str(n).encode()).hexdigest(),
         )

@@ -25,13 +25,14 @@ from tests.builders import (
     make_entry,
     make_imported_ballot,
     make_municipality,
+    make_participation,
     make_proposal,
     make_region,
     make_space,
     make_user,
     receipt_hash,
 )
-from votes.models import Ballot, BallotChoice, Tally, TallyRow
+from votes.models import Ballot, BallotChoice, Campaign, Participation, Tally, TallyRow, VoteGroup
 
 pytestmark = pytest.mark.django_db
 
@@ -101,6 +102,18 @@ def comment_report_twice(w: World) -> None:
 
 
 # (case id, constraint name, is a CHECK constraint, the bad write)
+def second_list_of_one_vote(w: World) -> None:
+    """One person, two lists of one vote group: the group's rule refuses the second."""
+    first = make_campaign(w.municipality)
+    group = VoteGroup.objects.create(municipality=w.municipality, year=first.year)
+    second = make_campaign(w.municipality, year=first.year)
+    Campaign.objects.filter(pk__in=[first.pk, second.pk]).update(vote_group=group)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    make_participation(first, w.user, vote_group=group)
+    make_participation(second, w.user, vote_group=group)
+
+
 CASES = [
     # projects.Region
     ("region_name_unique", "", False, lambda w: make_region(name=w.region.name)),
@@ -302,43 +315,46 @@ CASES = [
         lambda w: make_entry(make_campaign(w.municipality), cost=Decimal(0)),
     ),
     # votes.Ballot
+    # votes.Participation (the register) and votes.Ballot (the box)
     (
-        "ballot_second_for_voter",
-        "ballot_one_per_voter",
+        "participation_second_for_voter",
+        "participation_one_per_voter",
         False,
         lambda w: [make_ballot(c := make_campaign(w.municipality), w.user), make_ballot(c, w.user)],
     ),
     (
-        "ballot_second_for_external_voter",
-        "ballot_one_per_external_voter",
+        "participation_second_in_the_vote_group",
+        "participation_one_per_voter_in_vote",
+        False,
+        second_list_of_one_vote,
+    ),
+    (
+        "participation_second_for_external_voter",
+        "participation_one_per_external_voter",
         False,
         lambda w: [make_imported_ballot(c := make_campaign(w.municipality), "v1"), make_imported_ballot(c, "v1")],
     ),
     (
-        "ballot_web_without_voter",
-        "ballot_has_voter",
+        "participation_web_without_voter",
+        "participation_has_voter",
         True,
-        lambda w: Ballot.objects.create(
-            campaign=make_campaign(w.municipality), channel="web", receipt_hash=receipt_hash()
-        ),
+        lambda w: Participation.objects.create(campaign=make_campaign(w.municipality), channel="web"),
     ),
     (
-        "ballot_import_without_external_id",
-        "ballot_has_voter",
+        "participation_import_without_external_id",
+        "participation_has_voter",
         True,
-        lambda w: Ballot.objects.create(
-            campaign=make_campaign(w.municipality), channel="import", receipt_hash=receipt_hash()
-        ),
+        lambda w: Participation.objects.create(campaign=make_campaign(w.municipality), channel="import"),
     ),
     (
-        "ballot_volunteer_channel_without_volunteer",
-        "ballot_assisted_names_helper",
+        "participation_volunteer_channel_without_volunteer",
+        "participation_assisted_names_helper",
         True,
         lambda w: make_ballot(make_campaign(w.municipality), channel="volunteer"),
     ),
     (
-        "ballot_paper_without_official",
-        "ballot_assisted_names_helper",
+        "participation_paper_without_official",
+        "participation_assisted_names_helper",
         True,
         lambda w: make_ballot(make_campaign(w.municipality), channel="paper"),
     ),

@@ -27,7 +27,15 @@ from portal.accounts.models import User
 from portal.accounts.scoped_admin import ScopedAdmin
 from portal.accounts.services import api_token_issue
 from projects.models import Comment, CommentReport, Municipality
-from tests.builders import make_ballot, make_campaign, make_entry, make_proposal, make_space, make_user
+from tests.builders import (
+    make_ballot,
+    make_campaign,
+    make_entry,
+    make_participation,
+    make_proposal,
+    make_space,
+    make_user,
+)
 from votes.models import Idea, Tally, VoteGroup
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +73,7 @@ READERS = {
     "projects.commentreport": SCOPED_READERS,
     "votes.campaign": SCOPED_READERS,
     "votes.ballot": SCOPED_READERS,
+    "votes.participation": SCOPED_READERS,
     "votes.tally": SCOPED_READERS,
     "votes.idea": SCOPED_READERS | {"moderator"},
     "votes.votegroup": SCOPED_READERS,
@@ -130,6 +139,7 @@ FACTORIES = {
     "votes.campaign": _campaign,
     "votes.votegroup": lambda town: VoteGroup.objects.create(municipality=town, year=2027, title="Голосование 2027"),
     "votes.ballot": lambda town: make_ballot(_campaign(town)),
+    "votes.participation": lambda town: make_participation(_campaign(town)),
     "votes.tally": lambda town: Tally.objects.create(
         campaign=_campaign(town), kind="live", status="done", computed_at=timezone.now(), started_at=timezone.now()
     ),

@@ -14,7 +14,7 @@ from pathlib import Path
 from django.utils import timezone
 
 from projects.models import Municipality, Proposal, Region, Space
-from votes.models import Ballot, BallotChoice, Campaign, Entry
+from votes.models import Ballot, BallotChoice, Campaign, Entry, Participation
 
 # The sample elections kept in the repository (tests/data/pabulib/README.md).
 PABULIB_SAMPLES = Path(__file__).resolve().parents[1] / "data" / "pabulib"
@@ -97,11 +97,9 @@ def receipt_of(campaign_id: int, voter: str) -> str:
 def cast(campaign: Campaign, voter: str, choices: dict[str, int]) -> Ballot:
     """One imported ballot; ``choices`` maps external ids to points (or ranks)."""
     entries = {e.external_id: e for e in campaign.entries.all()}
+    Participation.objects.create(campaign=campaign, external_voter_id=voter, channel="import")
     ballot = Ballot.objects.create(
-        campaign=campaign,
-        external_voter_id=voter,
-        channel="import",
-        receipt_hash=hashlib.sha256(receipt_of(campaign.pk, voter).encode()).hexdigest(),
+        campaign=campaign, receipt_hash=hashlib.sha256(receipt_of(campaign.pk, voter).encode()).hexdigest()
     )
     BallotChoice.objects.bulk_create(
         BallotChoice(ballot=ballot, campaign=campaign, entry=entries[e], points=p) for e, p in choices.items()

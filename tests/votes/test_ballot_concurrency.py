@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
-from votes.models import Ballot, BallotChoice, Channel
+from votes.models import Ballot, BallotChoice, Channel, Participation
 from votes.services import AlreadyVoted, BallotError, CampaignNotOpen, CastBallot, ballot_cast, campaign_close
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -62,7 +62,7 @@ def test_many_threads_casting_for_one_voter_give_one_ballot(make_campaign, voter
     results = run_threads(THREADS, cast)
     outcomes = Counter(type(result).__name__ for result in results)
     assert outcomes == {"CastBallot": 1, "AlreadyVoted": THREADS - 1}, results
-    assert Ballot.objects.filter(voter=voter).count() == 1
+    assert Participation.objects.filter(voter=voter).count() == 1
     winner = next(result for result in results if not isinstance(result, AlreadyVoted))
     assert list(BallotChoice.objects.values_list("ballot_id", flat=True)) == [winner.ballot.pk]
 
@@ -98,8 +98,8 @@ def test_close_while_casting_loses_no_ballot_and_admits_none_after(make_campaign
     refused = [answer for answers in results[:casters] for _pk, answer in answers if isinstance(answer, Exception)]
     assert all(isinstance(answer, CampaignNotOpen) for answer in refused), refused
     # Every ballot answered with a receipt is stored, and nothing else is.
-    assert set(Ballot.objects.values_list("voter_id", flat=True)) == accepted
-    assert not Ballot.objects.filter(cast_at__gte=campaign.closed_at).exists()
+    assert set(Participation.objects.values_list("voter_id", flat=True)) == accepted
+    assert not Participation.objects.filter(voted_at__gte=campaign.closed_at).exists()
     assert len(accepted) + len(refused) == len(voters)
     assert len(accepted) >= len(voters) // 4
 
@@ -170,7 +170,7 @@ def test_one_voter_racing_through_web_api_and_volunteer_gets_one_ballot(make_cam
             else:
                 assert body["code"] == "already_voted"
     assert Ballot.objects.filter(campaign=campaign).count() == 1
-    assert Ballot.objects.get().voter_id == voter.pk
+    assert Participation.objects.get().voter_id == voter.pk
 
 
 @override_settings(THROTTLE=False)
@@ -208,4 +208,4 @@ def test_api_ballots_answered_201_are_all_stored_when_the_campaign_closes(make_c
     stored = set(Ballot.objects.values_list("receipt_hash", flat=True))
     assert {body["receipt_hash"] for status, body in answers if status == 201} == stored
     campaign.refresh_from_db()
-    assert not Ballot.objects.filter(cast_at__gte=campaign.closed_at).exists()
+    assert not Participation.objects.filter(voted_at__gte=campaign.closed_at).exists()

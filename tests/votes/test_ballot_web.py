@@ -10,7 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from portal.accounts.models import User
-from votes.models import Ballot, BallotChoice
+from votes.models import Ballot, BallotChoice, Participation
 from votes.receipts import receipt_hash
 
 pytestmark = pytest.mark.django_db
@@ -70,15 +70,18 @@ def test_approval_review_then_confirm_casts_and_shows_the_receipt_once(client_fo
     assert "Благоустройство сквера 1" in review.content.decode()
     assert confirm.status_code == 302
     assert confirm["Location"].endswith(f"/campaigns/{campaign.pk}/ballot/receipt/")
-    ballot = Ballot.objects.get(voter=voter)
-    assert ballot.channel == "web"
+    ballot = Ballot.objects.get(campaign=campaign)
+    assert Participation.objects.get(voter=voter).channel == "web"
     assert sorted(ballot.choices.values_list("entry_id", flat=True)) == [e[0], e[2]]
     receipt_page = client.get(confirm["Location"]).content.decode()
     code = re.search(r'class="receipt-code"[^>]*>([A-Z2-7-]+)<', receipt_page).group(1)
     assert receipt_hash(code) == ballot.receipt_hash
     again = client.get(confirm["Location"]).content.decode()
     assert code not in again
-    assert ballot.receipt_hash in again
+    # Nor its fingerprint: once the receipt is gone, nothing on the resident's pages
+    # points at their ballot (the register and the box are not joined).
+    assert ballot.receipt_hash not in again
+    assert ballot.receipt_hash not in client.get("/me/votes/").content.decode()
 
 
 def test_review_writes_nothing(client_for, make_campaign, voter, ids):
@@ -226,7 +229,12 @@ def test_volunteer_desk_casts_for_the_resident(client_for, make_campaign, volunt
     code = re.search(r'class="receipt-code"[^>]*>([A-Z2-7-]+)<', receipt).group(1)
     ballot = Ballot.objects.get()
     assert ballot.receipt_hash == receipt_hash(code)
-    assert (ballot.voter.phone, ballot.volunteer, ballot.channel) == ("+79120001122", volunteer, "volunteer")
+    participation = Participation.objects.get()
+    assert (participation.voter.phone, participation.volunteer, participation.channel) == (
+        "+79120001122",
+        volunteer,
+        "volunteer",
+    )
     again = client.post("/volunteer/", data)
     assert again.status_code == 409
     assert 'data-refusal="already_voted"' in again.content.decode()
@@ -274,8 +282,9 @@ def test_officials_enter_paper_ballots_of_their_own_municipality(
     assert f"?campaign={campaign.pk}" in client.get("/volunteer/").content.decode()
     response = client.post("/volunteer/", _desk_data(campaign, town, ids(campaign)[0]))
     assert response.status_code == 302, response.content.decode()[:2000]
-    ballot = Ballot.objects.get()
-    assert (ballot.channel, ballot.volunteer) == ("paper", official)
+    assert Ballot.objects.count() == 1
+    participation = Participation.objects.get()
+    assert (participation.channel, participation.volunteer) == ("paper", official)
     # Another municipality's vote is not theirs to enter, not even by its id.
     elsewhere = make_campaign(municipality=far_town)
     assert client.get(f"/volunteer/?campaign={elsewhere.pk}").status_code == 404

@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from portal.idempotency.models import IdempotentRequest
-from votes.models import Ballot
+from votes.models import Ballot, Participation
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +48,7 @@ def test_a_retry_with_the_same_key_gets_the_first_answer(token_client, make_camp
     assert retry.json() == first.json()  # the same receipt: the app shows it as if nothing happened
     assert retry["Idempotent-Replayed"] == "true"
     assert "Idempotent-Replayed" not in first
-    assert Ballot.objects.filter(voter=voter).count() == 1
+    assert Participation.objects.filter(voter=voter).count() == 1
     # Without the key, the same retry is what it always was.
     assert post(client, campaign, ids(campaign)[0], None).json()["code"] == "already_voted"
 

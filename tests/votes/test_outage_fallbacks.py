@@ -9,7 +9,7 @@ import pytest
 from kombu.exceptions import OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from votes.models import Ballot, Campaign
+from votes.models import Campaign, Participation
 from votes.services import campaign_close
 from votes.throttles import PortalThrottle
 
@@ -31,7 +31,7 @@ def test_ballot_is_cast_when_the_throttle_cache_is_down(token_client, make_campa
             f"/api/v1/campaigns/{campaign.pk}/ballots/", {"choices": [{"entry": ids(campaign)[0]}]}, format="json"
         )
     assert response.status_code == 201
-    assert Ballot.objects.filter(campaign=campaign, voter=voter).count() == 1
+    assert Participation.objects.filter(campaign=campaign, voter=voter).count() == 1
 
 
 def test_close_commits_when_the_broker_is_down(make_campaign, django_capture_on_commit_callbacks, caplog):

@@ -118,30 +118,34 @@ def test_admin_ballot_pages_do_not_show_the_voter(published):
         assert_anonymous(response.content.decode(), voters, page)
 
 
-def test_my_ballots_lists_only_the_callers(published, token_client):
-    _campaign, voters = published
-    mine = Ballot.objects.get(voter=voters[1])
+def test_my_ballots_lists_only_the_callers_participations_and_no_ballot(published, token_client):
+    campaign, voters = published
     response = token_client(voters[1]).get("/api/v1/ballots/mine/")
     assert response.status_code == 200
     rows = response.json()["results"]
-    assert [row["id"] for row in rows] == [mine.pk]
-    assert_anonymous(response.content.decode(), [voters[0], voters[2]], "ballots/mine")
+    assert [(row["campaign"], row["channel"]) for row in rows] == [(campaign.pk, "web")]
+    text = response.content.decode()
+    # No ballot of anyone: neither an id nor a receipt hash, nor a prefix of one.
+    for ballot in Ballot.objects.all():
+        assert ballot.receipt_hash[:16] not in text
+        assert f'"{ballot.pk}"' not in text
+        assert str(ballot.pk) not in text
+    assert_anonymous(text, [voters[0], voters[2]], "ballots/mine")
 
 
 def test_receipt_page_comes_from_the_session_not_the_url(published):
     campaign, voters = published
     client = Client()
     client.force_login(voters[0])
-    others = list(Ballot.objects.exclude(voter=voters[0]).values_list("receipt_hash", flat=True))
-    # The page shows the caller's own ballot (from the session user), never another's,
-    # whatever ids the URL carries.
-    own = Ballot.objects.get(voter=voters[0]).receipt_hash
-    for probe in ("", f"?ballot={Ballot.objects.get(voter=voters[1]).pk}", f"?voter={voters[1].pk}"):
+    every = list(Ballot.objects.values_list("pk", "receipt_hash"))
+    # After the receipt was shown once, the page says the caller voted (from the session
+    # user) and points at no ballot, theirs or another's, whatever ids the URL carries.
+    for probe in ("", f"?ballot={every[1][0]}", f"?voter={voters[1].pk}"):
         response = client.get(f"/campaigns/{campaign.pk}/ballot/receipt/{probe}")
         text = response.content.decode()
         assert response.status_code == 200, probe
-        assert own in text, probe
-        assert not any(h in text or h[:16] in text for h in others), probe
+        assert "Ваш бюллетень в этом голосовании учтён" in text, probe
+        assert not any(h in text or h[:16] in text for _pk, h in every), probe
         assert_anonymous(text, voters[1:], "receipt page")
 
 

@@ -4,7 +4,7 @@ A package by concern; the names callers use are re-exported here, so
 `from votes.services import ballot_cast` keeps working.
 
 - errors: why a write was refused (`BallotError` and its subclasses, each with a `code`);
-- ballots: casting, for every channel;
+- ballots: casting, for every channel, into the register and the box; imported ballots;
 - campaigns: opening and closing;
 - tallies: counting and publishing results;
 - seal: the public ledger and its sealed head;
@@ -20,8 +20,10 @@ from votes.services.ballots import (
     MAX_POINTS,
     CastBallot,
     ChoiceInput,
+    ImportedBallot,
     ballot_cast,
     ballot_validate,
+    ballots_import,
     volunteer_ballot_cast,
 )
 from votes.services.campaigns import (
@@ -31,6 +33,7 @@ from votes.services.campaigns import (
 )
 from votes.services.errors import (
     AlreadyVoted,
+    AlreadyVotedInVote,
     BallotError,
     CampaignNotOpen,
     DuplicateEntry,
@@ -89,11 +92,13 @@ __all__ = [
     "IDEA_MAX_PHOTOS",
     "MAX_POINTS",
     "AlreadyVoted",
+    "AlreadyVotedInVote",
     "BallotError",
     "CampaignNotOpen",
     "CastBallot",
     "ChoiceInput",
     "DuplicateEntry",
+    "ImportedBallot",
     "InvalidBallot",
     "InvalidPoints",
     "InvalidRanking",
@@ -112,6 +117,7 @@ __all__ = [
     "UnknownEntry",
     "ballot_cast",
     "ballot_validate",
+    "ballots_import",
     "campaign_close",
     "campaign_import_pabulib",
     "campaign_open",

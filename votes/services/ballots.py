@@ -1,22 +1,29 @@
 """Casting: `ballot_cast` is the one way a ballot enters the database, whatever the channel.
 
 It validates the ballot against its campaign and raises a `BallotError` (with a stable
-`code`) that writes nothing; the database then has the last word: the unique constraint
-refuses a second ballot of the same voter, and on PostgreSQL the trigger of migration
-0002 refuses a ballot after the close and stamps `cast_at` with the database clock.
+`code`) that writes nothing; then it writes, all or nothing, the voter's participation in
+the register and the ballot in the box, with nothing that joins them but the sealed link
+(votes.sealing). The database has the last word: the register's unique constraints refuse
+a second ballot of one person in a list or in its vote group, and on PostgreSQL the
+register's trigger (migration 0010) refuses a ballot after the close and stamps the time
+with the database clock.
 """
 
 from __future__ import annotations
 
 import datetime
 import functools
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -27,8 +34,8 @@ from portal.accounts.models import User
 from portal.accounts.phones import InvalidPhone
 from portal.accounts.services import ResidentMismatch, resident_verify_in_person
 from portal.audit.services import audit_decision
-from votes import rules
-from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry
+from votes import rules, sealing
+from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry, Participation, ballot_id_new
 from votes.permissions import (
     PHASE_REFUSALS,
     assisted_channel,
@@ -40,6 +47,7 @@ from votes.permissions import (
 from votes.receipts import receipt_code_new, receipt_hash
 from votes.services.errors import (
     AlreadyVoted,
+    AlreadyVotedInVote,
     BallotError,
     CampaignNotOpen,
     DuplicateEntry,
@@ -63,14 +71,16 @@ from votes.services.errors import (
 
 @dataclass(frozen=True)
 class CastBallot:
-    """What the voter is told: the receipt code (shown once, never stored) and the ballot."""
+    """What the voter is told: the receipt code (shown once, never stored), the ballot and
+    their participation (both just written; the caller must not store them together)."""
 
     receipt: str
     ballot: Ballot
+    participation: Participation
 
     @property
     def cast_at(self) -> datetime.datetime:
-        return self.ballot.cast_at
+        return self.participation.voted_at
 
 
 BIGINT_MAX = 2**63 - 1
@@ -168,8 +178,15 @@ def ballot_validate(*, campaign: Campaign, choices: Iterable[ChoiceInput]) -> li
     return [(entries[entry_id], points) for entry_id, points in pairs]
 
 
-# The one-ballot-per-voter constraint as PostgreSQL and SQLite name it.
-ONE_BALLOT_PER_VOTER = frozenset({"ballot_one_per_voter", "votes_ballot.campaign_id, votes_ballot.voter_id"})
+# The register's one-ballot-per-person constraints as PostgreSQL and SQLite name them.
+ONE_BALLOT_PER_VOTER = frozenset(
+    {"participation_one_per_voter", "votes_participation.campaign_id, votes_participation.voter_id"}
+)
+ONE_BALLOT_PER_VOTE = frozenset(
+    {"participation_one_per_voter_in_vote", "votes_participation.vote_group_id, votes_participation.voter_id"}
+)
+# A random ballot id that is taken already (one in billions): drawn again.
+BALLOT_ID_TAKEN = frozenset({"votes_ballot_pkey", "votes_ballot.id"})
 
 
 def _refusals_counted(cast: Callable[..., CastBallot]) -> Callable[..., CastBallot]:
@@ -222,21 +239,31 @@ def ballot_cast(
     chosen = ballot_validate(campaign=campaign, choices=choices)
 
     receipt = receipt_code_new()
-    ballot = Ballot(
-        campaign=campaign, voter=voter, channel=channel, volunteer=volunteer, receipt_hash=receipt_hash(receipt)
+    participation = Participation(
+        campaign=campaign, vote_group_id=campaign.vote_group_id, voter=voter, channel=channel, volunteer=volunteer
     )
-    # No "already voted?" query first: the unique constraint answers it (AlreadyVoted below).
-    try:
-        _ballot_insert(ballot, chosen)
-    except IntegrityError as error:
-        constraint = violated_constraint(error)
-        if constraint in ONE_BALLOT_PER_VOTER:
-            raise AlreadyVoted() from error
-        if constraint == "ballot_within_voting_window":
-            raise CampaignNotOpen(_("Voting in this campaign is closed."), code="campaign_closed") from error
-        raise
+    ballot = Ballot(campaign=campaign, receipt_hash=receipt_hash(receipt))
+    if campaign.commission_public_key:
+        participation.sealed_link = sealing.link_seal(campaign.commission_public_key, ballot.receipt_hash)
+    # No "already voted?" query first: the register's constraints answer it (below).
+    for attempt in range(3):
+        try:
+            _ballot_insert(participation, ballot, chosen)
+            break
+        except IntegrityError as error:
+            constraint = violated_constraint(error)
+            if constraint in ONE_BALLOT_PER_VOTER:
+                raise AlreadyVoted() from error
+            if constraint in ONE_BALLOT_PER_VOTE:
+                raise AlreadyVotedInVote() from error
+            if constraint == "ballot_within_voting_window":
+                raise CampaignNotOpen(_("Voting in this campaign is closed."), code="campaign_closed") from error
+            if constraint in BALLOT_ID_TAKEN and attempt < 2:
+                ballot.id = ballot_id_new()
+                continue
+            raise
     metrics.ballot_cast_record(channel=channel, campaign_id=campaign.pk)
-    return CastBallot(receipt=receipt, ballot=ballot)
+    return CastBallot(receipt=receipt, ballot=ballot, participation=participation)
 
 
 # The voter's row is read again in the same statement, locked FOR KEY SHARE until the
@@ -244,32 +271,40 @@ def ballot_cast(
 # checked against: a profile change that committed since writes no ballot, and one in
 # flight (FOR UPDATE in user_profile_update) is waited for and then seen. Without it, a
 # move between two open votes racing a ballot gave one person a ballot in each.
+# The participation and the ballot are two rows of two tables with no column in common;
+# the ballot is written only if the participation was (the register's trigger and
+# constraints refuse it otherwise), and keeps only the day of the participation's time.
 _BALLOT_INSERT_SQL = """
     WITH voter AS (
         SELECT id FROM accounts_user
         WHERE id = %s AND municipality_id IS NOT DISTINCT FROM %s AND birth_date IS NOT DISTINCT FROM %s
         FOR KEY SHARE
+    ), participation AS (
+        INSERT INTO votes_participation (campaign_id, vote_group_id, voter_id, channel, volunteer_id, voted_at,
+                                         sealed_link)
+        SELECT %s, %s, voter.id, %s, %s, %s, %s FROM voter
+        RETURNING id, voted_at
     ), ballot AS (
-        INSERT INTO votes_ballot (campaign_id, voter_id, channel, volunteer_id, cast_at, receipt_hash)
-        SELECT %s, voter.id, %s, %s, %s, %s FROM voter
-        RETURNING id, cast_at
+        INSERT INTO votes_ballot (id, campaign_id, cast_on, receipt_hash)
+        SELECT %s, %s, (participation.voted_at AT TIME ZONE %s)::date, %s FROM participation
+        RETURNING cast_on
     ), choices AS (
         INSERT INTO votes_ballotchoice (ballot_id, campaign_id, entry_id, points)
-        SELECT ballot.id, %s, choice.entry_id, choice.points
+        SELECT %s, %s, choice.entry_id, choice.points
         FROM ballot, unnest(%s::bigint[], %s::smallint[]) AS choice (entry_id, points)
     )
-    SELECT id, cast_at FROM ballot
+    SELECT participation.id, participation.voted_at, ballot.cast_on FROM participation, ballot
 """
 
 
-def _ballot_insert(ballot: Ballot, chosen: list[tuple[Entry, int]]) -> None:
-    """Write the ballot and its choices, all or nothing, and set its id and cast_at.
+def _ballot_insert(participation: Participation, ballot: Ballot, chosen: list[tuple[Entry, int]]) -> None:
+    """Write the participation, the ballot and its choices, all or nothing.
 
     On PostgreSQL one statement does it (atomic by itself: no BEGIN/COMMIT round trips)
-    and returns the cast_at the trigger stamped with the database clock; the constraints
+    and returns the time the trigger stamped with the database clock; the constraints
     and the trigger apply exactly as to ORM inserts. Elsewhere the ORM, in a transaction.
     """
-    voter = ballot.voter
+    voter = participation.voter
     assert voter is not None  # noqa: S101  (a cast ballot has its voter; imports do not come here)
     if connection.vendor != "postgresql":
         with transaction.atomic():
@@ -278,21 +313,29 @@ def _ballot_insert(ballot: Ballot, chosen: list[tuple[Entry, int]]) -> None:
                 unchanged &= Q(**{f"{field}__isnull": True}) if value is None else Q(**{field: value})
             if not User.objects.filter(unchanged).exists():
                 raise ProfileChanged()
+            participation.save(force_insert=True)
+            ballot.cast_on = timezone.localdate(participation.voted_at)
             ballot.save(force_insert=True)
             BallotChoice.objects.bulk_create(
                 BallotChoice(ballot=ballot, campaign_id=ballot.campaign_id, entry=entry, points=points)
                 for entry, points in chosen
             )
         return
-    params = [
+    params: list[Any] = [
         voter.pk,
         voter.municipality_id,
         voter.birth_date,
+        participation.campaign_id,
+        participation.vote_group_id,  # replaced by the trigger with the campaign's
+        participation.channel,
+        participation.volunteer_id,
+        participation.voted_at,  # replaced by the trigger
+        participation.sealed_link,
+        ballot.id,
         ballot.campaign_id,
-        ballot.channel,
-        ballot.volunteer_id,
-        ballot.cast_at,  # replaced by the trigger
+        settings.TIME_ZONE,
         ballot.receipt_hash,
+        ballot.id,
         ballot.campaign_id,
         [entry.pk for entry, _points in chosen],
         [points for _entry, points in chosen],
@@ -303,9 +346,10 @@ def _ballot_insert(ballot: Ballot, chosen: list[tuple[Entry, int]]) -> None:
         row = cursor.fetchone()
     if row is None:
         raise ProfileChanged()
-    ballot.pk, ballot.cast_at = row
-    ballot._state.adding = False
-    ballot._state.db = connection.alias
+    participation.pk, participation.voted_at, ballot.cast_on = row
+    for written in (participation, ballot):
+        written._state.adding = False
+        written._state.db = connection.alias
 
 
 @_refusals_counted
@@ -346,3 +390,49 @@ def volunteer_ballot_cast(
         raise InvalidBallot(_("Enter a Russian mobile number, e.g. +7 912 345-67-89."), code="invalid_phone") from None
     except ResidentMismatch:
         raise ResidentDetailsMismatch() from None
+
+
+@dataclass(frozen=True)
+class ImportedBallot:
+    """A ballot counted elsewhere (a pabulib file, the demo's closed vote): who (the file's
+    voter id), when, its receipt hash and its (entry, points) choices."""
+
+    external_voter_id: str
+    voted_at: datetime.datetime
+    receipt_hash: str
+    choices: Sequence[tuple[Entry, int]]
+
+
+def ballots_import(*, campaign: Campaign, ballots: Iterable[ImportedBallot], chunk_size: int = 5000) -> int:
+    """Write imported ballots, each as a participation in the register (channel 'import')
+    and a ballot in the box, in chunks; the two are written apart, with no link. Returns
+    how many were written. The caller holds the transaction."""
+    written = 0
+    rows = iter(ballots)
+    while chunk := list(itertools.islice(rows, chunk_size)):
+        Participation.objects.bulk_create(
+            Participation(
+                campaign=campaign,
+                vote_group_id=campaign.vote_group_id,
+                external_voter_id=row.external_voter_id,
+                channel=Channel.IMPORT,
+                voted_at=row.voted_at,
+            )
+            for row in chunk
+        )
+        # The box in receipt order, not the file's: row order must not pair it with the register.
+        chunk.sort(key=lambda row: row.receipt_hash)
+        boxed = Ballot.objects.bulk_create(
+            Ballot(campaign=campaign, cast_on=timezone.localdate(row.voted_at), receipt_hash=row.receipt_hash)
+            for row in chunk
+        )
+        BallotChoice.objects.bulk_create(
+            (
+                BallotChoice(ballot=ballot, campaign=campaign, entry=entry, points=points)
+                for ballot, row in zip(boxed, chunk, strict=True)
+                for entry, points in row.choices
+            ),
+            batch_size=chunk_size,
+        )
+        written += len(chunk)
+    return written

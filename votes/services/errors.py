@@ -97,6 +97,16 @@ class AlreadyVoted(BallotError):
     default_message = _("You have already voted in this campaign. Each resident has one ballot.")
 
 
+class AlreadyVotedInVote(AlreadyVoted):
+    """A ballot in another list of the same vote group (territories or a design list)."""
+
+    code = "already_voted_in_vote"
+    default_message = _(
+        "You have already voted in another list of this vote. Each resident has one ballot in the whole vote: "
+        "in the list of territories or in one list of design projects."
+    )
+
+
 class ProfileChanged(BallotError):
     """The voter's residence or birth date changed while the ballot was being cast."""
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
+from collections.abc import Iterator
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
 from votes import rules
-from votes.models import Ballot, BallotChoice, Campaign, Entry
+from votes.models import Campaign, Entry
+from votes.services.ballots import ImportedBallot, ballots_import
 from votes.services.errors import TallyError
 
 
@@ -38,8 +41,6 @@ def _pb_date(text: str, *, end: bool) -> datetime.datetime:
 def _placeholder_oktmo(country: str, unit: str) -> str:
     # pabulib files name foreign cities, which have no OKTMO code; the model requires 8
     # digits, so this is a deterministic PLACEHOLDER derived from a hash, not a real code.
-    import hashlib
-
     digest = hashlib.sha256(f"pabulib:{country}/{unit}".encode()).hexdigest()
     return str(int(digest, 16) % 10**8).zfill(8)
 
@@ -208,21 +209,9 @@ def campaign_import_pabulib(
         )
         entry_of = {e.external_id: e for e in entries}
         voter_ids = _voter_ids(election.votes)
-        for start in range(0, n_voters, chunk_size):
-            chunk = election.votes[start : start + chunk_size]
-            ballots = Ballot.objects.bulk_create(
-                Ballot(
-                    campaign=campaign,
-                    external_voter_id=voter_id,
-                    channel="import",
-                    cast_at=closes,
-                    # No receipt was ever shown: a deterministic hash keeps the ledger stable.
-                    receipt_hash=hashlib.sha256(f"pabulib:{campaign.pk}:{voter_id}".encode()).hexdigest(),
-                )
-                for vote, voter_id in zip(chunk, voter_ids[start : start + chunk_size], strict=True)
-            )
-            choices: list[BallotChoice] = []
-            for ballot, vote in zip(ballots, chunk, strict=True):
+
+        def imported() -> Iterator[ImportedBallot]:
+            for vote, voter_id in zip(election.votes, voter_ids, strict=True):
                 ids = vote["vote_list"]
                 if method == rules.CUMULATIVE:
                     values = vote.get("points_list") or []
@@ -230,10 +219,13 @@ def campaign_import_pabulib(
                     values = range(1, len(ids) + 1)
                 else:
                     values = [1] * len(ids)
-                choices.extend(
-                    BallotChoice(ballot=ballot, campaign=campaign, entry=entry_of[pid], points=int(v))
-                    for pid, v in zip(ids, values, strict=True)
-                    if int(v) > 0
+                yield ImportedBallot(
+                    external_voter_id=voter_id,
+                    voted_at=closes,
+                    # No receipt was ever shown: a deterministic hash keeps the ledger stable.
+                    receipt_hash=hashlib.sha256(f"pabulib:{campaign.pk}:{voter_id}".encode()).hexdigest(),
+                    choices=[(entry_of[pid], int(v)) for pid, v in zip(ids, values, strict=True) if int(v) > 0],
                 )
-            BallotChoice.objects.bulk_create(choices, batch_size=chunk_size)
+
+        ballots_import(campaign=campaign, ballots=imported(), chunk_size=chunk_size)
     return campaign

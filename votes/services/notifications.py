@@ -92,7 +92,9 @@ def email_campaign_opened_send(*, campaign_id: int, after_id: int = 0, batch_siz
 def email_results_published_send(*, campaign_id: int, after_id: int = 0, batch_size: int | None = None) -> int | None:
     """Send one batch of "results are published" e-mails to the campaign's voters."""
     campaign = Campaign.objects.select_related("municipality").get(pk=campaign_id)
-    voters = User.objects.mailable().filter(pk__in=campaign.ballots.filter(voter__isnull=False).values("voter_id"))
+    voters = User.objects.mailable().filter(
+        pk__in=campaign.participations.filter(voter__isnull=False).values("voter_id")
+    )
     users, next_after = _batch(voters, after_id, batch_size)
     mail_send([_message(user=user, template="results_published", context={"campaign": campaign}) for user in users])
     return next_after

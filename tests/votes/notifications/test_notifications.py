@@ -10,9 +10,9 @@ from django.utils import timezone
 from portal.accounts import unsubscribe
 from portal.accounts.models import User
 from portal.accounts.services import user_unsubscribe
-from tests.builders import make_user
+from tests.builders import make_ballot, make_user
 from votes import services, tasks
-from votes.models import Ballot, Channel
+from votes.models import Channel
 
 pytestmark = pytest.mark.django_db
 
@@ -95,9 +95,7 @@ def test_campaign_opened_goes_to_eligible_residents_in_batches(
 
 def test_results_published_goes_to_voters(campaign, resident, town, django_capture_on_commit_callbacks):
     make_user("nonvoter@example.org", verified=True, municipality=town)
-    Ballot.objects.create(
-        campaign=campaign, voter=resident, channel=Channel.IMPORT, receipt_hash=hashlib.sha256(b"r").hexdigest()
-    )
+    make_ballot(campaign, resident, channel=Channel.IMPORT, receipt_hash=hashlib.sha256(b"r").hexdigest())
     with django_capture_on_commit_callbacks(execute=True):
         services.notifications_results_published_enqueue(campaign=campaign)
     assert [m.to[0] for m in mail.outbox] == [resident.email]
