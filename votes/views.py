@@ -31,7 +31,7 @@ from portal.views import too_many_requests
 from projects.models import Municipality, Space
 from votes import pabulib, receipts, rules, services
 from votes.forms import BallotForm, IdeaForm, ResidentForm, ballot_token, ballot_token_choices
-from votes.models import Ballot, Campaign, Channel, Entry, Idea, Tally
+from votes.models import Ballot, Campaign, Channel, Entry, Idea, Tally, live_standings_min_ballots
 from votes.permissions import assisted_channel, ballot_refusal, idea_refusal
 from votes.results import (
     campaign_election,
@@ -43,6 +43,7 @@ from votes.results import (
     results_page_storable,
     results_page_store,
     tally_rows,
+    withheld_live_tally,
 )
 from votes.services import AlreadyVoted, BallotError, CastBallot, ballot_cast, volunteer_ballot_cast
 from votes.throttles import LedgerLookupThrottle
@@ -521,8 +522,12 @@ def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
             return HttpResponse(page)
     campaign = _campaign_or_404(pk)
     tally = public_tally(campaign)
-    context = {"campaign": campaign, "tally": tally}
-    if tally is not None:
+    context: dict[str, object] = {"campaign": campaign, "tally": tally}
+    if tally is None:
+        # Standings the campaign shows, but too few ballots in yet: how many, nothing more.
+        context["withheld"] = withheld_live_tally(campaign)
+        context["min_ballots"] = live_standings_min_ballots()
+    else:
         tally_row_list = list(tally_rows(tally))  # one read serves the numbers and the explanations
         data = results_dict(campaign, tally, tally_row_list)
         scored = campaign.method in SCORED_METHODS

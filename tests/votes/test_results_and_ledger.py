@@ -80,7 +80,8 @@ def test_results_before_publication_say_so_and_downloads_404(client) -> None:
     assert client.get(f"/api/v1/campaigns/{obj.pk}/results/").status_code == 404
 
 
-def test_live_standings_only_where_the_campaign_shows_them(client) -> None:
+def test_live_standings_only_where_the_campaign_shows_them(client, settings) -> None:
+    settings.LIVE_STANDINGS_MIN_BALLOTS = 1  # the threshold: tests/votes/test_standings_privacy.py
     hidden = campaign(costs={"a": 10}, closed=False)
     shown = campaign(costs={"a": 10}, closed=False, show_live_standings=True, municipality=hidden.municipality)
     for obj in (hidden, shown):
@@ -93,7 +94,8 @@ def test_live_standings_only_where_the_campaign_shows_them(client) -> None:
     assert "Live standings" in client.get(reverse("votes:campaign_results", args=[shown.pk])).content.decode()
 
 
-def test_live_standings_say_they_are_provisional_and_select_nothing(client) -> None:
+def test_live_standings_say_they_are_provisional_and_select_nothing(client, settings) -> None:
+    settings.LIVE_STANDINGS_MIN_BALLOTS = 1
     obj = campaign(costs={"a": 10, "b": 20}, closed=False, show_live_standings=True)
     cast(obj, "v1", {"a": 1})
     services.tally_compute(campaign_id=obj.pk, final=False)
