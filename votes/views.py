@@ -647,11 +647,20 @@ def ledger_download(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     return response
 
 
-@reads_from_replica
+@never_cache  # the answer names a ballot's choices: no cache along the way keeps it
+@require_http_methods(["GET", "POST"])
+@reads_from_replica  # the form (GET); a lookup (POST) reads the primary
 def ledger_lookup(request: HttpRequest, pk: int) -> HttpResponse:
+    """The ledger's lookup form; the receipt code comes only in a POST body (CSRF-checked),
+    so it stays out of access logs, browser history and Referer headers. A code in the
+    query string is ignored, never looked up."""
     campaign, tally = _published_final_or_404(pk)
-    receipt = request.GET.get("receipt", "").strip()
-    context = {"campaign": campaign, "tally": tally, "receipt": receipt, "searched": bool(receipt)}
+    if request.method != "POST" and "receipt" in request.GET:
+        # An old bookmark or a forwarded link: to the bare form, so that no link on the
+        # page (the language switch) carries the code on.
+        return redirect("votes:ledger_lookup", pk=campaign.pk)
+    receipt = request.POST.get("receipt", "").strip() if request.method == "POST" else ""
+    context = {"campaign": campaign, "tally": tally, "searched": bool(receipt)}
     if receipt:
         throttle = LedgerLookupThrottle()
         if not throttle.allow_request(request, None):

@@ -237,11 +237,47 @@ def test_ledger_chain_is_the_documented_format() -> None:
 def test_ledger_lookup_finds_a_receipt_or_says_not_found(client) -> None:
     obj = _counted()
     url = reverse("votes:ledger_lookup", args=[obj.pk])
-    html = client.get(url, {"receipt": receipt_of(obj.pk, "v3")}).content.decode()
+    html = client.post(url, {"receipt": receipt_of(obj.pk, "v3")}).content.decode()
     assert "Your ballot is in the ledger" in html
     assert "Project d" in html
     assert "Project c" not in html
-    assert "Not found" in client.get(url, {"receipt": "no-such-code"}).content.decode()
+    assert "Not found" in client.post(url, {"receipt": "no-such-code"}).content.decode()
+
+
+def test_ledger_lookup_takes_the_code_only_in_a_post_body(client) -> None:
+    obj = _counted()
+    url = reverse("votes:ledger_lookup", args=[obj.pk])
+    receipt = receipt_of(obj.pk, "v3")
+    # A code in the URL (an old bookmark, a link someone sent) is not looked up: the page
+    # sends the browser to the bare form, which carries the code in no link.
+    redirected = client.get(url, {"receipt": receipt})
+    assert redirected.status_code == 302
+    assert redirected["Location"] == url
+    response = client.get(url, {"receipt": receipt}, follow=True)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Your ballot is in the ledger" not in html
+    assert "Not found" not in html
+    assert receipt not in html
+    assert 'method="post"' in html
+    assert "no-store" in response["Cache-Control"]
+    found = client.post(url, {"receipt": receipt})
+    assert "no-store" in found["Cache-Control"]
+    assert receipt not in found.content.decode()  # the page shows the hash, not the code
+
+
+def test_ledger_lookup_needs_the_forms_csrf_token() -> None:
+    from django.test import Client
+
+    obj = _counted()
+    url = reverse("votes:ledger_lookup", args=[obj.pk])
+    browser = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert browser.post(url, {"receipt": receipt_of(obj.pk, "v3")}).status_code == 403
+    form = browser.get(url)
+    token = form.cookies["csrftoken"].value
+    answer = browser.post(url, {"receipt": receipt_of(obj.pk, "v3"), "csrfmiddlewaretoken": token})
+    assert answer.status_code == 200
+    assert "Your ballot is in the ledger" in answer.content.decode()
 
 
 @pytest.mark.parametrize(
