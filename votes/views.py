@@ -525,8 +525,8 @@ def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
     context: dict[str, object] = {"campaign": campaign, "tally": tally}
     if tally is None:
         # Standings the campaign shows, but too few ballots in yet: how many, nothing more.
-        context["withheld"] = withheld_live_tally(campaign)
-        context["min_ballots"] = live_standings_min_ballots()
+        withheld = withheld_live_tally(campaign)
+        context |= {"withheld": withheld, "live": withheld is not None, "min_ballots": live_standings_min_ballots()}
     else:
         tally_row_list = list(tally_rows(tally))  # one read serves the numbers and the explanations
         data = results_dict(campaign, tally, tally_row_list)

@@ -62,6 +62,7 @@ def test_one_ballot_in_shows_nothing_per_entry_on_any_path(
 
     # The results page says how many ballots are in and why the standings wait.
     html = client.get(reverse("votes:campaign_results", args=[obj.pk])).content.decode()
+    assert "<h1>Live standings</h1>" in html
     assert 'data-code="standings_withheld"' in html
     assert "at least 50 ballots" in html
     assert "Ballots so far" in html
