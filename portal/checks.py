@@ -31,3 +31,17 @@ def check_time_zone(app_configs, **kwargs):
     if not settings.USE_TZ:
         return [Error("USE_TZ must be on: voting windows are compared across time zones.", id="portal.E001")]
     return []
+
+
+@register(Tags.security)
+def check_live_standings_threshold(app_configs, **kwargs):
+    if settings.LIVE_STANDINGS_MIN_BALLOTS < 1:
+        return [
+            Error(
+                "LIVE_STANDINGS_MIN_BALLOTS must be at least 1: with no ballot threshold, live "
+                "standings show the first voters' choices.",
+                hint="Leave it unset (50) or set a positive number.",
+                id="portal.E002",
+            )
+        ]
+    return []

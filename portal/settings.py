@@ -292,6 +292,9 @@ LIVE_TALLY_INTERVAL = env_int("LIVE_TALLY_INTERVAL", 60)  # seconds
 CAMPAIGN_CLOCK_INTERVAL = env_int("CAMPAIGN_CLOCK_INTERVAL", 30)  # seconds
 # Live tallies older than this many intervals mean the worker or beat is down.
 LIVE_TALLY_STALE_INTERVALS = env_int("LIVE_TALLY_STALE_INTERVALS", 3)
+# Live standings (and any per-entry figure of a live tally) appear only from this many
+# ballots: below it they would show the few voters' choices. Final results are not held.
+LIVE_STANDINGS_MIN_BALLOTS = env_int("LIVE_STANDINGS_MIN_BALLOTS", 50)
 CELERY_BEAT_SCHEDULE = {
     "campaigns-clock": {
         "task": "votes.tasks.campaigns_clock",

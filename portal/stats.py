@@ -42,12 +42,13 @@ def improved_spaces_by_year_and_municipality() -> dict:
 
 
 def campaign_turnout() -> list[dict]:
-    """Turnout of each campaign whose count is public (`Tally.objects.public`, the rule the
-    results page follows): ballots counted by its stored tally against its municipality's
-    population. Never a live count of the ballot table: that would publish the turnout of
-    votes that keep it private until the close."""
+    """Turnout of each campaign whose count is public (`Tally.objects.turnout_public`, the
+    rule the results page follows; a live count below the standings threshold included,
+    since a number of ballots tells nothing of any choice): ballots counted by its stored
+    tally against its municipality's population. Never a live count of the ballot table:
+    that would publish the turnout of votes that keep it private until the close."""
     tallies = (
-        Tally.objects.public()
+        Tally.objects.turnout_public()
         .values(
             "kind",
             "ballots_counted",

@@ -26,6 +26,7 @@ from votes.models import (
     TallyRow,
     VoteGroup,
     design_group_label,
+    live_standings_min_ballots,
 )
 from votes.results import live_tally_is_stale
 
@@ -475,6 +476,11 @@ class TallyRowInline(ReadOnlyInline):
     model = TallyRow
     fields = readonly_fields = ("entry", "votes", "score", "rank", "selected")
 
+    def get_queryset(self, request: HttpRequest):
+        # Staff do not count (Celery does): a live tally's rows with few ballots in would
+        # show an official the choices of the voters they saw in the register.
+        return super().get_queryset(request).filter(tally__in=Tally.objects.standings_disclosed())
+
 
 @admin.register(Tally)
 class TallyAdmin(ScopedAdmin):
@@ -492,8 +498,18 @@ class TallyAdmin(ScopedAdmin):
         "budget_used",
         "ledger_head",
         "error",
+        "standings",
     ]
     inlines = [TallyRowInline]
+
+    @admin.display(description=_("standings"))
+    def standings(self, tally: Tally) -> str:
+        if tally.standings_disclosed:
+            return gettext("shown below")
+        count = live_standings_min_ballots()
+        return ngettext("withheld until %(count)d ballot is in", "withheld until %(count)d ballots are in", count) % {
+            "count": count
+        }
 
 
 # --- Ideas ----------------------------------------------------------------------

@@ -559,6 +559,31 @@ class BallotChoice(models.Model):
 
 # A final tally whose count has finished; Tally.Kind and Tally.Status hold these values.
 _FINAL_DONE = Q(kind="final", status="done")
+_FINAL_KIND = Q(kind="final")
+
+
+def live_standings_min_ballots() -> int:
+    """How many ballots a live tally needs before anything per entry is shown."""
+    return settings.LIVE_STANDINGS_MIN_BALLOTS
+
+
+def _standings_disclosed() -> Q:
+    # One ballot in, live standings are that voter's choices; a few in, they are nearly so
+    # (with the register's times). A final tally is shown whatever its size: publishing is
+    # the commission's decision, and the ledger lists every ballot anyway.
+    return _FINAL_KIND | Q(ballots_counted__gte=live_standings_min_ballots())
+
+
+def _open_live(now: datetime.datetime) -> Q:
+    return Q(
+        kind="live",
+        computed_at__isnull=False,
+        campaign__show_live_standings=True,
+        campaign__results_published_at__isnull=True,
+        campaign__closed_at__isnull=True,
+        campaign__voting_opens_at__lte=now,
+        campaign__voting_closes_at__gt=now,
+    )
 
 
 class TallyQuerySet(models.QuerySet["Tally"]):
@@ -566,23 +591,33 @@ class TallyQuerySet(models.QuerySet["Tally"]):
         """Final tallies whose count has finished (sealed or not yet)."""
         return self.filter(_FINAL_DONE)
 
-    def public(self, now: datetime.datetime | None = None) -> TallyQuerySet:
-        """The tallies anyone may see: the final one once its results are published; the
-        live one of a campaign that shows live standings, while its voting is open (the
-        window at `now`, not only the close stamp: between the end of the window and the
-        clock's close, standings are no longer shown). At most one per campaign."""
+    def standings_disclosed(self) -> TallyQuerySet:
+        """Tallies whose per-entry figures may be shown to anyone who may see the tally:
+        final ones, and live ones with at least LIVE_STANDINGS_MIN_BALLOTS ballots
+        (`Tally.standings_disclosed` is the same rule for one tally in hand)."""
+        return self.filter(_standings_disclosed())
+
+    def turnout_public(self, now: datetime.datetime | None = None) -> TallyQuerySet:
+        """The tallies whose ballot count anyone may see: the final one once its results
+        are published; the live one of a campaign that shows live standings, while its
+        voting is open (the window at `now`, not only the close stamp: between the end of
+        the window and the clock's close, standings are no longer shown). At most one per
+        campaign. A count of ballots says nothing of any choice; per-entry figures need
+        `public`."""
         now = now or timezone.now()
         published_final = _FINAL_DONE & Q(campaign__results_published_at__isnull=False)
-        open_live = Q(
-            kind=Tally.Kind.LIVE,
-            computed_at__isnull=False,
-            campaign__show_live_standings=True,
-            campaign__results_published_at__isnull=True,
-            campaign__closed_at__isnull=True,
-            campaign__voting_opens_at__lte=now,
-            campaign__voting_closes_at__gt=now,
-        )
-        return self.filter(published_final | open_live)
+        return self.filter(published_final | _open_live(now))
+
+    def public(self, now: datetime.datetime | None = None) -> TallyQuerySet:
+        """The tallies whose standings anyone may see, entry by entry: `turnout_public`
+        ones whose standings are disclosed (a live one needs LIVE_STANDINGS_MIN_BALLOTS
+        ballots). The results page, the API, the exports read this."""
+        return self.turnout_public(now).filter(_standings_disclosed())
+
+    def live_withheld(self, now: datetime.datetime | None = None) -> TallyQuerySet:
+        """The live tallies that `public` would show but for too few ballots: their
+        ballot count may be told, never a row."""
+        return self.turnout_public(now).exclude(_standings_disclosed())
 
 
 class Tally(models.Model):
@@ -621,6 +656,11 @@ class Tally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} {self.kind} {self.status}"
+
+    @property
+    def standings_disclosed(self) -> bool:
+        """`TallyQuerySet.standings_disclosed` for this tally."""
+        return self.kind == self.Kind.FINAL or self.ballots_counted >= live_standings_min_ballots()
 
 
 class TallyRow(models.Model):

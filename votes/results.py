@@ -30,6 +30,12 @@ def public_tally(campaign: Campaign, *, now: datetime | None = None) -> Tally | 
     return Tally.objects.public(now).filter(campaign=campaign).first()
 
 
+def withheld_live_tally(campaign: Campaign, *, now: datetime | None = None) -> Tally | None:
+    """The live tally of `campaign` held back for too few ballots (`Tally.objects.live_withheld`):
+    its pages say how many ballots are in, and nothing per entry."""
+    return Tally.objects.live_withheld(now).filter(campaign=campaign).first()
+
+
 def tally_rows(tally: Tally):
     return tally.rows.select_related("entry__proposal").order_by("rank", "pk")
 
@@ -134,7 +140,10 @@ def _number(value):
 def results_dict(campaign: Campaign, tally: Tally, rows: list[TallyRow] | None = None) -> dict:
     """The stored tally as plain data: the API, the JSON download and the ledger header.
     `rows` are the tally's rows when the caller has read them already."""
-    rows = list(tally_rows(tally)) if rows is None else rows
+    if not tally.standings_disclosed:
+        rows = []  # the public reads never pass such a tally; nothing per entry if one does
+    elif rows is None:
+        rows = list(tally_rows(tally))
     return {
         "campaign": campaign.pk,
         "final": tally.kind == Tally.Kind.FINAL,

@@ -31,7 +31,7 @@ from portal.views import too_many_requests
 from projects.models import Municipality, Space
 from votes import pabulib, receipts, rules, services
 from votes.forms import BallotForm, IdeaForm, ResidentForm, ballot_token, ballot_token_choices
-from votes.models import Ballot, Campaign, Channel, Entry, Idea, Participation, Tally
+from votes.models import Ballot, Campaign, Channel, Entry, Idea, Participation, Tally, live_standings_min_ballots
 from votes.permissions import assisted_channel, ballot_refusal, idea_refusal
 from votes.results import (
     campaign_election,
@@ -43,6 +43,7 @@ from votes.results import (
     results_page_storable,
     results_page_store,
     tally_rows,
+    withheld_live_tally,
 )
 from votes.services import (
     AlreadyVoted,
@@ -538,8 +539,12 @@ def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
             return HttpResponse(page)
     campaign = _campaign_or_404(pk)
     tally = public_tally(campaign)
-    context = {"campaign": campaign, "tally": tally}
-    if tally is not None:
+    context: dict[str, object] = {"campaign": campaign, "tally": tally}
+    if tally is None:
+        # Standings the campaign shows, but too few ballots in yet: how many, nothing more.
+        withheld = withheld_live_tally(campaign)
+        context |= {"withheld": withheld, "live": withheld is not None, "min_ballots": live_standings_min_ballots()}
+    else:
         tally_row_list = list(tally_rows(tally))  # one read serves the numbers and the explanations
         data = results_dict(campaign, tally, tally_row_list)
         scored = campaign.method in SCORED_METHODS
@@ -659,11 +664,20 @@ def ledger_download(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     return response
 
 
-@reads_from_replica
+@never_cache  # the answer names a ballot's choices: no cache along the way keeps it
+@require_http_methods(["GET", "POST"])
+@reads_from_replica  # the form (GET); a lookup (POST) reads the primary
 def ledger_lookup(request: HttpRequest, pk: int) -> HttpResponse:
+    """The ledger's lookup form; the receipt code comes only in a POST body (CSRF-checked),
+    so it stays out of access logs, browser history and Referer headers. A code in the
+    query string is ignored, never looked up."""
     campaign, tally = _published_final_or_404(pk)
-    receipt = request.GET.get("receipt", "").strip()
-    context = {"campaign": campaign, "tally": tally, "receipt": receipt, "searched": bool(receipt)}
+    if request.method != "POST" and "receipt" in request.GET:
+        # An old bookmark or a forwarded link: to the bare form, so that no link on the
+        # page (the language switch) carries the code on.
+        return redirect("votes:ledger_lookup", pk=campaign.pk)
+    receipt = request.POST.get("receipt", "").strip() if request.method == "POST" else ""
+    context = {"campaign": campaign, "tally": tally, "searched": bool(receipt)}
     if receipt:
         throttle = LedgerLookupThrottle()
         if not throttle.allow_request(request, None):

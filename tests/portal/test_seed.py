@@ -179,7 +179,7 @@ def test_demo_receipts_are_random_so_nobody_can_look_them_up():
     }
     assert len(stored) == CLOSED_CAMPAIGN_BALLOTS
     assert not stored & guessable
-    response = Client().get(
+    response = Client().post(
         f"/campaigns/{closed.pk}/ledger/",
         {"receipt": f"demo-receipt-{closed.municipality.slug}-nt-{closed.year}-0001"},
         HTTP_ACCEPT_LANGUAGE="en",

@@ -94,13 +94,20 @@ def test_the_ledger_lookup_is_limited_per_address():
     with rates(ledger_lookup="3/min"):
         # Opening the page is not a lookup.
         assert {client.get(url).status_code for _ in range(5)} == {200}
-        statuses = [client.get(url, {"receipt": f"GUESS-{n:05d}"}).status_code for n in range(3)]
-        limited = client.get(url, {"receipt": receipt_of(obj.pk, "v1")})
+        statuses = [client.post(url, {"receipt": f"GUESS-{n:05d}"}).status_code for n in range(3)]
+        limited = client.post(url, {"receipt": receipt_of(obj.pk, "v1")})
+        # A code in a query string is no lookup: it neither counts nor gets past the limit.
+        by_url = client.get(url, {"receipt": receipt_of(obj.pk, "v1")})
+        assert by_url.status_code == 302
+        in_russian = Client().post(url, {"receipt": receipt_of(obj.pk, "v1")})  # the site's language
         elsewhere = Client(REMOTE_ADDR="192.0.2.50", HTTP_ACCEPT_LANGUAGE="en")
-        other_address = elsewhere.get(url, {"receipt": receipt_of(obj.pk, "v1")})
+        other_address = elsewhere.post(url, {"receipt": receipt_of(obj.pk, "v1")})
     assert statuses == [200, 200, 200]
     assert limited.status_code == 429
     assert 0 < int(limited["Retry-After"]) <= 60
     assert 'data-code="rate_limited"' in limited.content.decode()
+    assert in_russian.status_code == 429
+    assert "Слишком много попыток" in in_russian.content.decode()
+    assert in_russian["Retry-After"]
     assert other_address.status_code == 200
     assert "Your ballot is in the ledger" in other_address.content.decode()

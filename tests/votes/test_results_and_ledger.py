@@ -80,7 +80,8 @@ def test_results_before_publication_say_so_and_downloads_404(client) -> None:
     assert client.get(f"/api/v1/campaigns/{obj.pk}/results/").status_code == 404
 
 
-def test_live_standings_only_where_the_campaign_shows_them(client) -> None:
+def test_live_standings_only_where_the_campaign_shows_them(client, settings) -> None:
+    settings.LIVE_STANDINGS_MIN_BALLOTS = 1  # the threshold: tests/votes/test_standings_privacy.py
     hidden = campaign(costs={"a": 10}, closed=False)
     shown = campaign(costs={"a": 10}, closed=False, show_live_standings=True, municipality=hidden.municipality)
     for obj in (hidden, shown):
@@ -93,7 +94,8 @@ def test_live_standings_only_where_the_campaign_shows_them(client) -> None:
     assert "Live standings" in client.get(reverse("votes:campaign_results", args=[shown.pk])).content.decode()
 
 
-def test_live_standings_say_they_are_provisional_and_select_nothing(client) -> None:
+def test_live_standings_say_they_are_provisional_and_select_nothing(client, settings) -> None:
+    settings.LIVE_STANDINGS_MIN_BALLOTS = 1
     obj = campaign(costs={"a": 10, "b": 20}, closed=False, show_live_standings=True)
     cast(obj, "v1", {"a": 1})
     services.tally_compute(campaign_id=obj.pk, final=False)
@@ -235,11 +237,47 @@ def test_ledger_chain_is_the_documented_format() -> None:
 def test_ledger_lookup_finds_a_receipt_or_says_not_found(client) -> None:
     obj = _counted()
     url = reverse("votes:ledger_lookup", args=[obj.pk])
-    html = client.get(url, {"receipt": receipt_of(obj.pk, "v3")}).content.decode()
+    html = client.post(url, {"receipt": receipt_of(obj.pk, "v3")}).content.decode()
     assert "Your ballot is in the ledger" in html
     assert "Project d" in html
     assert "Project c" not in html
-    assert "Not found" in client.get(url, {"receipt": "no-such-code"}).content.decode()
+    assert "Not found" in client.post(url, {"receipt": "no-such-code"}).content.decode()
+
+
+def test_ledger_lookup_takes_the_code_only_in_a_post_body(client) -> None:
+    obj = _counted()
+    url = reverse("votes:ledger_lookup", args=[obj.pk])
+    receipt = receipt_of(obj.pk, "v3")
+    # A code in the URL (an old bookmark, a link someone sent) is not looked up: the page
+    # sends the browser to the bare form, which carries the code in no link.
+    redirected = client.get(url, {"receipt": receipt})
+    assert redirected.status_code == 302
+    assert redirected["Location"] == url
+    response = client.get(url, {"receipt": receipt}, follow=True)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Your ballot is in the ledger" not in html
+    assert "Not found" not in html
+    assert receipt not in html
+    assert 'method="post"' in html
+    assert "no-store" in response["Cache-Control"]
+    found = client.post(url, {"receipt": receipt})
+    assert "no-store" in found["Cache-Control"]
+    assert receipt not in found.content.decode()  # the page shows the hash, not the code
+
+
+def test_ledger_lookup_needs_the_forms_csrf_token() -> None:
+    from django.test import Client
+
+    obj = _counted()
+    url = reverse("votes:ledger_lookup", args=[obj.pk])
+    browser = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert browser.post(url, {"receipt": receipt_of(obj.pk, "v3")}).status_code == 403
+    form = browser.get(url)
+    token = form.cookies["csrftoken"].value
+    answer = browser.post(url, {"receipt": receipt_of(obj.pk, "v3"), "csrfmiddlewaretoken": token})
+    assert answer.status_code == 200
+    assert "Your ballot is in the ledger" in answer.content.decode()
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,8 @@ def test_a_hit_makes_no_query_and_serves_the_same_page(django_assert_num_queries
     assert '<html lang="en">' in second
 
 
-def test_a_new_live_count_replaces_the_cached_page(django_capture_on_commit_callbacks):
+def test_a_new_live_count_replaces_the_cached_page(django_capture_on_commit_callbacks, settings):
+    settings.LIVE_STANDINGS_MIN_BALLOTS = 1
     obj = campaign(costs={"a": 60, "b": 50}, budget=100, closed=False, show_live_standings=True)
     cast(obj, "v1", {"a": 1})
     with django_capture_on_commit_callbacks(execute=True):
