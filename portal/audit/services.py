@@ -21,7 +21,7 @@ from portal.audit.models import AuditEvent
 from projects.models import Municipality
 
 # Field names whose values are never written to the log (password hashes, API tokens).
-SECRET_FIELD_NAMES = frozenset({"password", "key", "token", "secret"})
+SECRET_FIELD_NAMES = frozenset({"password", "key", "token", "secret", "sealed_link"})
 SECRET_FIELD_SUFFIXES = ("_password", "_token", "_secret", "_key")
 
 Snapshot = dict[str, Any]

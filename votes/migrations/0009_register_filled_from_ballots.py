@@ -11,11 +11,11 @@ A voter with ballots in two lists of one vote group (possible before the group's
 was enforced) keeps both ballots: the later participation is left outside the group,
 and the migration says how many there were.
 
-Re-runnable: ballots that already have their participation are not copied again, and
+Going back is refused while the box holds ballots. Re-runnable: ballots that already have their participation are not copied again, and
 renumbering only touches ids below 2**32 (sequence values; random ids are larger but for
-one in four billion, which is then renumbered once more, harmlessly). Not reversible:
+one in four billion, which is then renumbered once more, harmlessly). Not reversible with ballots:
 once ids are random and the voter is gone from the box, nothing can join them again,
-which is the point.
+which is the point (going back is allowed only for an empty box).
 """
 
 import datetime
@@ -108,7 +108,15 @@ def forward(apps, schema_editor):
             )
 
 
+def backward(apps, schema_editor):
+    # An empty box (a fresh database, a test) can go back; ballots cannot be re-joined.
+    if apps.get_model("votes", "Ballot").objects.exists():
+        raise migrations.exceptions.IrreversibleError(
+            "votes.0009: ballots no longer name their voters; the register cannot be joined to the box again"
+        )
+
+
 class Migration(migrations.Migration):
     dependencies = [("votes", "0008_register_apart_from_ballot_box")]
 
-    operations = [migrations.RunPython(forward, elidable=False)]
+    operations = [migrations.RunPython(forward, backward, elidable=False)]

@@ -137,3 +137,13 @@ class ResultsError(Exception):
         self.message = message
         self.code = code
         super().__init__(str(message))
+
+
+class CommissionKeyError(Exception):
+    """The commission's key cannot be made or used here; the message says why, `code`
+    for programs (key_exists, voting_begun, no_key, wrong_key, no_link, too_few_shares)."""
+
+    def __init__(self, message: str | Promise, *, code: str) -> None:
+        super().__init__(str(message))
+        self.message = message
+        self.code = code
