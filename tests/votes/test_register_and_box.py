@@ -260,7 +260,8 @@ def test_the_commission_key_seals_each_link_and_opens_only_a_named_one(make_camp
     assert opened == casts[named.voter_id].ballot.receipt_hash
     event = AuditEvent.objects.get(action="action:participation_link_open")
     assert event.object_id == str(named.pk)
-    assert opened not in str(event.after) and opened not in str(event.before)
+    assert opened not in str(event.after)
+    assert opened not in str(event.before)
 
     with pytest.raises(CommissionKeyError) as no_reason:
         participation_link_open(participation=named, key_texts=[key_file.read_text()], reason=" ")
