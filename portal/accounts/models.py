@@ -271,7 +271,7 @@ class PhoneCode(models.Model):
     purpose = models.CharField(_("purpose"), max_length=8, choices=Purpose.choices)
     user = models.ForeignKey(User, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     requested_by = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
-    code_hmac = models.CharField(max_length=64)
+    code_hmac = models.CharField(max_length=96)  # salt$hex digest
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)

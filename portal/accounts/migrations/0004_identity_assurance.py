@@ -65,7 +65,7 @@ class Migration(migrations.Migration):
                         verbose_name="purpose",
                     ),
                 ),
-                ("code_hmac", models.CharField(max_length=64)),
+                ("code_hmac", models.CharField(max_length=96)),
                 ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
                 ("expires_at", models.DateTimeField()),
                 ("attempts", models.PositiveSmallIntegerField(default=0)),
