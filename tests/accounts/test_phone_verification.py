@@ -127,7 +127,7 @@ def test_a_phone_verified_on_another_account_gives_a_form_error(client, resident
     assert client.post("/me/phone/", {"action": "send"}).status_code == 302
     response = client.post("/me/phone/", {"action": "verify", "code": _code(sms_outbox)})
     assert response.status_code == 400
-    assert "already verified on another account" in response.content.decode()
+    assert "уже подтверждён в другой учётной записи" in response.content.decode()
 
 
 def test_the_phone_page_verifies_with_the_code(client, resident, sms_outbox):

@@ -71,7 +71,7 @@ def test_two_accounts_verifying_one_phone_at_once_one_wins_the_other_gets_a_form
     assert outcome.second_waited  # it really met the first at the unique index
     assert not isinstance(outcome.second, Exception), outcome.second
     assert outcome.second.status_code == 400
-    assert "already verified on another account" in outcome.second.content.decode()
+    assert "уже подтверждён в другой учётной записи" in outcome.second.content.decode()
     assert User.objects.get(pk=first.pk).phone_verified_at is not None
     assert User.objects.get(pk=second.pk).phone_verified_at is None
 

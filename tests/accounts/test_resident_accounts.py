@@ -149,7 +149,7 @@ def test_someone_elses_unverified_phone_neither_blocks_nor_reveals_it(client, re
     assert response.status_code == 302
     resident.refresh_from_db()
     assert (resident.phone, resident.phone_verified_at) == ("+79120000000", None)
-    assert "another account" not in client.get("/me/").content.decode()
+    assert "другой учётной записи" not in client.get("/me/").content.decode()
 
 
 def test_profile_ignores_an_outside_next(client, resident, town):
