@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal import demo_images
-from portal.accounts.models import User
+from portal.accounts.models import Assurance, User
 from portal.accounts.services import official_assign, user_mark_verified
 from projects.models import Municipality, Proposal, ProposalPhoto, Region, Space, SpacePhoto
 from projects.municipality_import import municipalities_parse
@@ -825,6 +825,15 @@ DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105  (demo only; printed by `make r
 DEMO_ADMIN_EMAIL = "admin@example.org"
 DEMO_ADMIN_PASSWORD = "demo-admin-2026"  # noqa: S105  (demo only; printed by `make run`)
 
+# Numbers of the 900 range that phonenumbers holds valid; one per demo user, unique.
+DEMO_PHONES = {
+    "region@example.org": "+79000000001",
+    "ekb.official@example.org": "+79000000002",
+    "moderator@example.org": "+79000000003",
+    "volunteer@example.org": "+79000000004",
+    "auditor@example.org": "+79000000005",
+    "resident@example.org": "+79000000006",
+}
 DEMO_USERS: list[tuple[str, str, str]] = [
     ("region@example.org", DEMO_PASSWORD, "Regional official (Свердловская область)"),
     ("ekb.official@example.org", DEMO_PASSWORD, "Municipal official (Екатеринбург)"),
@@ -960,6 +969,8 @@ def seed_demo(*, today: datetime.date | None = None) -> DemoSummary:
             "budget": Decimal(120_000_000),
             "rule": SelectionRule.GREEDY,
             "show_live_standings": True,
+            # As the federal vote of 2021–2022: a verified phone or better.
+            "min_assurance": Assurance.PHONE_VERIFIED,
             "opened_at": days(-10),
             "closed_at": None,
         },
@@ -1055,6 +1066,7 @@ def _seed_design_list(*, ekaterinburg: Municipality, space: Space, territory_lis
             "budget": None,
             "rule": SelectionRule.TOP_K,
             "winners": 1,
+            "min_assurance": Assurance.PHONE_VERIFIED,
             "opened_at": days(-10),
             "closed_at": None,
         },
@@ -1146,6 +1158,9 @@ def _seed_users(*, region: Region, ekaterinburg: Municipality, today: datetime.d
         user.municipality = ekaterinburg
         # Aged 30 for the whole of this year, so eligibility never flips between runs.
         user.birth_date = datetime.date(today.year - 30, 1, 1)
+        # A verified phone each (the open vote asks for one); stamped once, so reruns keep it.
+        user.phone = DEMO_PHONES[email]
+        user.phone_verified_at = user.phone_verified_at or timezone.now()
         user.save()
         official_assign(user=user, role=role, region=scope_region, municipalities=scope_municipalities)
         user_mark_verified(user=user)

@@ -382,9 +382,31 @@ if env_str("OIDC_SERVER_URL", ""):
                 "settings": {"server_url": env_str("OIDC_SERVER_URL")},
             }
         ],
+        # birthdate is in the standard "profile" scope; the municipality's OKTMO code (claim
+        # "oktmo") or address.locality in "address" (portal/accounts/identity.py).
+        "SCOPE": env_list("OIDC_SCOPES", ["openid", "profile", "email", "address"]),
         "EMAIL_AUTHENTICATION": True,
         "VERIFIED_EMAIL": True,
     }
+
+# --- Identity assurance (README "Identity levels") ---------------------------------
+# One-time codes by SMS: the class that sends them (console in development: the code is
+# logged; portal.accounts.sms.HttpSmsBackend in production, with the gateway below).
+SMS_BACKEND = env_str("SMS_BACKEND", "portal.accounts.sms.ConsoleSmsBackend")
+SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL", "")
+SMS_GATEWAY_TOKEN = env_str("SMS_GATEWAY_TOKEN", "")
+SMS_SENDER = env_str("SMS_SENDER", "Portal")
+SMS_GATEWAY_TIMEOUT = env_float("SMS_GATEWAY_TIMEOUT", 5.0)
+PHONE_CODE_TTL_MINUTES = env_int("PHONE_CODE_TTL_MINUTES", 10)
+PHONE_CODE_MAX_ATTEMPTS = env_int("PHONE_CODE_MAX_ATTEMPTS", 5)
+PHONE_CODE_SENDS_PER_PHONE_PER_HOUR = env_int("PHONE_CODE_SENDS_PER_PHONE_PER_HOUR", 3)
+PHONE_CODE_SENDS_PER_ACCOUNT_PER_HOUR = env_int("PHONE_CODE_SENDS_PER_ACCOUNT_PER_HOUR", 10)
+# A volunteer's desk sends a code for every resident without a verified phone.
+PHONE_CODE_SENDS_PER_VOLUNTEER_PER_HOUR = env_int("PHONE_CODE_SENDS_PER_VOLUNTEER_PER_HOUR", 120)
+# Keys the HMAC of identity document numbers (in-person checks) and of one-time codes.
+# Keep it stable: screening compares the HMACs of documents across accounts. Derived from
+# SECRET_KEY when not set, so rotating SECRET_KEY then breaks that comparison.
+IDENTITY_HMAC_KEY = env_str("IDENTITY_HMAC_KEY", "") or f"identity-hmac:{SECRET_KEY}"
 
 # --- API ------------------------------------------------------------------------
 # Days an API token stays valid after it is issued (portal/accounts/tokens.py).

@@ -152,3 +152,14 @@ def media_root(tmp_path, settings):
     in the repository's var/media."""
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def sms_outbox(settings):
+    """SMS are kept in memory (portal.accounts.sms.LocmemSmsBackend.outbox), never sent."""
+    from portal.accounts.sms import LocmemSmsBackend
+
+    settings.SMS_BACKEND = "portal.accounts.sms.LocmemSmsBackend"
+    LocmemSmsBackend.outbox.clear()
+    yield LocmemSmsBackend.outbox
+    LocmemSmsBackend.outbox.clear()

@@ -224,6 +224,7 @@ class CampaignAdmin(ScopedAdmin):
         "year",
         "residence_scope",
         "min_age",
+        "min_assurance",
         "voting_opens_at",
         "method",
         "min_choices",
@@ -241,7 +242,10 @@ class CampaignAdmin(ScopedAdmin):
     inlines = [EntryInline]
     actions = ["recount_now", "publish_results"]
     fieldsets = [
-        (None, {"fields": ["municipality", "title", "description", "year", "residence_scope", "min_age"]}),
+        (
+            None,
+            {"fields": ["municipality", "title", "description", "year", "residence_scope", "min_age", "min_assurance"]},
+        ),
         (_("List"), {"fields": ["kind", "design_space", "vote_group"]}),
         ("Windows", {"fields": ["ideas_open_at", "ideas_close_at", "voting_opens_at", "voting_closes_at"]}),
         (

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db.models import Prefetch
 from django.http import Http404
@@ -26,6 +27,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.accounts.models import IdentityDocument
 from portal.accounts.services import TokenRefused, api_token_issue, api_token_revoke
 from portal.accounts.validators import validate_birth_date
 from portal.idempotency.services import Answer, IdempotencyError, idempotent, request_text
@@ -34,7 +36,15 @@ from projects.models import Municipality
 from votes.models import Campaign, Channel, Entry, Participation
 from votes.permissions import can_assist
 from votes.results import public_tally, results_dict
-from votes.services import BIGINT_MAX, MAX_POINTS, BallotError, CastBallot, ballot_cast, volunteer_ballot_cast
+from votes.services import (
+    BIGINT_MAX,
+    MAX_POINTS,
+    BallotError,
+    CastBallot,
+    ballot_cast,
+    desk_phone_code_send,
+    volunteer_ballot_cast,
+)
 from votes.throttles import AuthAccountThrottle, AuthIPThrottle, BallotIPThrottle, BallotUserThrottle
 
 CAMPAIGN_STATUSES = ["open", "upcoming", "closed"]
@@ -142,7 +152,27 @@ class VolunteerBallotRequestSerializer(serializers.Serializer):
     full_name = serializers.CharField(max_length=200)
     birth_date = serializers.DateField(validators=[validate_birth_date])
     municipality = MunicipalitySlugField(slug_field="slug", queryset=Municipality.objects.all())
+    document_type = serializers.ChoiceField(choices=IdentityDocument.choices, help_text="The document checked.")
+    document_number = serializers.CharField(
+        max_length=32, help_text="Its series and number: not stored, only a keyed fingerprint."
+    )
+    code = serializers.RegexField(
+        r"^[0-9]{6}$",
+        required=False,
+        allow_blank=True,
+        help_text="The code the resident received by SMS (POST volunteer/codes/ first); "
+        "needed unless the phone is verified on the portal.",
+    )
     choices = ChoiceInputSerializer(many=True, min_length=1, max_length=500)  # type: ignore[call-arg]  # ListSerializer's
+
+
+class VolunteerCodeRequestSerializer(serializers.Serializer):
+    phone = serializers.CharField(max_length=32, help_text="The resident's mobile number.")
+
+
+class VolunteerCodeSerializer(serializers.Serializer):
+    sent = serializers.BooleanField()
+    expires_in = serializers.IntegerField(help_text="Seconds the code stays valid.")
 
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -420,11 +450,34 @@ class VolunteerBallotView(APIView):
                 full_name=data["full_name"],
                 birth_date=data["birth_date"],
                 municipality=data["municipality"],
+                document_type=data["document_type"],
+                document_number=data["document_number"],
+                code=data.get("code") or None,
                 choices=_choices(data["choices"]),
             )
         except BallotError as error:
             return _error(error)
         return _receipt(cast)
+
+
+class VolunteerCodeView(APIView):
+    """Send the resident at the desk a one-time code by SMS, to prove their phone: they
+    read it to the volunteer, who sends it with the ballot (`code`)."""
+
+    parser_classes = [JSONParser]
+    permission_classes = [permissions.IsAuthenticated, IsVolunteer]
+    throttle_classes = [BallotIPThrottle, BallotUserThrottle]
+
+    @extend_schema(request=VolunteerCodeRequestSerializer, responses={202: VolunteerCodeSerializer, **ERROR_RESPONSES})
+    def post(self, request):
+        serializer = VolunteerCodeRequestSerializer(data=request.data)
+        if not serializer.is_valid():
+            return _malformed(serializer)
+        try:
+            desk_phone_code_send(volunteer=request.user, phone=serializer.validated_data["phone"])
+        except BallotError as error:
+            return _error(error)
+        return Response({"sent": True, "expires_in": settings.PHONE_CODE_TTL_MINUTES * 60}, status=202)
 
 
 # --- Results (counting) ---

@@ -17,6 +17,7 @@ from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from lib.money import rubles
+from portal.accounts.models import IdentityDocument
 from portal.accounts.phones import InvalidPhone, phone_normalise
 from portal.accounts.validators import validate_birth_date
 from projects.fields import MoneyField
@@ -190,6 +191,22 @@ class ResidentForm(forms.Form):
         validators=[validate_birth_date],
     )
     municipality = forms.ModelChoiceField(label=_("Municipality of residence"), queryset=Municipality.objects.all())
+    document_type = forms.ChoiceField(
+        label=_("Identity document"), choices=IdentityDocument.choices, initial=IdentityDocument.PASSPORT
+    )
+    document_number = forms.CharField(
+        label=_("Series and number of the document"),
+        max_length=32,
+        help_text=_("Not stored: only a fingerprint that finds the same document on two accounts."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    code = forms.RegexField(
+        label=_("Code from the resident's SMS"),
+        regex=r"^[0-9]{6}$",
+        required=False,
+        help_text=_("Needed when the phone is not verified on the portal: send the code, the resident reads it out."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
     passport_checked = forms.BooleanField(
         label=_("I have checked the resident's passport: name, birth date and registration match."), required=True
     )
@@ -199,6 +216,13 @@ class ResidentForm(forms.Form):
             return phone_normalise(self.cleaned_data["phone"])
         except InvalidPhone:
             raise forms.ValidationError(_("Enter a Russian mobile number, e.g. +7 912 345-67-89.")) from None
+
+
+class DeskPhoneForm(forms.Form):
+    """Step one at the desk: the phone the code is sent to."""
+
+    phone = ResidentForm.base_fields["phone"]
+    clean_phone = ResidentForm.clean_phone
 
 
 class MultiplePhotoInput(forms.ClearableFileInput):

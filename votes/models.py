@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.accounts.models import Assurance
 from projects.models import Municipality, Proposal, Space
 from votes import rules
 
@@ -254,6 +255,13 @@ class Campaign(models.Model):
     )
     min_age = models.PositiveSmallIntegerField(
         _("minimum age"), default=14, validators=[MinValueValidator(0), MaxValueValidator(120)]
+    )
+    min_assurance = models.CharField(
+        _("lowest identity level accepted"),
+        max_length=16,
+        choices=Assurance.choices,
+        default=Assurance.SELF_DECLARED,
+        help_text=_("Accounts verified less surely may not vote (the federal vote asked for a verified phone)."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     opened_at = models.DateTimeField(_("opened at"), null=True, blank=True, editable=False)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from portal.accounts.models import Assurance, assurance_at_least
 from portal.accounts.permissions import is_official, is_official_for, is_volunteer
 from votes.models import Campaign
 
@@ -63,6 +65,15 @@ def _not_resident(campaign: Campaign) -> Refusal:
     return Refusal("not_resident", message)
 
 
+def _assurance_too_low(campaign: Campaign) -> Refusal:
+    # The profile is where a phone is verified; a volunteer's desk verifies in person.
+    message = _(
+        'This vote accepts accounts verified at least as "%(level)s". Verify your phone on your profile page '
+        "(%(url)s), or vote at a volunteer's desk with your passport."
+    ) % {"level": Assurance(campaign.min_assurance).label, "url": reverse("accounts:phone_verify")}
+    return Refusal("assurance_too_low", message)
+
+
 def campaign_refusal(campaign: Campaign, *, now: datetime.datetime | None = None) -> Refusal | None:
     """Why the campaign takes no ballots right now (None: it is open)."""
     phase = campaign.phase(now)
@@ -81,6 +92,8 @@ def voter_refusal(user, campaign: Campaign, *, now: datetime.datetime | None = N
         return INACTIVE
     if user.verified_at is None:
         return NOT_VERIFIED
+    if not assurance_at_least(user.assurance_level, campaign.min_assurance):
+        return _assurance_too_low(campaign)
     if user.birth_date is None:
         return BIRTH_DATE_MISSING
     # Age is counted on the voting day, in the portal's time zone (a birthday at

@@ -25,12 +25,13 @@ from openpyxl import Workbook
 
 from lib.money import rubles
 from lib.spreadsheets import csv_row, xlsx_append
+from portal.accounts.phones import phone_display
 from portal.accounts.requests import AuthenticatedHttpRequest
 from portal.replica import reads_from_replica
 from portal.views import too_many_requests
 from projects.models import Municipality, Space
 from votes import pabulib, receipts, rules, services
-from votes.forms import BallotForm, IdeaForm, ResidentForm, ballot_token, ballot_token_choices
+from votes.forms import BallotForm, DeskPhoneForm, IdeaForm, ResidentForm, ballot_token, ballot_token_choices
 from votes.models import Ballot, Campaign, Channel, Entry, Idea, Participation, Tally, live_standings_min_ballots
 from votes.permissions import assisted_channel, ballot_refusal, idea_refusal
 from votes.results import (
@@ -50,7 +51,9 @@ from votes.services import (
     AlreadyVotedInVote,
     BallotError,
     CastBallot,
+    InvalidBallot,
     ballot_cast,
+    desk_phone_code_send,
     volunteer_ballot_cast,
 )
 from votes.throttles import LedgerLookupThrottle
@@ -254,7 +257,27 @@ def volunteer_desk(request: AuthenticatedHttpRequest) -> HttpResponse:
         raise Http404  # not open, or outside the helper's region or municipalities
     status = 200
     error = None
-    if request.method == "POST":
+    code_sent_to = None
+    if request.method == "POST" and request.POST.get("action") == "send_code":
+        # Step one for a phone not verified on the portal: the resident gets a code by
+        # SMS and reads it to the volunteer. The rest of the form is kept as typed.
+        typed = {name: request.POST.get(f"resident-{name}", "") for name in ResidentForm.base_fields}
+        typed.pop("code", None)
+        typed.pop("passport_checked", None)
+        resident_form = ResidentForm(prefix="resident", initial=typed)
+        ballot_form = BallotForm(campaign=campaign, entries=entries, prefix="ballot")
+        phone_form = DeskPhoneForm(request.POST, prefix="resident")
+        if phone_form.is_valid():
+            try:
+                desk_phone_code_send(volunteer=request.user, phone=phone_form.cleaned_data["phone"])
+            except BallotError as failure:
+                error, status = failure, failure.http_status
+            else:
+                code_sent_to = phone_display(phone_form.cleaned_data["phone"])
+        else:
+            error = InvalidBallot(_("Enter a Russian mobile number, e.g. +7 912 345-67-89."), code="invalid_phone")
+            status = 400
+    elif request.method == "POST":
         resident_form = ResidentForm(request.POST, prefix="resident")
         ballot_form = BallotForm(request.POST, campaign=campaign, entries=entries, prefix="ballot")
         if resident_form.is_valid() and ballot_form.is_valid():
@@ -267,6 +290,9 @@ def volunteer_desk(request: AuthenticatedHttpRequest) -> HttpResponse:
                     full_name=data["full_name"],
                     birth_date=data["birth_date"],
                     municipality=data["municipality"],
+                    document_type=data["document_type"],
+                    document_number=data["document_number"],
+                    code=data["code"] or None,
                     choices=ballot_form.ballot_choices(),
                     channel=channel,
                 )
@@ -289,6 +315,7 @@ def volunteer_desk(request: AuthenticatedHttpRequest) -> HttpResponse:
         "rows": ballot_form.rows(),
         "method": campaign.method,
         "error": error,
+        "code_sent_to": code_sent_to,
     }
     return render(request, "votes/volunteer_desk.html", context, status=status)
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from portal.accounts.identity import user_provider_verify
 from portal.accounts.services import user_mark_verified
 from portal.accounts.views import profile_is_complete
 
@@ -63,8 +64,42 @@ class AccountAdapter(DefaultAccountAdapter):
         return target
 
 
+def _verified_claims(sociallogin) -> dict:
+    """The provider's claims: the ID token's (signed) overlaid by the userinfo endpoint's
+    (fetched over TLS with the access token), both from the configured provider."""
+    data = sociallogin.account.extra_data or {}
+    if "id_token" in data or "userinfo" in data:
+        return {**(data.get("id_token") or {}), **(data.get("userinfo") or {})}
+    return dict(data)
+
+
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def save_user(self, request, sociallogin, form=None):
         user = super().save_user(request, sociallogin, form)
         # The identity provider has checked the person; that is our verification.
-        return user_mark_verified(user=user)
+        user = user_mark_verified(user=user)
+        return self._provider_verify(user, sociallogin)
+
+    def pre_social_login(self, request, sociallogin):
+        super().pre_social_login(request, sociallogin)
+        if sociallogin.is_existing:
+            # Each log-in refreshes birth date and residence from the provider's record.
+            self._provider_verify(sociallogin.user, sociallogin)
+
+    def _provider_verify(self, user, sociallogin):
+        if sociallogin.account.provider not in oidc_provider_ids():
+            return user
+        return user_provider_verify(
+            user=user,
+            provider=sociallogin.account.provider,
+            subject=str(sociallogin.account.uid),
+            claims=_verified_claims(sociallogin),
+        )
+
+
+def oidc_provider_ids() -> set[str]:
+    """The OpenID Connect providers configured (read per call: tests configure them)."""
+    from django.conf import settings
+
+    apps = settings.SOCIALACCOUNT_PROVIDERS.get("openid_connect", {}).get("APPS", [])
+    return {app["provider_id"] for app in apps}

@@ -1,16 +1,33 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
+from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.forms import AdminUserChangeForm, AdminUserCreationForm
-from portal.accounts.models import User
+from portal.accounts.models import InPersonVerification, User
 from portal.accounts.scoped_admin import AuditedAdminMixin
+
+
+class InPersonVerificationInline(admin.TabularInline):
+    """Who checked which document when; the number is only an HMAC (read-only: a record)."""
+
+    model = InPersonVerification
+    fk_name = "user"
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["verified_at", "verified_by", "document_type", "document_hmac"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 @admin.register(User)
 class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     """Only superusers manage accounts and assign officials to their scopes."""
+
+    inlines = [InPersonVerificationInline]
+    actions = ["correct_eligibility"]
 
     form = AdminUserChangeForm
     add_form = AdminUserCreationForm
@@ -20,10 +37,31 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     search_fields = ["email", "full_name", "phone"]
     filter_horizontal = ["scope_municipalities", "groups", "user_permissions"]
     autocomplete_fields = ["municipality"]
-    readonly_fields = ["last_login", "date_joined"]
+    # Verification stamps are the services' to write (an SMS code, a desk, the provider).
+    readonly_fields = [
+        "last_login",
+        "date_joined",
+        "phone_verified_at",
+        "in_person_verified_at",
+        "provider_verified_at",
+        "identity_provider",
+        "identity_subject",
+    ]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         (_("Person"), {"fields": ["full_name", "birth_date", "phone", "municipality", "verified_at"]}),
+        (
+            _("Identity level"),
+            {
+                "fields": [
+                    "phone_verified_at",
+                    "in_person_verified_at",
+                    "provider_verified_at",
+                    "identity_provider",
+                    "identity_subject",
+                ]
+            },
+        ),
         (_("Role and scope"), {"fields": ["role", "scope_region", "scope_municipalities"]}),
         (_("Access"), {"fields": ["is_active", "is_superuser"]}),
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),
@@ -44,3 +82,11 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return request.user.is_superuser
+
+    @admin.action(description=_("Correct birth date or municipality (with a reason)"))
+    def correct_eligibility(self, request: HttpRequest, queryset):
+        # One resident at a time, through the audited form (the service writes).
+        if queryset.count() != 1:
+            self.message_user(request, _("Choose one resident."), level="warning")
+            return None
+        return redirect("accounts:eligibility_correct", pk=queryset.get().pk)

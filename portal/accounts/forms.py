@@ -42,9 +42,19 @@ class ProfileForm(forms.Form):
         label=_("Mobile phone"),
         required=False,
         max_length=32,
-        help_text=_("Optional. A volunteer can find your account by it."),
+        help_text=_(
+            "Optional. Once you confirm it with the code we send by SMS, a volunteer can find your account by it."
+        ),
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
     )
+
+    def __init__(self, *args, eligibility_from_provider: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if eligibility_from_provider:
+            # The identity provider's claims stand: shown, never taken from the form.
+            for name in ("birth_date", "municipality"):
+                self.fields[name].disabled = True
+                self.fields[name].help_text = _("From the identity provider; it cannot be changed here.")
 
     def clean_phone(self) -> str | None:
         raw = self.cleaned_data.get("phone", "").strip()
@@ -54,3 +64,37 @@ class ProfileForm(forms.Form):
             return phone_normalise(raw)
         except InvalidPhone:
             raise forms.ValidationError(_("Enter a Russian mobile number, e.g. +7 912 345-67-89.")) from None
+
+
+class PhoneCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the SMS"),
+        min_length=6,
+        max_length=6,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]{6}"}),
+    )
+
+
+class EligibilityCorrectionForm(forms.Form):
+    """An official corrects a resident's birth date or municipality, saying why."""
+
+    birth_date = forms.DateField(
+        label=_("Birth date"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[validate_birth_date],
+    )
+    municipality = forms.ModelChoiceField(
+        label=_("Municipality of residence"),
+        queryset=Municipality.objects.select_related("region").order_by("region__name", "name"),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What document or request the correction rests on. It is kept in the audit log."),
+    )
+
+    def __init__(self, *args, municipalities=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if municipalities is not None:
+            self.fields["municipality"].queryset = municipalities  # type: ignore[attr-defined]

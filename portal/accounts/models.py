@@ -23,10 +23,47 @@ from django.utils.translation import gettext_lazy as _
 PHONE_ONLY_EMAIL_DOMAIN = "phone.invalid"
 
 
+class Assurance(models.TextChoices):
+    """How sure the portal is that an account is the person it names, weakest first."""
+
+    SELF_DECLARED = "self_declared", _("self-declared (e-mail only)")
+    PHONE_VERIFIED = "phone_verified", _("phone verified")
+    IN_PERSON = "in_person", _("verified in person")
+    PROVIDER = "provider", _("verified by the identity provider")
+
+
+ASSURANCE_RANK = {level: rank for rank, level in enumerate(Assurance.values)}
+
+
+def assurance_at_least(level: str, minimum: str) -> bool:
+    return ASSURANCE_RANK[level] >= ASSURANCE_RANK[minimum]
+
+
 class UserQuerySet(models.QuerySet["User"]):
     def mailable(self) -> UserQuerySet:
         """Users who want our e-mail and have a mailbox (residents a volunteer met by phone do not)."""
         return self.filter(is_active=True, notify_by_email=True).exclude(email__iendswith=f"@{PHONE_ONLY_EMAIL_DOMAIN}")
+
+    def with_assurance(self) -> UserQuerySet:
+        """Each user with `assurance`: the highest level their stamps reach (as `User.assurance_level`)."""
+        return self.annotate(
+            assurance=models.Case(
+                models.When(provider_verified_at__isnull=False, then=models.Value(Assurance.PROVIDER.value)),
+                models.When(in_person_verified_at__isnull=False, then=models.Value(Assurance.IN_PERSON.value)),
+                models.When(phone_verified_at__isnull=False, then=models.Value(Assurance.PHONE_VERIFIED.value)),
+                default=models.Value(Assurance.SELF_DECLARED.value),
+                output_field=models.CharField(),
+            )
+        )
+
+    def at_least(self, minimum: str) -> UserQuerySet:
+        """Users whose level is `minimum` or higher."""
+        wanted = [level for level in Assurance.values if assurance_at_least(level, minimum)]
+        return self.with_assurance().filter(assurance__in=wanted)
+
+    def with_verified_phone(self, phone: str) -> UserQuerySet:
+        """The account (at most one: a constraint) that proved it holds `phone`."""
+        return self.filter(phone=phone, phone_verified_at__isnull=False)
 
 
 class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
@@ -65,8 +102,24 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(_("e-mail"), max_length=254, unique=True)
     full_name = models.CharField(_("full name"), max_length=200, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
-    phone = models.CharField(
-        _("phone"), max_length=16, null=True, blank=True, unique=True, help_text=_("In the form +79001234567.")
+    # Not unique: anyone may type any number; only a verified phone is unique (Meta) and
+    # counts for anything, so an unverified one never blocks or captures its owner.
+    phone = models.CharField(_("phone"), max_length=16, null=True, blank=True, help_text=_("In the form +79001234567."))
+    phone_verified_at = models.DateTimeField(
+        _("phone verified at"), null=True, blank=True, help_text=_("Set when the resident enters the code sent by SMS.")
+    )
+    in_person_verified_at = models.DateTimeField(
+        _("verified in person at"),
+        null=True,
+        blank=True,
+        help_text=_("The first time a volunteer or official checked an identity document (details in the records)."),
+    )
+    provider_verified_at = models.DateTimeField(
+        _("verified by the identity provider at"), null=True, blank=True, editable=False
+    )
+    identity_provider = models.CharField(_("identity provider"), max_length=64, blank=True, editable=False)
+    identity_subject = models.CharField(
+        _("subject at the identity provider"), max_length=255, blank=True, editable=False
     )
     municipality = models.ForeignKey(
         "projects.Municipality",
@@ -123,6 +176,19 @@ class User(AbstractBaseUser, PermissionsMixin):
                 condition=Q(phone__isnull=True) | Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"),
                 name="user_phone_e164",
             ),
+            # One verified phone is one person: the database says so, whatever the race.
+            models.UniqueConstraint(
+                fields=["phone"], condition=Q(phone_verified_at__isnull=False), name="user_verified_phone_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(phone_verified_at__isnull=True) | Q(phone__isnull=False),
+                name="user_phone_verified_has_phone",
+            ),
+            models.UniqueConstraint(
+                fields=["identity_provider", "identity_subject"],
+                condition=~Q(identity_provider=""),
+                name="user_identity_subject_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -136,8 +202,85 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_verified(self) -> bool:
         return self.verified_at is not None
 
+    @property
+    def assurance_level(self) -> str:
+        """The highest level this account reached (UserQuerySet.with_assurance in SQL)."""
+        if self.provider_verified_at is not None:
+            return Assurance.PROVIDER
+        if self.in_person_verified_at is not None:
+            return Assurance.IN_PERSON
+        if self.phone_verified_at is not None:
+            return Assurance.PHONE_VERIFIED
+        return Assurance.SELF_DECLARED
+
+    @property
+    def has_verified_phone(self) -> bool:
+        return bool(self.phone) and self.phone_verified_at is not None
+
+    @property
+    def eligibility_from_provider(self) -> bool:
+        """Birth date and residence came from the identity provider's claims: read-only."""
+        return self.provider_verified_at is not None
+
     def age_on(self, day: datetime.date) -> int | None:
         if self.birth_date is None:
             return None
         born = self.birth_date
         return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+class IdentityDocument(models.TextChoices):
+    PASSPORT = "passport", _("passport of a citizen of Russia")
+    TEMPORARY_ID = "temporary_id", _("temporary identity card (form 2P)")
+    FOREIGN_PASSPORT = "foreign_passport", _("foreign passport")
+    MILITARY_ID = "military_id", _("military ID")
+
+
+class InPersonVerification(models.Model):
+    """A volunteer or official checked a document of the person. The number is kept only
+    as a keyed HMAC (settings.IDENTITY_HMAC_KEY): never readable, yet one document on two
+    accounts shows as two records with the same `document_hmac`."""
+
+    user = models.ForeignKey(
+        User, verbose_name=_("account"), on_delete=models.CASCADE, related_name="in_person_verifications"
+    )
+    verified_by = models.ForeignKey(User, verbose_name=_("verified by"), on_delete=models.PROTECT, related_name="+")
+    verified_at = models.DateTimeField(_("verified at"), default=timezone.now)
+    document_type = models.CharField(_("document type"), max_length=24, choices=IdentityDocument.choices)
+    document_hmac = models.CharField(_("document fingerprint"), max_length=64, db_index=True)
+
+    class Meta:
+        verbose_name = _("in-person verification")
+        verbose_name_plural = _("in-person verifications")
+        ordering = ["-verified_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_document_type_display()} · {self.verified_at:%Y-%m-%d}"
+
+
+class PhoneCode(models.Model):
+    """A one-time code sent by SMS to `phone`: stored as a keyed HMAC, single use, with
+    an expiry and a count of wrong tries. `user` is the account that asked to verify the
+    phone; a volunteer's desk asks for the resident in front of them (`requested_by`)."""
+
+    class Purpose(models.TextChoices):
+        PROFILE = "profile", _("verify the phone of one's account")
+        DESK = "desk", _("prove the phone at a volunteer's desk")
+
+    phone = models.CharField(_("phone"), max_length=16)
+    purpose = models.CharField(_("purpose"), max_length=8, choices=Purpose.choices)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    requested_by = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    code_hmac = models.CharField(max_length=96)  # salt$hex digest
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("phone code")
+        verbose_name_plural = _("phone codes")
+        indexes = [models.Index(fields=["phone", "created_at"], name="phonecode_phone_created")]
+
+    def __str__(self) -> str:
+        return f"{self.phone} · {self.purpose} · {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,8 +1,11 @@
-"""Russian phone numbers, as residents type them, to the E.164 form stored on users."""
+"""Phone numbers as residents type them, to the E.164 form stored on users (`phonenumbers`,
+Russia as the default region: '8 912 …' and '912 …' are Russian numbers)."""
 
 from __future__ import annotations
 
-import re
+import phonenumbers
+
+DEFAULT_REGION = "RU"
 
 
 class InvalidPhone(ValueError):
@@ -10,15 +13,27 @@ class InvalidPhone(ValueError):
 
 
 def phone_normalise(raw: str) -> str:
-    """'8 (912) 345-67-89', '+7 912 3456789', '9123456789' → '+79123456789'."""
+    """'8 (912) 345-67-89', '+7 912 3456789', '9123456789' → '+79123456789'.
+
+    Only numbers `phonenumbers` holds valid for their country (a mobile or fixed line
+    that can exist) are taken: an SMS code is sent to what is stored here.
+    """
     text = (raw or "").strip()
-    if not re.fullmatch(r"\+?[0-9 ()\-.]{7,25}", text):
+    if not text or len(text) > 32:
         raise InvalidPhone(raw)
-    digits = re.sub(r"\D", "", text)
-    if len(digits) == 10 and digits.startswith("9"):
-        return "+7" + digits
-    if len(digits) == 11 and digits[0] in "78":
-        return "+7" + digits[1:]
-    if text.startswith("+") and 7 <= len(digits) <= 15 and digits[0] != "0":
-        return "+" + digits
-    raise InvalidPhone(raw)
+    try:
+        number = phonenumbers.parse(text, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        raise InvalidPhone(raw) from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhone(raw)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_display(e164: str) -> str:
+    """'+79123456789' → '+7 912 345-67-89', for pages."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

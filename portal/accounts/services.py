@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -9,7 +11,15 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import Token
 
 from lib.integrity import violated_constraint
-from portal.accounts.models import PHONE_ONLY_EMAIL_DOMAIN, User
+from portal.accounts.identity import (
+    VERIFIED_PHONE_UNIQUE,
+    PhoneCodeError,
+    document_fingerprint,
+    eligibility_lock_reason,
+    in_person_verification_record,
+    phone_code_consume,
+)
+from portal.accounts.models import PHONE_ONLY_EMAIL_DOMAIN, PhoneCode, User
 from portal.accounts.phones import phone_normalise
 from portal.accounts.tokens import token_is_expired
 from portal.audit.services import audit_decision, audit_snapshot
@@ -52,50 +62,76 @@ def user_unsubscribe(*, user: User) -> bool:
     return bool(matched)
 
 
-PHONE_TAKEN = _("This phone number belongs to another account.")
-
-
 class ResidentMismatch(ValueError):
-    """The phone belongs to an account whose name or birth date differ from the document."""
+    """The phone or document belongs to an account whose name or birth date differ from the document."""
 
 
-# The phone's unique constraint as PostgreSQL and SQLite name it.
-PHONE_UNIQUE = frozenset({"accounts_user_phone_key", "accounts_user.phone"})
+class ResidentHasAccount(ValueError):
+    """The person at the desk already has an account (same name, birth date and
+    municipality) that the desk may not take over: they must use it. `account` is it."""
+
+    def __init__(self, account: User) -> None:
+        super().__init__(account.pk)
+        self.account = account
+
+
+ELIGIBILITY_LOCKED = {
+    "locked_by_ballot": _(
+        "You have voted in a vote that is still open: your municipality and birth date can be changed after it closes."
+    ),
+    "locked_by_vote": _(
+        "A vote you may take part in is open or about to open: your birth date and municipality cannot be changed "
+        "until it closes. If they are wrong, ask an official of your municipality to correct them."
+    ),
+    "verified_by_provider": _(
+        "Your birth date and municipality come from the identity provider and cannot be changed here."
+    ),
+}
 
 
 def user_profile_update(*, user: User, full_name: str, birth_date, municipality, phone: str | None = None) -> User:
     """The resident's own profile: who they are and where they live (what eligibility reads).
 
-    Residence and birth date decide where one may vote. Once the resident has a ballot in
-    a vote that is still open they stay as they are until it closes: otherwise moving
-    "house" between two open votes would give one person a ballot in each.
+    Residence and birth date decide where one may vote, so once set they stay as they are
+    while a vote the resident may take part in is open or upcoming (or after a ballot in
+    an open vote), and for good once the identity provider gave them: otherwise a
+    13-year-old, or a resident of another town, would type their way in, and moving
+    "house" between two open votes would give one person a ballot in each. An official
+    corrects them (portal.accounts.identity.user_eligibility_correct).
+
+    A new phone is stored unverified: it counts for nothing (and blocks nobody) until the
+    resident enters the code sent to it.
     """
     with transaction.atomic():
         if user.pk:
             # FOR UPDATE: a ballot being inserted holds FOR KEY SHARE on its voter until it
             # commits; this waits for it, so the check below sees that ballot.
             stored = User.objects.select_for_update().get(pk=user.pk)
-            moved = municipality != stored.municipality or birth_date != stored.birth_date
-            if moved and _has_ballot_in_open_vote(stored):
-                message = _(
-                    "You have voted in a vote that is still open: "
-                    "your municipality and birth date can be changed after it closes."
+            # Filling in a missing value is the first declaration, not a change.
+            changed = (stored.birth_date is not None and birth_date != stored.birth_date) or (
+                stored.municipality_id is not None and municipality != stored.municipality
+            )
+            if changed:
+                reason = (
+                    "verified_by_provider"
+                    if stored.eligibility_from_provider
+                    else "locked_by_ballot"
+                    if _has_ballot_in_open_vote(stored)
+                    else eligibility_lock_reason(stored, municipality=municipality)
                 )
-                raise ValidationError({"municipality": ValidationError(message, code="locked_by_ballot")})
+                if reason is not None:
+                    field = "birth_date" if birth_date != stored.birth_date else "municipality"
+                    raise ValidationError({field: ValidationError(ELIGIBILITY_LOCKED[reason], code=reason)})
+            if (phone or None) != stored.phone:
+                user.phone_verified_at = None
+            else:
+                user.phone_verified_at = stored.phone_verified_at
         user.full_name = full_name.strip()
         user.birth_date = birth_date
         user.municipality = municipality
         user.phone = phone or None
-        # The phone's uniqueness is the database's to say (below), so that a race past a
-        # Python check and a plain duplicate get the same answer.
         user.full_clean(exclude=["password"], validate_unique=False)
-        try:
-            with transaction.atomic():
-                user.save(update_fields=["full_name", "birth_date", "municipality", "phone"])
-        except IntegrityError as error:
-            if violated_constraint(error) not in PHONE_UNIQUE:
-                raise
-            raise ValidationError({"phone": ValidationError(PHONE_TAKEN, code="phone_taken")}) from None
+        user.save(update_fields=["full_name", "birth_date", "municipality", "phone", "phone_verified_at"])
     return user
 
 
@@ -105,54 +141,125 @@ def _has_ballot_in_open_vote(user: User) -> bool:
     ).exists()
 
 
-def resident_verify_in_person(*, volunteer: User, phone: str, full_name: str, birth_date, municipality) -> User:
-    """The resident a volunteer has in front of them, found by phone or created.
+def _same_name(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
-    The volunteer has checked the resident's passport: that verifies the account. An
-    existing account whose birth date or name differ is refused rather than edited, so a
-    phone number typed wrong cannot hand someone else's vote to the person present.
-    Callers run this inside their transaction (with the ballot), so a refused ballot
-    leaves no new account behind.
+
+def _check_details(user: User, *, full_name: str, birth_date, municipality) -> None:
+    if (user.birth_date and user.birth_date != birth_date) or (
+        user.full_name and not _same_name(user.full_name, full_name)
+    ):
+        raise ResidentMismatch(user.pk)
+    if user.municipality_id not in (None, municipality.pk) and (
+        user.eligibility_from_provider or _has_ballot_in_open_vote(user)
+    ):
+        raise ResidentMismatch(user.pk)  # a move between two open votes would be a second ballot
+
+
+def resident_verify_in_person(
+    *,
+    volunteer: User,
+    phone: str,
+    full_name: str,
+    birth_date,
+    municipality,
+    document_type: str,
+    document_number: str,
+    code: str | None = None,
+) -> User:
+    """The resident a volunteer has in front of them: one person, one account, whatever
+    the channel. The volunteer has checked the document (its type and the HMAC of its
+    number are recorded, never the number). The account is, in this order:
+
+    1. the one this document was checked for before;
+    2. the one that verified this phone (the phone itself proves nothing more);
+    3. otherwise the resident proves the phone with the code sent to it (`code`; without
+       it PhoneCodeError "code_required"). Then an account the desk made for this phone
+       earlier is theirs; an account with the same name, birth date and municipality is
+       refused (ResidentHasAccount: they must use it, since the desk cannot tell it from
+       one someone else made in their name); only then a new account, with the phone
+       verified. An unverified phone on someone else's account is never used.
+
+    An account whose name or birth date differ is refused (ResidentMismatch). Callers run
+    this inside their transaction (with the ballot), so a refused ballot leaves nothing.
     """
     phone = phone_normalise(phone)
     full_name = " ".join(full_name.split())
+    fingerprint = document_fingerprint(document_type=document_type, number=document_number)
+    details = {"full_name": full_name, "birth_date": birth_date, "municipality": municipality}
     # FOR NO KEY UPDATE, not FOR UPDATE: a ballot insert takes FOR KEY SHARE on its voter
     # (foreign key), and FOR UPDATE here would deadlock with a ballot of the same resident
     # being cast on another channel at the same moment.
-    user = User.objects.select_for_update(no_key=True).filter(phone=phone).first()
+    locked = User.objects.select_for_update(no_key=True)
+    user = locked.filter(in_person_verifications__document_hmac=fingerprint).order_by("pk").first()
     if user is None:
-        user = User(
-            email=f"{phone[1:]}@{PHONE_ONLY_EMAIL_DOMAIN}",
-            phone=phone,
-            full_name=full_name,
-            birth_date=birth_date,
-            municipality=municipality,
-        )
-        user.set_unusable_password()
-        user.full_clean(exclude=["password"], validate_unique=False)
-        try:
-            with transaction.atomic():  # a savepoint: another volunteer may create them first
-                user.save()
-        except IntegrityError:
-            if not User.objects.filter(phone=phone).exists():
-                raise
-            return resident_verify_in_person(
-                volunteer=volunteer, phone=phone, full_name=full_name, birth_date=birth_date, municipality=municipality
+        user = locked.with_verified_phone(phone).first()
+    if user is None:
+        if not code:
+            raise PhoneCodeError(
+                _("Send a code to the resident's phone and enter the code they read to you."), code="code_required"
             )
-    else:
-        if (user.birth_date and user.birth_date != birth_date) or (
-            user.full_name and user.full_name.casefold() != full_name.casefold()
-        ):
-            raise ResidentMismatch(phone)
-        if user.municipality_id not in (None, municipality.pk) and _has_ballot_in_open_vote(user):
-            raise ResidentMismatch(phone)  # a move between two open votes would be a second ballot
-        user.full_name = user.full_name or full_name
-        user.birth_date = birth_date
-        user.municipality = municipality
-        user.save(update_fields=["full_name", "birth_date", "municipality"])
-    if user.verified_at is None:
-        user.verified_at = timezone.now()
-        user.save(update_fields=["verified_at"])
+        phone_code_consume(phone=phone, code=code, purpose=PhoneCode.Purpose.DESK, requested_by=volunteer)
+        user = _desk_account_adopt(phone=phone, **details)
+    _check_details(user, **details)
+    user.full_name = user.full_name or full_name
+    user.birth_date = birth_date
+    user.municipality = municipality
+    user.save(update_fields=["full_name", "birth_date", "municipality"])
+    if not user.in_person_verifications.filter(document_hmac=fingerprint).exists():
+        in_person_verification_record(
+            user=user, verified_by=volunteer, document_type=document_type, document_number=document_number
+        )
+    return user
+
+
+def _desk_account_adopt(*, phone: str, full_name: str, birth_date, municipality) -> User:
+    """After the resident proved `phone`: the account for them, verified phone included."""
+    now = timezone.now()
+    locked = User.objects.select_for_update(no_key=True)
+    # An account a desk made for this phone (no password: no one else can log in to it).
+    made_here = [
+        u
+        for u in locked.filter(
+            phone=phone, email__iendswith=f"@{PHONE_ONLY_EMAIL_DOMAIN}", phone_verified_at__isnull=True
+        )
+        if not u.has_usable_password()
+    ]
+    if made_here:
+        user = made_here[0]
+        user.phone_verified_at = now
+        try:
+            with transaction.atomic():
+                user.save(update_fields=["phone_verified_at"])
+        except IntegrityError as error:
+            if violated_constraint(error) not in VERIFIED_PHONE_UNIQUE:
+                raise
+            return User.objects.select_for_update(no_key=True).with_verified_phone(phone).get()
+        return user
+    for candidate in locked.filter(birth_date=birth_date, municipality=municipality):
+        if candidate.full_name and _same_name(candidate.full_name, full_name):
+            raise ResidentHasAccount(candidate)
+    email = f"{phone[1:]}@{PHONE_ONLY_EMAIL_DOMAIN}"
+    if User.objects.filter(email__iexact=email).exists():
+        email = f"{phone[1:]}.{secrets.token_hex(3)}@{PHONE_ONLY_EMAIL_DOMAIN}"
+    user = User(
+        email=email,
+        phone=phone,
+        phone_verified_at=now,
+        full_name=full_name,
+        birth_date=birth_date,
+        municipality=municipality,
+        verified_at=now,
+    )
+    user.set_unusable_password()
+    user.full_clean(exclude=["password"], validate_unique=False)
+    try:
+        with transaction.atomic():  # a savepoint: another volunteer may verify this phone first
+            user.save()
+    except IntegrityError as error:
+        if violated_constraint(error) not in VERIFIED_PHONE_UNIQUE:
+            raise
+        return User.objects.select_for_update(no_key=True).with_verified_phone(phone).get()
     return user
 
 

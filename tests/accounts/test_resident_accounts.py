@@ -133,14 +133,23 @@ def test_profile_refuses_bad_input_and_saves_nothing(client, resident, town, fie
     assert resident.birth_date == datetime.date(1988, 4, 12)
 
 
-def test_profile_refuses_someone_elses_phone(client, resident, town):
+def test_someone_elses_unverified_phone_neither_blocks_nor_reveals_it(client, resident, town):
+    """Issue 11, phone squatting: the number typed on another account is unverified, so it
+    counts for nothing; the page says nothing of the other account, and the number stays
+    unverified here too until its code is entered."""
     User.objects.create_user("e@example.org", PASSWORD, phone="+79120000000")
     client.force_login(resident)
-    data = {"full_name": "Анна", "birth_date": "1988-04-12", "municipality": town.pk, "phone": "+7 912 000 00 00"}
+    data = {
+        "full_name": "Анна",
+        "birth_date": resident.birth_date.isoformat(),
+        "municipality": town.pk,
+        "phone": "+7 912 000 00 00",
+    }
     response = client.post("/me/", data)
-    assert response.status_code == 400
+    assert response.status_code == 302
     resident.refresh_from_db()
-    assert resident.phone is None
+    assert (resident.phone, resident.phone_verified_at) == ("+79120000000", None)
+    assert "другой учётной записи" not in client.get("/me/").content.decode()
 
 
 def test_profile_ignores_an_outside_next(client, resident, town):

@@ -246,7 +246,7 @@ def expected_api(role: str, method: str, path: str) -> set[int]:
         return {200}
     if path == "/api/v1/campaigns/{id}/ballots/":
         return {400}
-    if path == "/api/v1/volunteer/ballots/":
+    if path in ("/api/v1/volunteer/ballots/", "/api/v1/volunteer/codes/"):
         return {400} if role in ("volunteer", "superuser") else {403}  # can_assist: volunteers, superusers
     raise AssertionError(f"no expectation for {method} {path}: add it to the table")
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
@@ -325,19 +327,35 @@ def volunteer_body(campaign, entry_id, **over):
         "full_name": "Иванова Мария Петровна",
         "birth_date": "1960-05-17",
         "municipality": "ekaterinburg",
+        "document_type": "passport",
+        "document_number": "65 04 123456",
         "choices": [{"entry": entry_id}],
         **over,
     }
 
 
-def test_volunteer_casts_for_a_new_resident(token_client, make_campaign, volunteer, ids):
+def with_code(client, body, outbox):
+    """The desk's first step: a code to the resident's phone, read back to the volunteer."""
+    sent = client.post("/api/v1/volunteer/codes/", {"phone": body["phone"]}, format="json")
+    assert sent.status_code == 202, sent.content
+    return {**body, "code": re.search(r"\b(\d{6})\b", outbox[-1].text).group(1)}
+
+
+def test_volunteer_casts_for_a_new_resident(token_client, make_campaign, volunteer, ids, sms_outbox):
     campaign = make_campaign()
-    response = token_client(volunteer).post(
-        "/api/v1/volunteer/ballots/", volunteer_body(campaign, ids(campaign)[0]), format="json"
-    )
+    client = token_client(volunteer)
+    without_code = client.post("/api/v1/volunteer/ballots/", volunteer_body(campaign, ids(campaign)[0]), format="json")
+    assert without_code.json()["code"] == "code_required"
+    body = with_code(client, volunteer_body(campaign, ids(campaign)[0]), sms_outbox)
+    response = client.post("/api/v1/volunteer/ballots/", body, format="json")
     assert response.status_code == 201, response.json()
     resident = User.objects.get(phone="+79123456789")
     assert resident.is_verified
+    assert resident.assurance_level == "in_person"
+    assert resident.has_verified_phone
+    (record,) = resident.in_person_verifications.all()
+    assert (record.verified_by, record.document_type) == (volunteer, "passport")
+    assert "123456" not in record.document_hmac
     assert resident.full_name == "Иванова Мария Петровна"
     assert resident.birth_date == datetime.date(1960, 5, 17)
     assert resident.municipality.slug == "ekaterinburg"
@@ -346,11 +364,13 @@ def test_volunteer_casts_for_a_new_resident(token_client, make_campaign, volunte
     assert (participation.voter, participation.volunteer, participation.channel) == (resident, volunteer, "volunteer")
 
 
-def test_volunteer_finds_the_resident_by_phone_once_per_campaign(
+def test_volunteer_finds_the_resident_by_verified_phone_once_per_campaign(
     token_client, make_campaign, volunteer, make_user, ids
 ):
     campaign = make_campaign()
-    resident = make_user(phone="+79123456789", full_name="Иванова Мария Петровна", verified=False)
+    resident = make_user(
+        phone="+79123456789", phone_verified_at=timezone.now(), full_name="Иванова Мария Петровна", verified=False
+    )
     resident.birth_date = datetime.date(1960, 5, 17)
     resident.save()
     client = token_client(volunteer)
@@ -375,7 +395,7 @@ def test_volunteer_finds_the_resident_by_phone_once_per_campaign(
 
 def test_volunteer_refused_when_details_do_not_match(token_client, make_campaign, volunteer, make_user, ids):
     campaign = make_campaign()
-    make_user(phone="+79123456789", full_name="Петров Пётр")
+    make_user(phone="+79123456789", phone_verified_at=timezone.now(), full_name="Петров Пётр")
     response = token_client(volunteer).post(
         "/api/v1/volunteer/ballots/", volunteer_body(campaign, ids(campaign)[0]), format="json"
     )
@@ -384,11 +404,11 @@ def test_volunteer_refused_when_details_do_not_match(token_client, make_campaign
     assert counts() == (0, 0)
 
 
-def test_refused_volunteer_ballot_creates_no_resident(token_client, make_campaign, volunteer, ids):
+def test_refused_volunteer_ballot_creates_no_resident(token_client, make_campaign, volunteer, ids, sms_outbox):
     campaign = make_campaign()
-    response = token_client(volunteer).post(
-        "/api/v1/volunteer/ballots/", volunteer_body(campaign, ids(campaign)[0], birth_date="2020-01-01"), format="json"
-    )
+    client = token_client(volunteer)
+    body = with_code(client, volunteer_body(campaign, ids(campaign)[0], birth_date="2020-01-01"), sms_outbox)
+    response = client.post("/api/v1/volunteer/ballots/", body, format="json")
     assert response.status_code == 403
     assert response.json()["code"] == "under_age"
     assert not User.objects.filter(phone="+79123456789").exists()

@@ -208,7 +208,7 @@ def test_anonymous_is_sent_to_log_in(make_campaign):
 # --- Volunteer desk -----------------------------------------------------------------
 
 
-def test_volunteer_desk_casts_for_the_resident(client_for, make_campaign, volunteer, town, ids):
+def test_volunteer_desk_casts_for_the_resident(client_for, make_campaign, volunteer, town, ids, sms_outbox):
     campaign = make_campaign(method="approval", max_choices=2)
     client = client_for(volunteer)
     page = client.get(f"/volunteer/?campaign={campaign.pk}").content.decode()
@@ -220,9 +220,12 @@ def test_volunteer_desk_casts_for_the_resident(client_for, make_campaign, volunt
         "resident-full_name": "Петров Иван Ильич",
         "resident-birth_date": "1955-02-03",
         "resident-municipality": town.pk,
+        "resident-document_type": "passport",
+        "resident-document_number": "6504 111222",
         "resident-passport_checked": "on",
         "ballot-entries": [ids(campaign)[1]],
     }
+    data["resident-code"] = desk_code(client, data, sms_outbox)
     response = client.post("/volunteer/", data)
     assert response.status_code == 302, response.content.decode()[:3000]
     receipt = client.get(response["Location"]).content.decode()
@@ -260,6 +263,14 @@ def test_residents_do_not_get_the_volunteer_desk(client_for, voter):
     assert client_for(voter).get("/volunteer/").status_code == 403
 
 
+def desk_code(client, data, outbox) -> str:
+    """Step one at the desk: a code to the resident's phone; they read it to the volunteer."""
+    sent = client.post("/volunteer/", {**data, "action": "send_code"})
+    assert sent.status_code == 200, sent.content.decode()[:2000]
+    assert "data-code-sent" in sent.content.decode()
+    return re.search(r"\b(\d{6})\b", outbox[-1].text).group(1)
+
+
 def _desk_data(campaign, town, entry_id, phone="+79120003344"):
     return {
         "campaign": campaign.pk,
@@ -267,20 +278,24 @@ def _desk_data(campaign, town, entry_id, phone="+79120003344"):
         "resident-full_name": "Сидорова Мария Петровна",
         "resident-birth_date": "1961-07-08",
         "resident-municipality": town.pk,
+        "resident-document_type": "passport",
+        "resident-document_number": "6504 333444",
         "resident-passport_checked": "on",
         "ballot-entries": [entry_id],
     }
 
 
 def test_officials_enter_paper_ballots_of_their_own_municipality(
-    client_for, make_campaign, make_user, town, far_town, ids
+    client_for, make_campaign, make_user, town, far_town, ids, sms_outbox
 ):
     official = make_user(role=User.Role.MUNICIPAL_OFFICIAL)
     official.scope_municipalities.add(town)
     campaign = make_campaign(method="approval", max_choices=2)
     client = client_for(official)
     assert f"?campaign={campaign.pk}" in client.get("/volunteer/").content.decode()
-    response = client.post("/volunteer/", _desk_data(campaign, town, ids(campaign)[0]))
+    data = _desk_data(campaign, town, ids(campaign)[0])
+    data["resident-code"] = desk_code(client, data, sms_outbox)
+    response = client.post("/volunteer/", data)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Ballot.objects.count() == 1
     participation = Participation.objects.get()

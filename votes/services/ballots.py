@@ -30,9 +30,10 @@ from django.utils.translation import ngettext
 from lib.integrity import violated_constraint
 from lib.money import rubles
 from portal import metrics
-from portal.accounts.models import User
-from portal.accounts.phones import InvalidPhone
-from portal.accounts.services import ResidentMismatch, resident_verify_in_person
+from portal.accounts.identity import PhoneCodeError, phone_code_send, phone_code_wrong_try_record
+from portal.accounts.models import PhoneCode, User
+from portal.accounts.phones import InvalidPhone, phone_normalise
+from portal.accounts.services import ResidentHasAccount, ResidentMismatch, resident_verify_in_person
 from portal.audit.services import audit_decision
 from votes import rules, sealing
 from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry, Participation, ballot_id_new
@@ -46,6 +47,7 @@ from votes.permissions import (
 )
 from votes.receipts import receipt_code_new, receipt_hash
 from votes.services.errors import (
+    RESIDENT_ALREADY_VOTED,
     AlreadyVoted,
     AlreadyVotedInVote,
     BallotError,
@@ -58,9 +60,11 @@ from votes.services.errors import (
     NotAllowedToAssist,
     NotEligible,
     OverBudget,
+    PhoneNotProved,
     PointsOverLimit,
     ProfileChanged,
     ResidentDetailsMismatch,
+    ResidentHasExistingAccount,
     TooFewChoices,
     TooManyChoices,
     UnknownEntry,
@@ -362,14 +366,20 @@ def volunteer_ballot_cast(
     birth_date: datetime.date,
     municipality,
     choices: Iterable[ChoiceInput],
+    document_type: str,
+    document_number: str,
+    code: str | None = None,
     channel: str = Channel.VOLUNTEER,
 ) -> CastBallot:
     """A ballot entered by a volunteer for the resident in front of them, or a paper
     ballot entered by an official (channel 'paper').
 
-    The resident is found by phone or created, and verified by the volunteer (who checked
-    the passport); all in one transaction with the ballot, so a refused ballot creates
-    no account.
+    The resident is one person across channels (resident_verify_in_person): the account
+    of their document or verified phone, else — once they read the SMS code to the
+    volunteer — an account for that phone, never a second one for someone who has an
+    account already. The check of their document is recorded. All in one transaction
+    with the ballot, so a refused ballot creates and verifies nothing; a resident who
+    voted by any channel is told so (AlreadyVoted, 409).
     """
     if channel not in (Channel.VOLUNTEER, Channel.PAPER) or channel != assisted_channel(volunteer):
         raise NotAllowedToAssist()
@@ -378,9 +388,21 @@ def volunteer_ballot_cast(
     try:
         with transaction.atomic():
             resident = resident_verify_in_person(
-                volunteer=volunteer, phone=phone, full_name=full_name, birth_date=birth_date, municipality=municipality
+                volunteer=volunteer,
+                phone=phone,
+                full_name=full_name,
+                birth_date=birth_date,
+                municipality=municipality,
+                document_type=document_type,
+                document_number=document_number,
+                code=code,
             )
-            cast = ballot_cast(campaign=campaign, voter=resident, choices=choices, channel=channel, volunteer=volunteer)
+            try:
+                cast = ballot_cast(
+                    campaign=campaign, voter=resident, choices=choices, channel=channel, volunteer=volunteer
+                )
+            except AlreadyVoted as error:
+                raise AlreadyVoted(RESIDENT_ALREADY_VOTED) from error
             if channel == Channel.PAPER:
                 # The official's decision to enter a ballot is logged; whose ballot it was
                 # and what it says are not (the event names the campaign only).
@@ -390,6 +412,32 @@ def volunteer_ballot_cast(
         raise InvalidBallot(_("Enter a Russian mobile number, e.g. +7 912 345-67-89."), code="invalid_phone") from None
     except ResidentMismatch:
         raise ResidentDetailsMismatch() from None
+    except PhoneCodeError as error:
+        phone_code_wrong_try_record(error=error)  # after the rollback, so the try counts
+        raise PhoneNotProved(error.message, code=error.code) from None
+    except ResidentHasAccount as existing:
+        if _has_voted(existing.account, campaign):
+            raise AlreadyVoted(RESIDENT_ALREADY_VOTED) from None
+        raise ResidentHasExistingAccount() from None
+
+
+def _has_voted(user: User, campaign: Campaign) -> bool:
+    """In the campaign's vote: this list or another of its vote group, in any channel."""
+    return Participation.objects.in_vote_of(campaign).filter(voter=user).exists()
+
+
+def desk_phone_code_send(*, volunteer: User, phone: str) -> None:
+    """Send the resident at the desk a code to read to the volunteer (proof of the phone)."""
+    if assisted_channel(volunteer) is None:
+        raise NotAllowedToAssist()
+    try:
+        phone_code_send(phone=phone_normalise(phone), purpose=PhoneCode.Purpose.DESK, requested_by=volunteer)
+    except InvalidPhone:
+        raise InvalidBallot(_("Enter a Russian mobile number, e.g. +7 912 345-67-89."), code="invalid_phone") from None
+    except PhoneCodeError as error:
+        failure = PhoneNotProved(error.message, code=error.code)
+        failure.http_status = 429 if error.code == "too_many_sends" else 503
+        raise failure from None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from votes.services.tallies import tally_enqueue
 
 
 def _database_clock() -> datetime.datetime:
-    """The time on the database's clock, the one the ballot trigger stamps cast_at with.
+    """The time on the database's clock, the one the register's trigger stamps voted_at with.
 
     Closing with the same clock as casting means "no ballot after the close" holds even
     when a web host's clock drifts. clock_timestamp(), not now(): now() is the start of
@@ -58,7 +58,7 @@ def campaign_close(*, campaign: Campaign, actor: Any = None) -> Campaign:
     Every ballot insert holds FOR KEY SHARE on the campaign row (trigger of migration
     0002) until its transaction ends. FOR UPDATE here waits for those ballots in
     flight, and closed_at is read from the clock only after the lock is granted, so
-    every ballot committed before has cast_at < closed_at and every later insert sees
+    every ballot committed before has voted_at < closed_at and every later insert sees
     closed_at and is refused. Ballots do not block each other: only the close waits.
     """
     with transaction.atomic():

@@ -107,6 +107,13 @@ class AlreadyVotedInVote(AlreadyVoted):
     )
 
 
+# What the volunteer is told: the resident's ballot exists, whatever channel it came by.
+RESIDENT_ALREADY_VOTED = _(
+    "This resident has already voted in this campaign (online, through the app or at a desk). "
+    "Each resident has one ballot: no second one can be entered."
+)
+
+
 class ProfileChanged(BallotError):
     """The voter's residence or birth date changed while the ballot was being cast."""
 
@@ -122,6 +129,22 @@ class ResidentDetailsMismatch(BallotError):
     code = "resident_mismatch"
     default_message = _(
         "This phone number belongs to a resident with another name or birth date. Check the number and the document."
+    )
+
+
+class PhoneNotProved(BallotError):
+    """The desk has no proof of the resident's phone: no code, or a wrong, spent or
+    expired one (`code` says which: code_required, code_wrong, code_used, …)."""
+
+    code = "code_required"
+
+
+class ResidentHasExistingAccount(BallotError):
+    code = "resident_has_account"
+    http_status = 409
+    default_message = _(
+        "This resident already has an account on the portal (same name, birth date and municipality). "
+        "They must vote with it: online after logging in, or here once the phone on that account is verified."
     )
 
 
