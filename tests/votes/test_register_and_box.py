@@ -305,3 +305,34 @@ def test_the_key_is_made_once_and_before_the_vote_opens(make_campaign, tmp_path:
         commission_key_create(campaign=upcoming)
     assert again.value.code == "key_exists"
     assert AuditEvent.objects.filter(action="action:commission_key_create").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_seal_rewrites_the_box_so_no_row_pairs_with_the_register(make_campaign, make_user, ids):
+    from votes.services import campaign_close, ledger_head_compute, ledger_seal, tally_compute
+
+    campaign = make_campaign()
+    for n in range(6):
+        ballot_cast(campaign=campaign, voter=make_user(), choices=[ids(campaign)[n % 3]], channel=Channel.WEB)
+
+    def xmins(table: str) -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT xmin::text FROM {table} WHERE campaign_id = %s ORDER BY ctid", [campaign.pk])  # noqa: S608
+            return [row[0] for row in cursor.fetchall()]
+
+    # While the vote is open, each ballot shares its transaction with its participation.
+    assert xmins("votes_ballot") == xmins("votes_participation")
+    head_before, _count = ledger_head_compute(campaign.pk)
+    choices_before = sorted(Ballot.objects.filter(campaign=campaign).values_list("pk", "choices__entry_id"))
+    campaign_close(campaign=campaign)
+    tally_compute(campaign_id=campaign.pk, final=True)
+    assert ledger_seal(campaign_id=campaign.pk) == head_before
+    assert len(set(xmins("votes_ballot"))) == 1
+    assert not set(xmins("votes_ballot")) & set(xmins("votes_participation"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT receipt_hash FROM votes_ballot WHERE campaign_id = %s ORDER BY ctid", [campaign.pk])
+        physical = [row[0] for row in cursor.fetchall()]
+    assert physical == sorted(physical)
+    assert sorted(Ballot.objects.filter(campaign=campaign).values_list("pk", "choices__entry_id")) == choices_before
+    assert ledger_head_compute(campaign.pk)[0] == head_before

@@ -109,12 +109,44 @@ def ledger_seal(*, campaign_id: int) -> str:
             )
         sealed = Tally.objects.filter(pk=tally.pk, computed_at=tally.computed_at).update(ledger_head=head)
         if sealed:
+            ballot_box_rewrite(campaign_id=campaign_id)
             before = audit_snapshot(tally)
             tally.ledger_head = head
             audit_decision(actor=None, name="ledger_seal", obj=tally, before=before)
         results_page_invalidate_on_commit(campaign_id=campaign_id)  # the page shows the head
     metrics.ledger_seal_observe(seconds=time.monotonic() - started, ballots=ballots)
     return head
+
+
+# The rows of the box as written while the vote was open carry the order of casting:
+# their physical place, the transaction id they share with their participation (xmin)
+# and the choices' sequential ids. Rewritten in receipt order in one transaction, every
+# ballot gets the same new xmin, a place and choice ids that say nothing of who voted
+# when (docs/threat-model.md; VACUUM then clears the old versions). The ballots' ids
+# and receipt hashes, and so the ledger and the sealed links, are unchanged.
+_BOX_REWRITE_SQL = [
+    "CREATE TEMP TABLE box_ballots ON COMMIT DROP AS SELECT * FROM votes_ballot WHERE campaign_id = %(c)s",
+    "CREATE TEMP TABLE box_choices ON COMMIT DROP AS"
+    " SELECT ballot_id, campaign_id, entry_id, points FROM votes_ballotchoice WHERE campaign_id = %(c)s",
+    "DELETE FROM votes_ballotchoice WHERE campaign_id = %(c)s",
+    "DELETE FROM votes_ballot WHERE campaign_id = %(c)s",
+    "INSERT INTO votes_ballot (id, campaign_id, cast_on, receipt_hash) SELECT id, campaign_id, cast_on, receipt_hash"
+    ' FROM box_ballots ORDER BY receipt_hash COLLATE "C"',
+    "INSERT INTO votes_ballotchoice (ballot_id, campaign_id, entry_id, points)"
+    " SELECT c.ballot_id, c.campaign_id, c.entry_id, c.points"
+    " FROM box_choices c JOIN box_ballots b ON b.id = c.ballot_id"
+    ' ORDER BY b.receipt_hash COLLATE "C", c.points, c.entry_id',
+]
+
+
+def ballot_box_rewrite(*, campaign_id: int) -> None:
+    """Rewrite a closed campaign's ballots and choices in receipt order (PostgreSQL; the
+    embedded SQLite of development keeps its rows). Run inside the seal's transaction."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for statement in _BOX_REWRITE_SQL:
+            cursor.execute(statement, {"c": campaign_id})
 
 
 def ledger_seal_enqueue(*, campaign_id: int) -> None:
