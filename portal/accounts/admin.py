@@ -16,7 +16,8 @@ class InPersonVerificationInline(admin.TabularInline):
     fk_name = "user"
     extra = 0
     can_delete = False
-    fields = readonly_fields = ["verified_at", "verified_by", "document_type", "document_hmac"]
+    fields = ["verified_at", "verified_by", "document_type", "document_hmac"]
+    readonly_fields = ["verified_at", "verified_by", "document_type", "document_hmac"]
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

@@ -59,7 +59,7 @@ class UserQuerySet(models.QuerySet["User"]):
     def at_least(self, minimum: str) -> UserQuerySet:
         """Users whose level is `minimum` or higher."""
         wanted = [level for level in Assurance.values if assurance_at_least(level, minimum)]
-        return self.with_assurance().filter(assurance__in=wanted)
+        return self.with_assurance().filter(assurance__in=wanted)  # type: ignore[misc]
 
     def with_verified_phone(self, phone: str) -> UserQuerySet:
         """The account (at most one: a constraint) that proved it holds `phone`."""

@@ -24,7 +24,9 @@ PHONE = "+79125550077"
 
 
 def _code(outbox) -> str:
-    return re.search(r"\b(\d{6})\b", outbox[-1].text).group(1)
+    found = re.search(r"\b(\d{6})\b", outbox[-1].text)
+    assert found is not None
+    return found.group(1)
 
 
 @pytest.mark.parametrize(
@@ -64,7 +66,7 @@ def test_a_code_by_sms_verifies_the_phone_and_raises_the_level(resident, sms_out
 def _verify_error(user, code) -> str:
     with pytest.raises(ValidationError) as caught:
         user_phone_verify(user=user, code=code)
-    return caught.value.error_dict["code"][0].code
+    return str(caught.value.error_dict["code"][0].code)
 
 
 def test_a_code_works_once(resident, sms_outbox):

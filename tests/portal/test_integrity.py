@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from lib.integrity import violated_constraint
-from portal.accounts.services import PHONE_UNIQUE
+from portal.accounts.identity import VERIFIED_PHONE_UNIQUE
 from projects.services import REPORT_ONCE
 from tests.builders import make_municipality, make_space, make_user
 
@@ -23,10 +24,10 @@ def test_an_expression_index_is_named():
 
 
 def test_a_unique_field_is_named_as_the_services_expect():
-    make_user(phone="+79120000001")
+    make_user(phone="+79120000001", phone_verified_at=timezone.now())
     with pytest.raises(IntegrityError) as error, transaction.atomic():
-        make_user(phone="+79120000001")
-    assert violated_constraint(error.value) in PHONE_UNIQUE
+        make_user(phone="+79120000001", phone_verified_at=timezone.now())
+    assert violated_constraint(error.value) in VERIFIED_PHONE_UNIQUE
 
 
 def test_a_unique_pair_is_named_as_the_services_expect():
