@@ -480,6 +480,10 @@ class CommentQuerySet(models.QuerySet["Comment"]):
     def visible(self) -> CommentQuerySet:
         return self.filter(hidden_at__isnull=True)
 
+    def reported(self) -> CommentQuerySet:
+        """Visible comments with a report no moderator has resolved yet."""
+        return self.visible().filter(reports__resolved_at__isnull=True).distinct()
+
     def by_author(self, user) -> CommentQuerySet:
         """A resident's own comments, newest first, with where they were written."""
         return self.filter(author=user).select_related("proposal").order_by("-created_at", "-pk")

@@ -17,7 +17,8 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -128,6 +129,16 @@ class CampaignQuerySet(models.QuerySet["Campaign"]):
 
     def published(self) -> CampaignQuerySet:
         return self.filter(results_published_at__isnull=False)
+
+    def with_live_count(self) -> CampaignQuerySet:
+        """Annotated with the stored live tally: `live_ballots` (ballots it counted, 0 before
+        the first count) and `live_computed_at` (when; None before). Turnout is read from
+        the count the worker keeps, never by counting the ballot table in a request."""
+        live = Tally.objects.filter(campaign=OuterRef("pk"), kind=Tally.Kind.LIVE)
+        return self.annotate(
+            live_ballots=Coalesce(Subquery(live.values("ballots_counted")[:1]), 0),
+            live_computed_at=Subquery(live.values("computed_at")[:1]),
+        )
 
     def assistable_by(self, user: Any) -> CampaignQuerySet:
         """Campaigns in which `user` may enter ballots for others: a volunteer in the region
