@@ -5,8 +5,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpRequest
 from django.shortcuts import redirect
-from django.urls import path
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join

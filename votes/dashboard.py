@@ -72,14 +72,14 @@ def dashboard_for(user, *, now: datetime.datetime | None = None) -> Dashboard:
             OpenVote(
                 campaign=campaign,
                 ballots=ballots,
-                turnout_percent=(Decimal(ballots * 100) / population).quantize(Decimal("0.01"))
-                if population
-                else None,
+                turnout_percent=(Decimal(ballots * 100) / population).quantize(Decimal("0.01")) if population else None,
                 counted_at=counted_at,
                 stale=(now - reference).total_seconds() > stale_after,
             )
         )
-    dashboard.closing_soon = [v.campaign for v in dashboard.open_votes if v.campaign.voting_closes_at <= now + CLOSING_SOON]
+    dashboard.closing_soon = [
+        v.campaign for v in dashboard.open_votes if v.campaign.voting_closes_at <= now + CLOSING_SOON
+    ]
 
     ideas = Idea.objects.pending()
     comments = Comment.objects.reported()

@@ -19,8 +19,17 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from lib.constraints import ConstraintErrorsOnFields
+
 # Residents a volunteer met by phone get an address here: RFC 2606, never delivered.
 PHONE_ONLY_EMAIL_DOMAIN = "phone.invalid"
+
+
+# Which field each check constraint's message belongs to (lib/constraints.py).
+CONSTRAINT_FIELDS = {
+    "user_regional_official_has_region": "scope_region",
+    "user_phone_e164": "phone",
+}
 
 
 class UserQuerySet(models.QuerySet["User"]):
@@ -49,7 +58,9 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[
         return self.get(email__iexact=username)
 
 
-class User(AbstractBaseUser, PermissionsMixin):
+class User(ConstraintErrorsOnFields, AbstractBaseUser, PermissionsMixin):
+    CONSTRAINT_FIELDS: ClassVar[dict[str, str]] = CONSTRAINT_FIELDS
+
     class Role(models.TextChoices):
         RESIDENT = "resident", _("resident")
         REGIONAL_OFFICIAL = "regional_official", _("regional official")
@@ -118,10 +129,14 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.CheckConstraint(
                 condition=~Q(role="regional_official") | Q(scope_region__isnull=False),
                 name="user_regional_official_has_region",
+                violation_error_code="user_regional_official_has_region",
+                violation_error_message=_("A regional official needs the region in scope."),
             ),
             models.CheckConstraint(
                 condition=Q(phone__isnull=True) | Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"),
                 name="user_phone_e164",
+                violation_error_code="user_phone_e164",
+                violation_error_message=_("Enter the phone in the form +79001234567."),
             ),
         ]
 
