@@ -36,7 +36,7 @@ def _check_constraints():
 
 
 def test_every_check_constraint_has_its_own_message_and_code() -> None:
-    for model, constraint in _check_constraints():
+    for _model, constraint in _check_constraints():
         assert constraint.violation_error_message != constraint.default_violation_error_message, constraint.name
         assert constraint.violation_error_code, constraint.name
 
