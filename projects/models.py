@@ -322,7 +322,7 @@ class Photo(ConstraintErrorsOnFields, models.Model):
 
 
 class SpacePhoto(Photo):
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="photos")
+    space = models.ForeignKey(Space, verbose_name=_("space"), on_delete=models.CASCADE, related_name="photos")
 
     class Meta(Photo.Meta):
         verbose_name = _("space photo")
@@ -525,7 +525,7 @@ class ProposalPhoto(Photo):
         BEFORE = "before", _("before")
         AFTER = "after", _("after")
 
-    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="photos")
+    proposal = models.ForeignKey(Proposal, verbose_name=_("proposal"), on_delete=models.CASCADE, related_name="photos")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.GENERAL)
 
     class Meta(Photo.Meta):
@@ -544,12 +544,16 @@ class ProgressUpdate(ConstraintErrorsOnFields, models.Model):
         CONSTRUCTION = "construction", _("construction")
         COMPLETED = "completed", _("completed")
 
-    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="progress_updates")
+    proposal = models.ForeignKey(
+        Proposal, verbose_name=_("proposal"), on_delete=models.CASCADE, related_name="progress_updates"
+    )
     stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
     text = models.TextField(_("text"))
     spent_to_date = models.DecimalField(_("spent to date, ₽"), max_digits=14, decimal_places=2, null=True, blank=True)
     happened_on = models.DateField(_("date"))
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.SET_NULL, null=True, blank=True
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -585,15 +589,26 @@ class CommentQuerySet(models.QuerySet["Comment"]):
 class Comment(ConstraintErrorsOnFields, models.Model):
     CONSTRAINT_FIELDS: ClassVar[dict[str, str]] = CONSTRAINT_FIELDS
 
-    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="comments")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
-    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies")
+    proposal = models.ForeignKey(
+        Proposal, verbose_name=_("proposal"), on_delete=models.CASCADE, related_name="comments"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.CASCADE, related_name="comments"
+    )
+    parent = models.ForeignKey(
+        "self", verbose_name=_("in reply to"), on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
+    )
     body = models.TextField(_("comment"), max_length=4000)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     hidden_at = models.DateTimeField(_("hidden at"), null=True, blank=True)
     hidden_reason = models.CharField(_("reason for hiding"), max_length=300, blank=True)
     hidden_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("hidden by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
 
     objects = CommentQuerySet.as_manager()
@@ -616,8 +631,10 @@ class Comment(ConstraintErrorsOnFields, models.Model):
 
 
 class CommentReport(models.Model):
-    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="reports")
-    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    comment = models.ForeignKey(Comment, verbose_name=_("comment"), on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reported by"), on_delete=models.CASCADE, related_name="+"
+    )
     reason = models.CharField(_("reason"), max_length=300)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)

@@ -497,22 +497,43 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class BallotChoiceInline(ReadOnlyInline):
+class CampaignListFilter(admin.RelatedOnlyFieldListFilter):
+    """The campaign filter of rows whose model names no verbose name for it (ballots,
+    tallies: their models are left as the counting code has them)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = gettext("campaign")
+
+
+class CampaignColumn:
+    @admin.display(description=_("campaign"), ordering="campaign")
+    def campaign_name(self, obj) -> str:
+        return str(obj.campaign)
+
+
+class EntryColumn:
+    @admin.display(description=_("project on the ballot"))
+    def entry_name(self, obj) -> str:
+        return str(obj.entry)
+
+
+class BallotChoiceInline(EntryColumn, ReadOnlyInline):
     model = BallotChoice
-    fields = readonly_fields = ("entry", "points")
+    fields = readonly_fields = ("entry_name", "points")
 
 
 @admin.register(Ballot)
-class BallotAdmin(ScopedAdmin):
+class BallotAdmin(CampaignColumn, ScopedAdmin):
     """Ballots are read-only, and never show who cast them: secrecy holds in the admin too."""
 
     scope_path = "campaign__municipality"
     read_only = True
-    list_display = ["receipt_hash", "campaign", "channel", "cast_at"]
-    list_filter = ["channel", "campaign"]
+    list_display = ["receipt_hash", "campaign_name", "channel", "cast_at"]
+    list_filter = ["channel", ("campaign", CampaignListFilter)]
     search_fields = ["receipt_hash"]
     list_select_related = ["campaign"]
-    fields = readonly_fields = ("campaign", "channel", "cast_at", "receipt_hash")
+    fields = readonly_fields = ("campaign_name", "channel", "cast_at", "receipt_hash")
     inlines = [BallotChoiceInline]
     # Who cast a ballot (or helped) must not be reachable through the URL either:
     # Django accepts any one-level lookup (?voter=<id>) unless told otherwise.
@@ -527,19 +548,20 @@ class BallotAdmin(ScopedAdmin):
         return [name for name in super().get_sortable_by(request) if name not in self.SECRET_LOOKUPS]
 
 
-class TallyRowInline(ReadOnlyInline):
+class TallyRowInline(EntryColumn, ReadOnlyInline):
     model = TallyRow
-    fields = readonly_fields = ("entry", "votes", "score", "rank", "selected")
+    fields = readonly_fields = ("entry_name", "votes", "score", "rank", "selected")
 
 
 @admin.register(Tally)
-class TallyAdmin(ScopedAdmin):
+class TallyAdmin(CampaignColumn, ScopedAdmin):
     scope_path = "campaign__municipality"
     read_only = True
-    list_display = ["campaign", "kind", "status", "computed_at", "ballots_counted"]
+    list_display = ["campaign_name", "kind", "status", "computed_at", "ballots_counted"]
     list_filter = ["kind", "status"]
-    readonly_fields = [
-        "campaign",
+    list_select_related = ["campaign__municipality"]
+    fields = readonly_fields = [
+        "campaign_name",
         "kind",
         "status",
         "started_at",

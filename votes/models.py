@@ -451,7 +451,7 @@ class Entry(ConstraintErrorsOnFields, models.Model):
     CONSTRAINT_FIELDS: ClassVar[dict[str, str]] = CONSTRAINT_FIELDS
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="entries")
-    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="entries")
+    proposal = models.ForeignKey(Proposal, verbose_name=_("proposal"), on_delete=models.PROTECT, related_name="entries")
     external_id = models.CharField(_("external id"), max_length=64, help_text=_("The project id in pabulib files."))
     cost = models.DecimalField(
         _("cost on the ballot, ₽"), max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
@@ -638,7 +638,7 @@ class Tally(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.campaign_id} {self.kind} {self.status}"
+        return f"{self.campaign_id}: {self.get_kind_display()}, {self.get_status_display()}"
 
 
 class TallyRow(models.Model):

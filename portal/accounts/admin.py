@@ -1,4 +1,6 @@
 from django.contrib import admin
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
+from django.contrib.auth.models import Group
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -18,7 +20,7 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     list_display = ["email", "full_name", "role", "municipality", "verified_at", "is_active"]
     list_filter = ["role", "is_active", "is_superuser", "scope_region"]
     search_fields = ["email", "full_name", "phone"]
-    filter_horizontal = ["scope_municipalities", "groups", "user_permissions"]
+    filter_horizontal = ["scope_municipalities"]
     autocomplete_fields = ["municipality"]
     readonly_fields = ["last_login", "date_joined"]
     fieldsets = [
@@ -44,3 +46,16 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return request.user.is_superuser
+
+
+# Access is by role and scope (portal.accounts.permissions), not by Django's groups and
+# per-model permission rows: their admin would offer settings that change nothing (and
+# lists every permission under its English name).
+admin.site.unregister(Group)
+
+# The identity provider is configured in settings (SOCIALACCOUNT_PROVIDERS) and a resident's
+# link to it is made by logging in: allauth's admin of apps, tokens and links would offer
+# a second configuration that settings override (and reads in English).
+for _model in (SocialApp, SocialToken, SocialAccount):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
