@@ -1,7 +1,7 @@
-from django.contrib import admin
 from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
-from django.contrib.auth.models import Group
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 

@@ -5,14 +5,13 @@ verbose names («Просмотреть идея», «19 предложения�
 
 from __future__ import annotations
 
-import datetime
 import re
 from html.parser import HTMLParser
 
 import pytest
 from django.contrib import admin
 from django.test import Client
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from projects.models import Comment, CommentReport, EmbedOrigin, ProgressUpdate, Proposal
@@ -105,15 +104,12 @@ def demo(town, region, superuser):
     return campaign
 
 
-def _pages(client: Client):
-    for model, model_admin in admin.site._registry.items():
+def _pages():
+    for model in admin.site._registry:
         opts = model._meta
         name = f"admin:{opts.app_label}_{opts.model_name}"
         yield reverse(f"{name}_changelist")
-        try:
-            yield reverse(f"{name}_add")
-        except NoReverseMatch:
-            pass
+        yield reverse(f"{name}_add")
         obj = model._default_manager.first()
         if obj is not None:
             for view in ("change", "delete", "history"):
@@ -124,7 +120,7 @@ def test_every_admin_page_reads_as_russian(demo, superuser) -> None:
     client = Client(HTTP_ACCEPT_LANGUAGE="ru")
     client.force_login(superuser)
     problems = []
-    pages = [reverse("admin:index"), *_pages(client)]
+    pages = [reverse("admin:index"), *_pages()]
     for url in pages:
         response = client.get(url)
         if response.status_code in (403, 302):
