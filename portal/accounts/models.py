@@ -32,6 +32,19 @@ CONSTRAINT_FIELDS = {
 }
 
 
+def public_name_default(full_name: str) -> str:
+    """First name and the initial of the last name. Three words are read as Russian
+    documents write them (Фамилия Имя Отчество); two as "Имя Фамилия"."""
+    words = full_name.split()
+    if len(words) >= 3:
+        first, last = words[1], words[0]
+    elif len(words) == 2:
+        first, last = words
+    else:
+        return words[0] if words else ""
+    return f"{first} {last[0]}."
+
+
 class UserQuerySet(models.QuerySet["User"]):
     def mailable(self) -> UserQuerySet:
         """Users who want our e-mail and have a mailbox (residents a volunteer met by phone do not)."""
@@ -113,6 +126,22 @@ class User(ConstraintErrorsOnFields, AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     notify_by_email = models.BooleanField(_("e-mail me about campaigns and my ideas"), default=True)
+    public_name = models.CharField(
+        _("public name"),
+        max_length=60,
+        blank=True,
+        help_text=_("How comments and ideas are signed. Empty: first name and the initial of the last name."),
+    )
+    # 152-ФЗ: the consent to personal-data processing given at sign-up, with the version of
+    # the policy it was given to (PRIVACY_POLICY_VERSION) and when.
+    privacy_consent_version = models.CharField(_("privacy policy version consented to"), max_length=32, blank=True)
+    privacy_consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
+    erased_at = models.DateTimeField(
+        _("personal data erased at"),
+        null=True,
+        blank=True,
+        help_text=_("The account was deleted at the resident's request: the row stays, without personal data."),
+    )
 
     objects = UserManager()
 
@@ -146,6 +175,16 @@ class User(ConstraintErrorsOnFields, AbstractBaseUser, PermissionsMixin):
     @property
     def is_staff(self) -> bool:  # read by the admin site
         return self.is_active and (self.is_superuser or self.role in self.ADMIN_ROLES)
+
+    @property
+    def public_label(self) -> str:
+        """The name shown to the public: the chosen one, else the first name and the initial
+        of the last name ("Мария П."). Never the full name, e-mail or phone."""
+        if self.erased_at is not None:
+            return str(_("Deleted account"))
+        if self.public_name.strip():
+            return self.public_name.strip()
+        return public_name_default(self.full_name) or str(_("Resident"))
 
     @property
     def is_verified(self) -> bool:

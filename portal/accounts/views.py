@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from portal.accounts.forms import ProfileForm
+from portal.accounts.forms import AccountEraseForm, ProfileForm
 from portal.accounts.models import User
+from portal.accounts.personal_data import personal_data_of
 from portal.accounts.requests import AuthenticatedHttpRequest
-from portal.accounts.services import api_token_revoke, user_profile_update, user_unsubscribe
+from portal.accounts.services import (
+    api_token_revoke,
+    user_erase,
+    user_profile_update,
+    user_public_name_set,
+    user_unsubscribe,
+)
 from portal.accounts.tokens import token_expires_at, token_is_expired, token_of
 from portal.accounts.unsubscribe import unsubscribe_user_from_token
 from projects.models import Comment
@@ -38,8 +47,11 @@ def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = ProfileForm(request.POST)
         if form.is_valid():
+            data = dict(form.cleaned_data)
+            public_name = data.pop("public_name", "")
             try:
-                user_profile_update(user=user, **form.cleaned_data)
+                user_profile_update(user=user, **data)
+                user_public_name_set(user=user, public_name=public_name)
             except ValidationError as error:
                 for field, errors in error.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
@@ -53,6 +65,7 @@ def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
                 "birth_date": user.birth_date,
                 "municipality": user.municipality_id,
                 "phone": user.phone or "",
+                "public_name": user.public_name,
             }
         )
     token = token_of(user)
@@ -64,6 +77,7 @@ def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
         "api_token": token,
         "api_token_expires_at": token_expires_at(token) if token else None,
         "api_token_expired": token_is_expired(token) if token else False,
+        "erase_form": AccountEraseForm(),
     }
     return render(request, "accounts/profile.html", context, status=400 if form.errors else 200)
 
@@ -108,3 +122,24 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "accounts/unsubscribe.html", {"invalid": True}, status=400)
         return render(request, "accounts/unsubscribe.html", {"done": True, "email": user.email})
     return render(request, "accounts/unsubscribe.html", {"email": user.email})
+
+
+@login_required
+def my_data(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Everything the portal keeps about the resident, as a JSON file (152-ФЗ, art. 14)."""
+    response = JsonResponse(personal_data_of(request.user), json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = 'attachment; filename="my-data.json"'
+    return response
+
+
+@login_required
+@require_POST
+def account_erase(request: AuthenticatedHttpRequest) -> HttpResponse:
+    form = AccountEraseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Tick the box to confirm that the account is to be deleted."))
+        return redirect(reverse("accounts:profile") + "#delete")
+    user_erase(user=request.user, actor=request.user)
+    logout(request)
+    messages.success(request, _("Your account is deleted and your personal data erased."))
+    return redirect("home")
