@@ -229,7 +229,9 @@ def user_erase(*, user: User, actor: User | None = None) -> User:
     ideas, and the audit log. Erased: names, e-mail (a unique placeholder), phone, birth
     date, municipality of residence, verification, the e-mail addresses and identity
     provider links allauth keeps, API tokens; the password becomes unusable (which ends
-    every session: Django checks the password's hash in each) and the account inactive. The audit event records that it happened, not the data.
+    every session: Django checks the password's hash in each) and the account inactive.
+    The municipality goes too: nothing is counted from it after the account is switched
+    off. The audit event records that it happened, not the data.
     """
     from allauth.account.models import EmailAddress
     from allauth.socialaccount.models import SocialAccount
