@@ -471,6 +471,8 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = EMAIL_SUBJECT_PREFIX
 # sign-up; change it with the text, and the consent recorded says which text was agreed to.
 PRIVACY_POLICY_VERSION = env_str("PRIVACY_POLICY_VERSION", "2026-12-01")
 ACCOUNT_SIGNUP_FORM_CLASS = "portal.accounts.forms.SignupConsentForm"
+# Money spent above this multiple of the estimated cost is taken only with a reason.
+SPENT_OVERRUN_RATIO = env_float("SPENT_OVERRUN_RATIO", 1.5)
 NOTIFY_BATCH_SIZE = env_int("NOTIFY_BATCH_SIZE", 200)  # e-mails per Celery task
 COMMENT_RATE_PER_MINUTE = env_int("COMMENT_RATE_PER_MINUTE", 10)  # per user, when THROTTLE is on
 

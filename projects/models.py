@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from lib.constraints import ConstraintErrorsOnFields
@@ -334,6 +335,16 @@ class ProposalQuerySet(models.QuerySet["Proposal"]):
         """Design projects (concepts) of a territory, as opposed to what to improve."""
         return self.filter(kind=Proposal.Kind.DESIGN)
 
+    def on_open_ballot(self, now=None) -> ProposalQuerySet:
+        """Proposals on the ballot of a vote that has begun and not closed: what voters read
+        is frozen (looked up by name: projects does not import votes)."""
+        now = now or timezone.now()
+        return self.filter(
+            entries__campaign__closed_at__isnull=True,
+            entries__campaign__voting_opens_at__lte=now,
+            entries__campaign__voting_closes_at__gt=now,
+        ).distinct()
+
     def with_pictures(self) -> ProposalQuerySet:
         """Photos prefetched (the proposal's own, then its space's) for cards and ballots."""
         return self.prefetch_related("photos", "space__photos")
@@ -550,6 +561,11 @@ class ProgressUpdate(ConstraintErrorsOnFields, models.Model):
     stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
     text = models.TextField(_("text"))
     spent_to_date = models.DecimalField(_("spent to date, ₽"), max_digits=14, decimal_places=2, null=True, blank=True)
+    overrun_reason = models.TextField(
+        _("why more was spent than estimated"),
+        blank=True,
+        help_text=_("Required when the money spent is far above the estimated cost; shown with the works."),
+    )
     happened_on = models.DateField(_("date"))
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.SET_NULL, null=True, blank=True
