@@ -17,7 +17,7 @@ class ConstraintErrorsOnFields:
     #: violation_error_code → the field the message belongs to.
     CONSTRAINT_FIELDS: ClassVar[dict[str, str]] = {}
 
-    def validate_constraints(self, exclude=None) -> None:
+    def validate_constraints(self, exclude: object = None) -> None:
         try:
             super().validate_constraints(exclude=exclude)  # type: ignore[misc]
         except ValidationError as error:

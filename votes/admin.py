@@ -560,7 +560,7 @@ class TallyAdmin(CampaignColumn, ScopedAdmin):
     list_display = ["campaign_name", "kind", "status", "computed_at", "ballots_counted"]
     list_filter = ["kind", "status"]
     list_select_related = ["campaign__municipality"]
-    fields = readonly_fields = [
+    fields = readonly_fields = (
         "campaign_name",
         "kind",
         "status",
@@ -570,7 +570,7 @@ class TallyAdmin(CampaignColumn, ScopedAdmin):
         "budget_used",
         "ledger_head",
         "error",
-    ]
+    )
     inlines = [TallyRowInline]
 
 

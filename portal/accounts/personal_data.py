@@ -28,7 +28,7 @@ def personal_data_of(user: User) -> dict[str, Any]:
             "public_name": user.public_label,
             "birth_date": _at(user.birth_date),
             "phone": user.phone,
-            "municipality": user.municipality.name if user.municipality_id else None,
+            "municipality": user.municipality.name if user.municipality is not None else None,
             "identity_verified_at": _at(user.verified_at),
             "date_joined": _at(user.date_joined),
             "last_login": _at(user.last_login),

@@ -65,7 +65,7 @@ def test_notifications_sent_by_the_worker_link_to_site_url_with_the_prefix(site,
     assert message.subject.startswith("[Портал ЕКБ] ")
     assert message.from_email == "Портал ЕКБ <portal@ekb.example>"
     html = message.alternatives[0][0]
-    links = _links(message.body) + _links(html)
+    links = _links(str(message.body)) + _links(str(html))
     assert any(campaign.get_absolute_url() in link for link in links)
     assert all(link.startswith("https://portal.ekb.example/") for link in links), links
 

@@ -3,6 +3,7 @@ constraint's name («Нарушено ограничение "campaign_choice_li
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -67,7 +68,7 @@ def test_campaign_form_puts_the_message_on_the_field(town, changes, field, messa
         if value == "opens":
             value = opens
         elif isinstance(value, str):
-            value = opens + timezone.timedelta(days=int(value[:-1]))
+            value = opens + datetime.timedelta(days=int(value[:-1]))
         data[name] = value
     form = Form(data=data, instance=campaign)
     assert not form.is_valid()
