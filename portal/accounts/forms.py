@@ -73,6 +73,7 @@ class SignupConsentForm(forms.Form):
 
     privacy_consent = forms.BooleanField(
         required=True,
+        label_suffix="",
         label=_("I consent to the processing of my personal data under the privacy policy"),
         error_messages={"required": _("Without the consent to personal-data processing an account cannot be made.")},
         # Django's form rendering leaves help texts unescaped: the link is ours, not input.
@@ -92,5 +93,6 @@ class SignupConsentForm(forms.Form):
 class AccountEraseForm(forms.Form):
     confirm = forms.BooleanField(
         required=True,
+        label_suffix="",
         label=_("I understand: my account and my personal data will be deleted, and this cannot be undone"),
     )

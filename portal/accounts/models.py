@@ -32,11 +32,22 @@ CONSTRAINT_FIELDS = {
 }
 
 
+# Endings of Russian patronymics (Петрович, Петровна, Ильинична, Кузьминична; Оглы, Кызы).
+_PATRONYMIC_ENDINGS = ("вич", "вна", "чна", "оглы", "кызы")
+
+
+def _is_patronymic(word: str) -> bool:
+    return word.casefold().endswith(_PATRONYMIC_ENDINGS)
+
+
 def public_name_default(full_name: str) -> str:
-    """First name and the initial of the last name. Three words are read as Russian
-    documents write them (Фамилия Имя Отчество); two as "Имя Фамилия"."""
+    """First name and the initial of the last name. Three words are either "Имя Отчество
+    Фамилия" (the patronymic in the middle) or, as documents write them, "Фамилия Имя
+    Отчество"; two are read as "Имя Фамилия"."""
     words = full_name.split()
-    if len(words) >= 3:
+    if len(words) >= 3 and _is_patronymic(words[1]) and not _is_patronymic(words[2]):
+        first, last = words[0], words[2]
+    elif len(words) >= 3:
         first, last = words[1], words[0]
     elif len(words) == 2:
         first, last = words

@@ -52,7 +52,14 @@ def test_the_privacy_page_says_what_why_how_long_who_and_how_to_delete(settings)
 
 @pytest.mark.parametrize(
     ("full_name", "public"),
-    [("Иванова Мария Петровна", "Мария И."), ("Анна Иванова", "Анна И."), ("Пётр", "Пётр"), ("", "")],
+    [
+        ("Иванова Мария Петровна", "Мария И."),
+        ("Анна Сергеевна Иванова", "Анна И."),
+        ("Мамедов Рашид Алиевич", "Рашид М."),
+        ("Анна Иванова", "Анна И."),
+        ("Пётр", "Пётр"),
+        ("", ""),
+    ],
 )
 def test_the_default_public_name_is_first_name_and_initial(full_name, public) -> None:
     assert public_name_default(full_name) == public
