@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# Links in e-mails (the worker's too) and the sites framework's domain follow the port.
+SITE_URL ?= http://127.0.0.1:$(PORT)
+export SITE_URL
 export DJANGO_SETTINGS_MODULE := portal.settings
 
 .PHONY: run test lint install assets messages messages-update bench clean

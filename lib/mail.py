@@ -17,18 +17,26 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 
+def site_url(path: str) -> str:
+    """An absolute link to `path` on the portal, from SITE_URL (in requests and in workers alike)."""
+    return settings.SITE_URL.rstrip("/") + path
+
+
 def mail_message(*, to: str, template: str, context: dict[str, Any], unsubscribe_url: str) -> EmailMultiAlternatives:
     """The e-mail `template` (`<template>_subject.txt`, `.txt`, `.html`) for one recipient."""
     context = {**context, "unsubscribe_url": unsubscribe_url, "SITE_URL": settings.SITE_URL.rstrip("/")}
     # Residents read the portal in Russian by default; the e-mail follows the site language.
     with translation.override(settings.LANGUAGE_CODE):
-        subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
+        subject = settings.EMAIL_SUBJECT_PREFIX + " ".join(
+            render_to_string(f"emails/{template}_subject.txt", context).split()
+        )
         text = render_to_string(f"emails/{template}.txt", context)
         html = render_to_string(f"emails/{template}.html", context)
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
         to=[to],
+        from_email=settings.DEFAULT_FROM_EMAIL,
         headers={"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
     )
     message.attach_alternative(html, "text/html")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from email.utils import formataddr
 from pathlib import Path
 from typing import Any
 
@@ -479,8 +480,24 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portal@example.org")
+# Who the portal's e-mails come from and how their subjects begin: residents must
+# recognise the sender (a bare address or "[example.com]" reads like phishing).
+EMAIL_SENDER_NAME = env_str("EMAIL_SENDER_NAME", "Портал «Комфортная городская среда»")
+EMAIL_SENDER_ADDRESS = env_str("DEFAULT_FROM_EMAIL", "portal@example.org")
+DEFAULT_FROM_EMAIL = (
+    formataddr((EMAIL_SENDER_NAME, EMAIL_SENDER_ADDRESS)) if EMAIL_SENDER_NAME else EMAIL_SENDER_ADDRESS
+)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_SUBJECT_PREFIX = env_str("EMAIL_SUBJECT_PREFIX", "[Комфортная городская среда] ")
+ACCOUNT_EMAIL_SUBJECT_PREFIX = EMAIL_SUBJECT_PREFIX
+
+# --- Personal data (152-ФЗ) ---------------------------------------------------------
+# The version of the privacy policy (templates/portal/privacy.html) residents consent to at
+# sign-up; change it with the text, and the consent recorded says which text was agreed to.
+PRIVACY_POLICY_VERSION = env_str("PRIVACY_POLICY_VERSION", "2026-12-01")
+ACCOUNT_SIGNUP_FORM_CLASS = "portal.accounts.forms.SignupConsentForm"
+# Money spent above this multiple of the estimated cost is taken only with a reason.
+SPENT_OVERRUN_RATIO = env_float("SPENT_OVERRUN_RATIO", 1.5)
 NOTIFY_BATCH_SIZE = env_int("NOTIFY_BATCH_SIZE", 200)  # e-mails per Celery task
 COMMENT_RATE_PER_MINUTE = env_int("COMMENT_RATE_PER_MINUTE", 10)  # per user, when THROTTLE is on
 

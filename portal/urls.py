@@ -24,6 +24,7 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("", views.home, name="home"),
     path("about/", views.about, name="about"),
+    path("privacy/", views.privacy, name="privacy"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("stats/", stats.stats, name="stats"),
     path("lang/<str:code>/", views.language_switch, name="language_switch"),

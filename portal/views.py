@@ -89,3 +89,8 @@ def allauth_rate_limited(request: HttpRequest) -> HttpResponse:
     from portal.accounts.adapters import rate_limit_window
 
     return too_many_requests(request, retry_after=rate_limit_window(request))
+
+
+def privacy(request: HttpRequest) -> HttpResponse:
+    """The privacy policy residents consent to at sign-up (its version is PRIVACY_POLICY_VERSION)."""
+    return render(request, "portal/privacy.html", {"policy_version": settings.PRIVACY_POLICY_VERSION})

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.accounts.permissions import OutOfScope, can_edit_places, can_moderate
 from portal.accounts.scoped_admin import AuditedAdminMixin, ScopedAdmin, ScopedInline, action_form_response
 from projects import services
+from projects.fields import MoneyField
 from projects.forms import EmbedOriginForm
 from projects.models import (
     Comment,
@@ -169,9 +170,32 @@ class ProposalPhotoInline(ScopedInline):
     fields = ["image", "alt_text", "caption", "kind"]
 
 
+class ProgressUpdateForm(forms.ModelForm):
+    """Money spent far above the estimate is asked about on the row itself: the reason
+    confirms the figure (the service checks the same, for every other caller)."""
+
+    class Meta:
+        model = ProgressUpdate
+        fields = ["stage", "happened_on", "text", "spent_to_date", "overrun_reason"]
+        widgets = {"overrun_reason": forms.Textarea(attrs={"rows": 2, "cols": 30})}
+        field_classes = {"spent_to_date": MoneyField}  # "50 000 000" as officials type it
+
+    def clean(self):
+        cleaned = super().clean() or {}
+        proposal = getattr(self.instance, "proposal", None) if self.instance.proposal_id else None
+        spent = cleaned.get("spent_to_date")
+        if proposal is not None:
+            try:
+                services.spent_check(proposal=proposal, spent=spent, reason=cleaned.get("overrun_reason") or "")
+            except ValidationError as error:
+                self.add_error(None, error)
+        return cleaned
+
+
 class ProgressUpdateInline(ScopedInline):
     model = ProgressUpdate
-    fields = ["stage", "happened_on", "text", "spent_to_date"]
+    form = ProgressUpdateForm
+    fields = ["stage", "happened_on", "text", "spent_to_date", "overrun_reason"]
 
 
 @admin.register(Proposal)
@@ -185,7 +209,59 @@ class ProposalAdmin(PhotoRenditionsMixin, ScopedAdmin):
     list_select_related = ["space", "space__municipality"]
     date_hierarchy = "submitted_at"
     inlines = [ProposalPhotoInline, ProgressUpdateInline]
-    readonly_fields = ["author"]
+    # What was spent comes from the progress updates (with their reasons), not typed here.
+    readonly_fields = ["author", "spent"]
+    actions = ["correct_ballot_text"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and Proposal.objects.on_open_ballot().filter(pk=obj.pk).exists():
+            # Voters are reading these on an open ballot: a typo goes through the
+            # correction (with a reason, audited), not through this form.
+            fields += [name for name in services.BALLOT_TEXT_FIELDS if name not in fields]
+        return fields
+
+    def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        if request.method == "GET" and Proposal.objects.on_open_ballot().filter(pk=obj.pk).exists():
+            self.message_user(
+                request,
+                gettext(
+                    "This proposal is on the ballot of an open vote: its title and description are frozen. "
+                    "To correct a typo, use the action “Correct a typo on the ballot…” in the list."
+                ),
+                messages.WARNING,
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description=_("Correct a typo on the ballot…"))
+    def correct_ballot_text(self, request: HttpRequest, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, gettext("Correct one proposal at a time."), messages.ERROR)
+            return None
+        proposal = queryset.get()
+        form = BallotTextCorrectionForm(
+            request.POST if "confirm" in request.POST else None,
+            initial={"title": proposal.title, "description": proposal.description},
+        )
+        if form.is_valid():
+            try:
+                services.proposal_ballot_text_correct(proposal=proposal, official=request.user, **form.cleaned_data)
+            except (ValidationError, OutOfScope) as error:
+                text = " ".join(error.messages) if isinstance(error, ValidationError) else gettext("not in your scope")
+                self.message_user(request, text, messages.ERROR)
+            else:
+                self.message_user(request, gettext("The correction is saved and recorded."), messages.SUCCESS)
+            return None
+        return action_form_response(
+            self,
+            request,
+            items=[(proposal.pk, proposal.title)],
+            form=form,
+            action="correct_ballot_text",
+            template="admin/projects/proposal/correct.html",
+            title=gettext("Correct a typo on the ballot"),
+        )
 
     def save_formset(self, request: HttpRequest, form, formset, change):
         if formset.model is not ProgressUpdate:
@@ -203,6 +279,7 @@ class ProposalAdmin(PhotoRenditionsMixin, ScopedAdmin):
                 "text": update.text,
                 "happened_on": update.happened_on,
                 "spent_to_date": update.spent_to_date,
+                "overrun_reason": update.overrun_reason,
             }
             if update.pk:
                 change = functools.partial(services.progress_update_change, update=update, official=user, **fields)
@@ -217,6 +294,12 @@ class ProposalAdmin(PhotoRenditionsMixin, ScopedAdmin):
                 self.message_user(request, f"{gettext('Progress update not saved')}: {text}", messages.ERROR)
         formset.save_m2m()
         return None
+
+
+class BallotTextCorrectionForm(forms.Form):
+    title = forms.CharField(label=_("title"), max_length=200)
+    description = forms.CharField(label=_("description"), widget=forms.Textarea(attrs={"rows": 6, "cols": 60}))
+    reason = forms.CharField(label=_("What is corrected and why (recorded in the audit log)"), max_length=300)
 
 
 class CommentScopedAdmin(ScopedAdmin):

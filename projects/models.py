@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -18,9 +18,34 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from lib.constraints import ConstraintErrorsOnFields
 from projects.validators import WEB_ORIGIN_REGEX, validate_image_upload, validate_web_origin
+
+# Which field each check constraint's message belongs to (lib/constraints.py).
+CONSTRAINT_FIELDS = {
+    "municipality_oktmo_digits": "oktmo",
+    "municipality_population_positive": "population",
+    "municipality_settlement_in_district": "district",
+    "embed_origin_is_an_origin": "origin",
+    "space_area_positive": "area_m2",
+    "space_coordinates_on_earth": "latitude",
+    "text_alternative_missing": "alt_text",
+    "proposal_cost_positive": "estimated_cost",
+    "proposal_spent_not_negative": "spent",
+    "proposal_approved_has_date": "approved_at",
+    "proposal_selected_has_date": "selected_at",
+    "proposal_design_has_date": "design_at",
+    "proposal_construction_has_date": "construction_at",
+    "proposal_completed_has_date": "completed_at",
+    "proposal_rejected_has_date_and_reason": "rejection_reason",
+    "proposal_merged_has_target": "merged_into",
+    "proposal_not_merged_into_itself": "merged_into",
+    "progress_spent_not_negative": "spent_to_date",
+    "comment_hidden_has_reason": "hidden_reason",
+}
 
 
 class Region(models.Model):
@@ -55,7 +80,9 @@ class MunicipalityQuerySet(models.QuerySet["Municipality"]):
         return self.none()
 
 
-class Municipality(models.Model):
+class Municipality(ConstraintErrorsOnFields, models.Model):
+    CONSTRAINT_FIELDS: ClassVar[dict[str, str]] = CONSTRAINT_FIELDS
+
     class Kind(models.TextChoices):
         URBAN_OKRUG = "urban_okrug", _("urban okrug")
         MUNICIPAL_OKRUG = "municipal_okrug", _("municipal okrug")
@@ -98,14 +125,26 @@ class Municipality(models.Model):
             models.UniqueConstraint(fields=["region", "name"], name="municipality_unique_name_in_region"),
             # OKTMO codes are 8 digits (municipality) or 11 (settlement level).
             models.CheckConstraint(
-                condition=Q(oktmo__regex=r"^([0-9]{8}|[0-9]{11})$"), name="municipality_oktmo_digits"
+                condition=Q(oktmo__regex=r"^([0-9]{8}|[0-9]{11})$"),
+                name="municipality_oktmo_digits",
+                violation_error_code="municipality_oktmo_digits",
+                violation_error_message=_("An OKTMO code has 8 or 11 digits."),
             ),
-            models.CheckConstraint(condition=Q(population__gt=0), name="municipality_population_positive"),
+            models.CheckConstraint(
+                condition=Q(population__gt=0),
+                name="municipality_population_positive",
+                violation_error_code="municipality_population_positive",
+                violation_error_message=_("The population must be more than zero."),
+            ),
             # A settlement lies in a district; nothing else does.
             models.CheckConstraint(
                 condition=Q(kind__in=["urban_settlement", "rural_settlement"], district__isnull=False)
                 | (~Q(kind__in=["urban_settlement", "rural_settlement"]) & Q(district__isnull=True)),
                 name="municipality_settlement_in_district",
+                violation_error_code="municipality_settlement_in_district",
+                violation_error_message=_(
+                    "A settlement lies in a municipal district; other kinds of municipality lie in none."
+                ),
             ),
         ]
 
@@ -113,11 +152,13 @@ class Municipality(models.Model):
         return self.name
 
 
-class EmbedOrigin(models.Model):
+class EmbedOrigin(ConstraintErrorsOnFields, models.Model):
     """A website of the municipality allowed to show its widget (`/embed/<slug>/`) in a frame.
 
     Each is an origin (scheme, host and port, no path), because that is what the
     browser compares with the CSP `frame-ancestors` list the widget is served with."""
+
+    CONSTRAINT_FIELDS: ClassVar[dict[str, str]] = CONSTRAINT_FIELDS
 
     municipality = models.ForeignKey(
         Municipality, verbose_name=_("municipality"), on_delete=models.CASCADE, related_name="embed_origins"
@@ -137,7 +178,12 @@ class EmbedOrigin(models.Model):
             models.UniqueConstraint(fields=["municipality", "origin"], name="embed_origin_once_per_municipality"),
             # Anything else in a CSP source list (a path, a wildcard, a quote, a space)
             # would widen or break the policy.
-            models.CheckConstraint(condition=Q(origin__regex=WEB_ORIGIN_REGEX), name="embed_origin_is_an_origin"),
+            models.CheckConstraint(
+                condition=Q(origin__regex=WEB_ORIGIN_REGEX),
+                name="embed_origin_is_an_origin",
+                violation_error_code="embed_origin_is_an_origin",
+                violation_error_message=_("Give a website's address only, such as https://ekb.ru (no path)."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -158,7 +204,9 @@ class SpaceQuerySet(models.QuerySet["Space"]):
         return self.filter(proposals__status=Proposal.Status.COMPLETED).distinct()
 
 
-class Space(models.Model):
+class Space(ConstraintErrorsOnFields, models.Model):
+    CONSTRAINT_FIELDS: ClassVar[dict[str, str]] = CONSTRAINT_FIELDS
+
     class Kind(models.TextChoices):
         PUBLIC_SPACE = "public_space", _("public space")
         COURTYARD = "courtyard", _("courtyard")
@@ -197,10 +245,17 @@ class Space(models.Model):
             models.UniqueConstraint("municipality", Lower("name"), name="space_unique_name_in_municipality"),
             # Target of the composite foreign key from a design campaign (votes migrations).
             models.UniqueConstraint(fields=["id", "municipality"], name="space_id_municipality_unique"),
-            models.CheckConstraint(condition=Q(area_m2__gt=0), name="space_area_positive"),
+            models.CheckConstraint(
+                condition=Q(area_m2__gt=0),
+                name="space_area_positive",
+                violation_error_code="space_area_positive",
+                violation_error_message=_("The area must be more than zero."),
+            ),
             models.CheckConstraint(
                 condition=Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
                 name="space_coordinates_on_earth",
+                violation_error_code="space_coordinates_on_earth",
+                violation_error_message=_("Latitude is between −90 and 90, longitude between −180 and 180."),
             ),
         ]
 
@@ -216,9 +271,11 @@ def _photo_path(instance: models.Model, filename: str) -> str:
     return f"photos/{instance._meta.model_name}/{uuid.uuid4().hex}.jpg"
 
 
-class Photo(models.Model):
+class Photo(ConstraintErrorsOnFields, models.Model):
     """What every stored photo has: a validated, re-encoded image, its size, a text for
     those who cannot see it, and the smaller copies pages load (`projects.images`)."""
+
+    CONSTRAINT_FIELDS: ClassVar[dict[str, str]] = CONSTRAINT_FIELDS
 
     image = models.ImageField(
         _("image"),
@@ -248,7 +305,12 @@ class Photo(models.Model):
         constraints = [
             # Every picture a page shows has a text alternative: its own, or the caption.
             models.CheckConstraint(
-                condition=~Q(alt_text="") | ~Q(caption=""), name="%(app_label)s_%(class)s_has_text_alternative"
+                condition=~Q(alt_text="") | ~Q(caption=""),
+                name="%(app_label)s_%(class)s_has_text_alternative",
+                violation_error_code="text_alternative_missing",
+                violation_error_message=_(
+                    "Describe what the photo shows (or give it a caption) for those who cannot see it."
+                ),
             ),
         ]
 
@@ -261,7 +323,7 @@ class Photo(models.Model):
 
 
 class SpacePhoto(Photo):
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="photos")
+    space = models.ForeignKey(Space, verbose_name=_("space"), on_delete=models.CASCADE, related_name="photos")
 
     class Meta(Photo.Meta):
         verbose_name = _("space photo")
@@ -272,6 +334,16 @@ class ProposalQuerySet(models.QuerySet["Proposal"]):
     def designs(self) -> ProposalQuerySet:
         """Design projects (concepts) of a territory, as opposed to what to improve."""
         return self.filter(kind=Proposal.Kind.DESIGN)
+
+    def on_open_ballot(self, now=None) -> ProposalQuerySet:
+        """Proposals on the ballot of a vote that has begun and not closed: what voters read
+        is frozen (looked up by name: projects does not import votes)."""
+        now = now or timezone.now()
+        return self.filter(
+            entries__campaign__closed_at__isnull=True,
+            entries__campaign__voting_opens_at__lte=now,
+            entries__campaign__voting_closes_at__gt=now,
+        ).distinct()
 
     def with_pictures(self) -> ProposalQuerySet:
         """Photos prefetched (the proposal's own, then its space's) for cards and ballots."""
@@ -286,7 +358,9 @@ class ProposalQuerySet(models.QuerySet["Proposal"]):
         return self.select_related("space", "space__municipality", "space__municipality__region")
 
 
-class Proposal(models.Model):
+class Proposal(ConstraintErrorsOnFields, models.Model):
+    CONSTRAINT_FIELDS: ClassVar[dict[str, str]] = CONSTRAINT_FIELDS
+
     class Kind(models.TextChoices):
         TERRITORY = "territory", _("improvement of a territory")
         DESIGN = "design", _("design project")
@@ -360,43 +434,69 @@ class Proposal(models.Model):
         ordering = ["-submitted_at", "-pk"]
         indexes = [models.Index(fields=["status", "submitted_at"], name="proposal_status_submitted")]
         constraints = [
-            models.CheckConstraint(condition=Q(estimated_cost__gt=0), name="proposal_cost_positive"),
-            models.CheckConstraint(condition=Q(spent__gte=0), name="proposal_spent_not_negative"),
+            models.CheckConstraint(
+                condition=Q(estimated_cost__gt=0),
+                name="proposal_cost_positive",
+                violation_error_code="proposal_cost_positive",
+                violation_error_message=_("The estimated cost must be more than zero."),
+            ),
+            models.CheckConstraint(
+                condition=Q(spent__gte=0),
+                name="proposal_spent_not_negative",
+                violation_error_code="proposal_spent_not_negative",
+                violation_error_message=_("Money spent cannot be negative."),
+            ),
             # Lifecycle timestamps follow the status: a proposal cannot be "completed"
             # without the date it was completed, nor rejected without a reason.
             models.CheckConstraint(
                 condition=~Q(status__in=["approved", "selected", "in_design", "under_construction", "completed"])
                 | Q(approved_at__isnull=False),
                 name="proposal_approved_has_date",
+                violation_error_code="proposal_approved_has_date",
+                violation_error_message=_("A proposal in this status needs the date it was approved."),
             ),
             models.CheckConstraint(
                 condition=~Q(status__in=["selected", "in_design", "under_construction", "completed"])
                 | Q(selected_at__isnull=False),
                 name="proposal_selected_has_date",
+                violation_error_code="proposal_selected_has_date",
+                violation_error_message=_("A proposal in this status needs the date it was selected."),
             ),
             models.CheckConstraint(
                 condition=~Q(status__in=["in_design", "under_construction", "completed"]) | Q(design_at__isnull=False),
                 name="proposal_design_has_date",
+                violation_error_code="proposal_design_has_date",
+                violation_error_message=_("A proposal in this status needs the date its design started."),
             ),
             models.CheckConstraint(
                 condition=~Q(status__in=["under_construction", "completed"]) | Q(construction_at__isnull=False),
                 name="proposal_construction_has_date",
+                violation_error_code="proposal_construction_has_date",
+                violation_error_message=_("A proposal in this status needs the date its construction started."),
             ),
             models.CheckConstraint(
                 condition=~Q(status="completed") | Q(completed_at__isnull=False),
                 name="proposal_completed_has_date",
+                violation_error_code="proposal_completed_has_date",
+                violation_error_message=_("A completed proposal needs the date it was completed."),
             ),
             models.CheckConstraint(
                 condition=~Q(status="rejected") | (Q(rejected_at__isnull=False) & ~Q(rejection_reason="")),
                 name="proposal_rejected_has_date_and_reason",
+                violation_error_code="proposal_rejected_has_date_and_reason",
+                violation_error_message=_("A rejected proposal needs the date and the reason for rejection."),
             ),
             models.CheckConstraint(
                 condition=~Q(status="merged") | Q(merged_into__isnull=False),
                 name="proposal_merged_has_target",
+                violation_error_code="proposal_merged_has_target",
+                violation_error_message=_("A merged proposal names the proposal it was merged into."),
             ),
             models.CheckConstraint(
                 condition=Q(merged_into__isnull=True) | ~Q(merged_into=models.F("pk")),
                 name="proposal_not_merged_into_itself",
+                violation_error_code="proposal_not_merged_into_itself",
+                violation_error_message=_("A proposal cannot be merged into itself."),
             ),
         ]
 
@@ -436,7 +536,7 @@ class ProposalPhoto(Photo):
         BEFORE = "before", _("before")
         AFTER = "after", _("after")
 
-    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="photos")
+    proposal = models.ForeignKey(Proposal, verbose_name=_("proposal"), on_delete=models.CASCADE, related_name="photos")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.GENERAL)
 
     class Meta(Photo.Meta):
@@ -444,8 +544,10 @@ class ProposalPhoto(Photo):
         verbose_name_plural = _("proposal photos")
 
 
-class ProgressUpdate(models.Model):
+class ProgressUpdate(ConstraintErrorsOnFields, models.Model):
     """A dated note from an official on the works of a selected proposal."""
+
+    CONSTRAINT_FIELDS: ClassVar[dict[str, str]] = CONSTRAINT_FIELDS
 
     class Stage(models.TextChoices):
         DESIGN = "design", _("design")
@@ -453,12 +555,21 @@ class ProgressUpdate(models.Model):
         CONSTRUCTION = "construction", _("construction")
         COMPLETED = "completed", _("completed")
 
-    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="progress_updates")
+    proposal = models.ForeignKey(
+        Proposal, verbose_name=_("proposal"), on_delete=models.CASCADE, related_name="progress_updates"
+    )
     stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
     text = models.TextField(_("text"))
     spent_to_date = models.DecimalField(_("spent to date, ₽"), max_digits=14, decimal_places=2, null=True, blank=True)
+    overrun_reason = models.TextField(
+        _("why more was spent than estimated"),
+        blank=True,
+        help_text=_("Required when the money spent is far above the estimated cost; shown with the works."),
+    )
     happened_on = models.DateField(_("date"))
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.SET_NULL, null=True, blank=True
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -469,6 +580,8 @@ class ProgressUpdate(models.Model):
             models.CheckConstraint(
                 condition=Q(spent_to_date__isnull=True) | Q(spent_to_date__gte=0),
                 name="progress_spent_not_negative",
+                violation_error_code="progress_spent_not_negative",
+                violation_error_message=_("Money spent cannot be negative."),
             )
         ]
 
@@ -480,21 +593,38 @@ class CommentQuerySet(models.QuerySet["Comment"]):
     def visible(self) -> CommentQuerySet:
         return self.filter(hidden_at__isnull=True)
 
+    def reported(self) -> CommentQuerySet:
+        """Visible comments with a report no moderator has resolved yet."""
+        return self.visible().filter(reports__resolved_at__isnull=True).distinct()
+
     def by_author(self, user) -> CommentQuerySet:
         """A resident's own comments, newest first, with where they were written."""
         return self.filter(author=user).select_related("proposal").order_by("-created_at", "-pk")
 
 
-class Comment(models.Model):
-    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="comments")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
-    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies")
+class Comment(ConstraintErrorsOnFields, models.Model):
+    CONSTRAINT_FIELDS: ClassVar[dict[str, str]] = CONSTRAINT_FIELDS
+
+    proposal = models.ForeignKey(
+        Proposal, verbose_name=_("proposal"), on_delete=models.CASCADE, related_name="comments"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.CASCADE, related_name="comments"
+    )
+    parent = models.ForeignKey(
+        "self", verbose_name=_("in reply to"), on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
+    )
     body = models.TextField(_("comment"), max_length=4000)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     hidden_at = models.DateTimeField(_("hidden at"), null=True, blank=True)
     hidden_reason = models.CharField(_("reason for hiding"), max_length=300, blank=True)
     hidden_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("hidden by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
 
     objects = CommentQuerySet.as_manager()
@@ -505,7 +635,10 @@ class Comment(models.Model):
         ordering = ["created_at", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(hidden_at__isnull=True) | ~Q(hidden_reason=""), name="comment_hidden_has_reason"
+                condition=Q(hidden_at__isnull=True) | ~Q(hidden_reason=""),
+                name="comment_hidden_has_reason",
+                violation_error_code="comment_hidden_has_reason",
+                violation_error_message=_("A hidden comment needs the reason shown in its place."),
             )
         ]
 
@@ -514,8 +647,10 @@ class Comment(models.Model):
 
 
 class CommentReport(models.Model):
-    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="reports")
-    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    comment = models.ForeignKey(Comment, verbose_name=_("comment"), on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reported by"), on_delete=models.CASCADE, related_name="+"
+    )
     reason = models.CharField(_("reason"), max_length=300)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)

@@ -264,6 +264,33 @@ def _stage_moment(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(12, 0)))
 
 
+def spent_needs_reason(*, proposal: Proposal, spent: Decimal | None) -> bool:
+    """Money spent far above the estimate (SPENT_OVERRUN_RATIO times it) is a typo as often
+    as an overrun: it is taken only with the official's reason."""
+    if spent is None or not proposal.estimated_cost:
+        return False
+    return spent > proposal.estimated_cost * Decimal(str(settings.SPENT_OVERRUN_RATIO))
+
+
+def spent_check(*, proposal: Proposal, spent: Decimal | None, reason: str) -> None:
+    if spent_needs_reason(proposal=proposal, spent=spent) and not reason.strip():
+        raise ValidationError(
+            {
+                "overrun_reason": ValidationError(
+                    _(
+                        "%(spent)s ₽ is far above the estimated %(estimate)s ₽. If the figure is right, say why; "
+                        "otherwise correct it."
+                    )
+                    % {
+                        "spent": f"{spent:,.0f}".replace(",", "\u00a0"),
+                        "estimate": f"{proposal.estimated_cost:,.0f}".replace(",", "\u00a0"),
+                    },
+                    code="spent_far_above_estimate",
+                )
+            }
+        )
+
+
 @transaction.atomic
 def progress_update_add(
     *,
@@ -273,8 +300,10 @@ def progress_update_add(
     text: str,
     happened_on: datetime.date,
     spent_to_date: Decimal | None = None,
+    overrun_reason: str = "",
 ) -> ProgressUpdate:
-    """Record a dated update of the works and move the proposal's status forward."""
+    """Record a dated update of the works and move the proposal's status forward. Money
+    spent far above the estimate needs `overrun_reason` (recorded with the update)."""
     proposal = Proposal.objects.select_for_update().select_related("space").get(pk=proposal.pk)
     if not is_official_for(author, proposal.space.municipality_id):
         raise OutOfScope("not an official of this municipality")
@@ -293,6 +322,7 @@ def progress_update_add(
         raise ValidationError(_("Money spent cannot be negative."), code="spent")
     if happened_on > timezone.localdate():
         raise ValidationError(_("An update cannot be dated in the future."), code="future")
+    spent_check(proposal=proposal, spent=spent_to_date, reason=overrun_reason)
 
     update = ProgressUpdate.objects.create(
         proposal=proposal,
@@ -300,6 +330,7 @@ def progress_update_add(
         text=text,
         happened_on=happened_on,
         spent_to_date=spent_to_date,
+        overrun_reason=overrun_reason.strip(),
         author=author,
     )
     audit_decision(actor=author, name="progress_update_add", obj=update, before=None)
@@ -338,15 +369,18 @@ def progress_update_change(
     text: str,
     happened_on: datetime.date,
     spent_to_date: Decimal | None = None,
+    overrun_reason: str = "",
 ) -> ProgressUpdate:
     """Correct an update's own stage, text, date and figure; the proposal's status and dates
     stay as they are (they only ever move forward, with new updates)."""
     _progress_update_check(update=update, official=official)
-    locked = ProgressUpdate.objects.select_for_update().get(pk=update.pk)
+    locked = ProgressUpdate.objects.select_for_update().select_related("proposal").get(pk=update.pk)
+    spent_check(proposal=locked.proposal, spent=spent_to_date, reason=overrun_reason)
     before = audit_snapshot(locked)
     locked.stage, locked.text, locked.happened_on, locked.spent_to_date = stage, text, happened_on, spent_to_date
+    locked.overrun_reason = overrun_reason.strip()
     locked.full_clean(exclude=["proposal", "author"])
-    locked.save(update_fields=["stage", "text", "happened_on", "spent_to_date"])
+    locked.save(update_fields=["stage", "text", "happened_on", "spent_to_date", "overrun_reason"])
     if audit_snapshot(locked) != before:
         audit_decision(actor=official, name="progress_update_change", obj=locked, before=before)
     return locked
@@ -360,6 +394,41 @@ def progress_update_delete(*, update: ProgressUpdate, official) -> None:
     # Recorded first, while the update still has its id; a failed delete rolls both back.
     audit_record(actor=official, action=AuditEvent.DELETE, obj=locked, before=audit_snapshot(locked), after=None)
     locked.delete()
+
+
+# --- Texts on an open ballot -------------------------------------------------------
+# While a vote is open its ballot shows each proposal's title and description: they are
+# frozen (the admin shows them read-only). A typo may still be corrected, with a reason,
+# recorded in the audit log with the texts before and after.
+
+BALLOT_TEXT_FIELDS = ("title", "description")
+
+
+@transaction.atomic
+def proposal_ballot_text_correct(
+    *, proposal: Proposal, official, title: str, description: str, reason: str
+) -> Proposal:
+    locked = Proposal.objects.select_for_update().select_related("space").get(pk=proposal.pk)
+    if not is_official_for(official, locked.space.municipality_id):
+        raise OutOfScope("not an official of this municipality")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError({"reason": ValidationError(_("Say what is corrected and why."), code="reason_required")})
+    before = {field: getattr(locked, field) for field in BALLOT_TEXT_FIELDS}
+    locked.title, locked.description = title.strip(), description.strip()
+    after = {field: getattr(locked, field) for field in BALLOT_TEXT_FIELDS}
+    if after == before:
+        return locked
+    locked.full_clean(exclude=[f.name for f in Proposal._meta.fields if f.name not in BALLOT_TEXT_FIELDS])
+    locked.save(update_fields=list(BALLOT_TEXT_FIELDS))
+    audit_record(
+        actor=official,
+        action=f"{AuditEvent.ACTION_PREFIX}proposal_ballot_text_correct",
+        obj=locked,
+        before=before,
+        after={**after, "reason": reason},
+    )
+    return locked
 
 
 # --- Photos (uploads) ---------------------------------------------------------------

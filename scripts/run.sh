@@ -2,6 +2,8 @@
 # Starts the web server, a Celery worker and Celery beat; stops all three on Ctrl-C.
 set -euo pipefail
 port="${1:-8000}"
+# Links in e-mails (also those the worker sends) point at this server unless told otherwise.
+export SITE_URL="${SITE_URL:-http://127.0.0.1:${port}}"
 py=.venv/bin/python
 mkdir -p var
 $py -m celery -A portal worker --loglevel=INFO --concurrency=2 >var/worker.log 2>&1 &

@@ -3,8 +3,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import Http404, HttpRequest
+from django.shortcuts import redirect
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -42,11 +43,14 @@ def recount_refused_text(command: str) -> str:
     ) % {"command": command}
 
 
-def tally_state_text(campaign: Campaign) -> str:
-    """never run / running / done at T (final: ledger sealed or not yet) / failed: error, per kind."""
+def tally_state_text(campaign: Campaign, kinds=None) -> str:
+    """never run / running / done at T (final: ledger sealed or not yet) / failed: error, per kind;
+    `kinds` (one) gives that kind's state alone, without its label."""
     tallies = {t.kind: t for t in campaign.tallies.all()}
     parts = []
     for kind, label in Tally.Kind.choices:
+        if kinds is not None and kind not in kinds:
+            continue
         tally = tallies.get(kind)
         if tally is None:
             state = gettext("never run")
@@ -63,7 +67,7 @@ def tally_state_text(campaign: Campaign) -> str:
                 state += ", " + (gettext("ledger sealed") if tally.ledger_head else gettext("ledger not sealed yet"))
         else:
             state = gettext("failed: %(error)s") % {"error": tally.error}
-        parts.append(f"{label}: {state}")
+        parts.append(state if kinds is not None else f"{label}: {state}")
     return "; ".join(parts)
 
 
@@ -240,16 +244,17 @@ class CampaignAdmin(ScopedAdmin):
         "tie_break_seed",
     ]
     inlines = [EntryInline]
-    actions = ["recount_now", "publish_results"]
+    actions = ["recount_now", "seal_ledger", "publish_results"]
+    change_form_template = "admin/votes/campaign/change_form.html"
     fieldsets = [
         (
             None,
             {"fields": ["municipality", "title", "description", "year", "residence_scope", "min_age", "min_assurance"]},
         ),
         (_("List"), {"fields": ["kind", "design_space", "vote_group"]}),
-        ("Windows", {"fields": ["ideas_open_at", "ideas_close_at", "voting_opens_at", "voting_closes_at"]}),
+        (_("Dates"), {"fields": ["ideas_open_at", "ideas_close_at", "voting_opens_at", "voting_closes_at"]}),
         (
-            "Method",
+            _("Voting method and count"),
             {
                 "fields": [
                     "method",
@@ -269,8 +274,7 @@ class CampaignAdmin(ScopedAdmin):
             },
         ),
         (_("Import"), {"fields": ["imported_rule", "import_report"]}),
-        ("Lifecycle", {"fields": ["opened_at", "closed_at", "results_published_at"]}),
-        (_("Counting"), {"fields": ["tally_state", "live_tally_warning"]}),
+        (_("Stages"), {"fields": ["opened_at", "closed_at", "results_published_at"]}),
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
@@ -328,7 +332,67 @@ class CampaignAdmin(ScopedAdmin):
             campaign = self.get_object(request, object_id)
             if live_tally_is_stale(campaign):
                 messages.warning(request, _warning_text())
+            extra_context = {**(extra_context or {}), "counting": self._counting_panel(request, campaign)}
         return super().changeform_view(request, object_id, form_url, extra_context)
+
+    # The campaign's own page shows its count and offers the same steps as the list's
+    # actions, each a POST to its own URL calling the same service.
+    COUNTING_STEPS = ("recount", "seal", "publish")
+
+    def get_urls(self):
+        urls = super().get_urls()
+        opts = self.model._meta
+        return [
+            path(
+                "<path:object_id>/counting/<str:step>/",
+                self.admin_site.admin_view(self.counting_view),
+                name=f"{opts.app_label}_{opts.model_name}_counting",
+            ),
+            *urls,
+        ]
+
+    def _counting_panel(self, request: HttpRequest, campaign: Campaign) -> dict:
+        tallies = {t.kind: t for t in campaign.tallies.all()}
+        final = tallies.get(Tally.Kind.FINAL)
+        final_done = final is not None and final.status == Tally.Status.DONE
+        published = campaign.results_published_at is not None
+        steps = []
+        if self._can_write(request) and not published:
+            steps.append(("recount", gettext("Recount now")))
+            if final_done and final is not None and not final.ledger_head:
+                steps.append(("seal", gettext("Seal the ballot ledger")))
+            if campaign.closed_at is not None and final_done and final is not None and final.ledger_head:
+                steps.append(("publish", gettext("Publish results")))
+        rows = []
+        for kind, label in Tally.Kind.choices:
+            tally = tallies.get(kind)
+            rows.append(
+                {
+                    "label": label,
+                    "tally": tally,
+                    "state": tally_state_text(campaign, kinds=[kind]),
+                    "link": reverse("admin:votes_tally_change", args=[tally.pk]) if tally is not None else "",
+                }
+            )
+        return {
+            "rows": rows,
+            "stale": live_tally_is_stale(campaign),
+            "stale_text": _warning_text(),
+            "published": published,
+            "steps": steps,
+        }
+
+    def counting_view(self, request: HttpRequest, object_id: str, step: str):
+        if request.method != "POST" or step not in self.COUNTING_STEPS:
+            raise Http404
+        campaign = self.get_object(request, object_id)  # 404 outside the scope
+        if not self._can_write(request):
+            raise PermissionDenied
+        queryset = Campaign.objects.filter(pk=campaign.pk)
+        action = {"recount": self.recount_now, "seal": self.seal_ledger, "publish": self.publish_results}[step]
+        with transaction.atomic():
+            action(request, queryset)
+        return redirect(reverse("admin:votes_campaign_change", args=[campaign.pk]))
 
     @admin.action(description=_("Recount now"))
     def recount_now(self, request: HttpRequest, queryset) -> None:
@@ -359,6 +423,21 @@ class CampaignAdmin(ScopedAdmin):
                 "A recount was queued for %(n)d campaign.", "A recount was queued for %(n)d campaigns.", queued
             )
             self.message_user(request, message % {"n": queued})
+
+    @admin.action(description=_("Seal the ballot ledger"))
+    def seal_ledger(self, request: HttpRequest, queryset) -> None:
+        if not self._can_write(request):
+            raise PermissionDenied
+        for campaign in queryset:
+            if services.ledger_seal_request(campaign=campaign, actor=request.user):
+                self.message_user(request, gettext("%(campaign)s: the seal was queued.") % {"campaign": campaign})
+            else:
+                self.message_user(
+                    request,
+                    gettext("%(campaign)s: nothing to seal (no finished final tally, or it is sealed).")
+                    % {"campaign": campaign},
+                    level=messages.WARNING,
+                )
 
     @admin.action(description=_("Publish results"))
     def publish_results(self, request: HttpRequest, queryset) -> None:
@@ -434,24 +513,45 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class BallotChoiceInline(ReadOnlyInline):
+class CampaignListFilter(admin.RelatedOnlyFieldListFilter):
+    """The campaign filter of rows whose model names no verbose name for it (ballots,
+    tallies: their models are left as the counting code has them)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = gettext("campaign")
+
+
+class CampaignColumn:
+    @admin.display(description=_("campaign"), ordering="campaign")
+    def campaign_name(self, obj) -> str:
+        return str(obj.campaign)
+
+
+class EntryColumn:
+    @admin.display(description=_("project on the ballot"))
+    def entry_name(self, obj) -> str:
+        return str(obj.entry)
+
+
+class BallotChoiceInline(EntryColumn, ReadOnlyInline):
     model = BallotChoice
-    fields = readonly_fields = ("entry", "points")
+    fields = readonly_fields = ("entry_name", "points")
 
 
 @admin.register(Ballot)
-class BallotAdmin(ScopedAdmin):
+class BallotAdmin(CampaignColumn, ScopedAdmin):
     """The ballot box, read-only: what was voted, for counting. Nothing here says who voted
     or when (the box holds no voter and only the day), and nothing is reachable through
     the URL beyond the campaign: Django accepts any one-level lookup unless told otherwise."""
 
     scope_path = "campaign__municipality"
     read_only = True
-    list_display = ["receipt_hash", "campaign"]
-    list_filter = ["campaign"]
+    list_display = ["receipt_hash", "campaign_name"]
+    list_filter = [("campaign", CampaignListFilter)]
     search_fields = ["=receipt_hash"]
     list_select_related = ["campaign"]
-    fields = readonly_fields = ("campaign", "receipt_hash")
+    fields = readonly_fields = ("campaign_name", "receipt_hash")
     inlines = [BallotChoiceInline]
     sortable_by = ["receipt_hash"]
     ordering = ["receipt_hash"]
@@ -476,9 +576,9 @@ class ParticipationAdmin(ScopedAdmin):
     date_hierarchy = "voted_at"
 
 
-class TallyRowInline(ReadOnlyInline):
+class TallyRowInline(EntryColumn, ReadOnlyInline):
     model = TallyRow
-    fields = readonly_fields = ("entry", "votes", "score", "rank", "selected")
+    fields = readonly_fields = ("entry_name", "votes", "score", "rank", "selected")
 
     def get_queryset(self, request: HttpRequest):
         # Staff do not count (Celery does): a live tally's rows with few ballots in would
@@ -487,13 +587,14 @@ class TallyRowInline(ReadOnlyInline):
 
 
 @admin.register(Tally)
-class TallyAdmin(ScopedAdmin):
+class TallyAdmin(CampaignColumn, ScopedAdmin):
     scope_path = "campaign__municipality"
     read_only = True
-    list_display = ["campaign", "kind", "status", "computed_at", "ballots_counted"]
+    list_display = ["campaign_name", "kind", "status", "computed_at", "ballots_counted"]
     list_filter = ["kind", "status"]
-    readonly_fields = [
-        "campaign",
+    list_select_related = ["campaign__municipality"]
+    fields = readonly_fields = (
+        "campaign_name",
         "kind",
         "status",
         "started_at",
@@ -503,7 +604,7 @@ class TallyAdmin(ScopedAdmin):
         "ledger_head",
         "error",
         "standings",
-    ]
+    )
     inlines = [TallyRowInline]
 
     @admin.display(description=_("standings"))

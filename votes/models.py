@@ -13,19 +13,41 @@ from __future__ import annotations
 import datetime
 import secrets
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from lib.constraints import ConstraintErrorsOnFields
 from portal.accounts.models import Assurance
 from projects.models import Municipality, Proposal, Space
 from votes import rules
+
+# Which field each check constraint's message belongs to (lib/constraints.py).
+CONSTRAINT_FIELDS = {
+    "campaign_voting_window_ordered": "voting_closes_at",
+    "campaign_ideas_window_ordered": "ideas_close_at",
+    "campaign_ideas_before_voting": "ideas_close_at",
+    "campaign_choice_limits_ordered": "max_choices",
+    "campaign_choose_one_is_one": "max_choices",
+    "campaign_cumulative_has_points": "points",
+    "campaign_budget_positive": "budget",
+    "campaign_knapsack_has_budget": "budget",
+    "campaign_budget_rule_has_budget": "budget",
+    "campaign_top_k_has_winners": "winners",
+    "campaign_threshold_rule_has_threshold": "score_threshold",
+    "campaign_reserve_rule_has_share": "reserve_share",
+    "campaign_lottery_has_seed": "tie_break_seed",
+    "campaign_min_age_sane": "min_age",
+    "campaign_design_names_its_territory": "design_space",
+    "entry_cost_positive": "cost",
+}
 
 
 class Method(models.TextChoices):
@@ -131,6 +153,16 @@ class CampaignQuerySet(models.QuerySet["Campaign"]):
     def published(self) -> CampaignQuerySet:
         return self.filter(results_published_at__isnull=False)
 
+    def with_live_count(self) -> CampaignQuerySet:
+        """Annotated with the stored live tally: `live_ballots` (ballots it counted, 0 before
+        the first count) and `live_computed_at` (when; None before). Turnout is read from
+        the count the worker keeps, never by counting the ballot table in a request."""
+        live = Tally.objects.filter(campaign=OuterRef("pk"), kind=Tally.Kind.LIVE)
+        return self.annotate(
+            live_ballots=Coalesce(Subquery(live.values("ballots_counted")[:1]), 0),
+            live_computed_at=Subquery(live.values("computed_at")[:1]),
+        )
+
     def assistable_by(self, user: Any) -> CampaignQuerySet:
         """Campaigns in which `user` may enter ballots for others: a volunteer in the region
         a superuser assigned them to (none assigned: nowhere yet), an official (paper
@@ -149,7 +181,9 @@ class CampaignQuerySet(models.QuerySet["Campaign"]):
         return self.none()
 
 
-class Campaign(models.Model):
+class Campaign(ConstraintErrorsOnFields, models.Model):
+    CONSTRAINT_FIELDS: ClassVar[dict[str, str]] = CONSTRAINT_FIELDS
+
     class ResidenceScope(models.TextChoices):
         MUNICIPALITY = "municipality", _("residents of the municipality")
         REGION = "region", _("residents of the whole region")
@@ -277,56 +311,98 @@ class Campaign(models.Model):
         indexes = [models.Index(fields=["voting_opens_at", "voting_closes_at"], name="campaign_window")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(voting_closes_at__gt=F("voting_opens_at")), name="campaign_voting_window_ordered"
+                condition=Q(voting_closes_at__gt=F("voting_opens_at")),
+                name="campaign_voting_window_ordered",
+                violation_error_code="campaign_voting_window_ordered",
+                violation_error_message=_("Voting must close after it opens."),
             ),
             models.CheckConstraint(
                 condition=Q(ideas_open_at__isnull=True, ideas_close_at__isnull=True)
                 | Q(ideas_open_at__isnull=False, ideas_close_at__isnull=False, ideas_close_at__gt=F("ideas_open_at")),
                 name="campaign_ideas_window_ordered",
+                violation_error_code="campaign_ideas_window_ordered",
+                violation_error_message=_(
+                    "Give both dates of idea collection, or neither; collection closes after it opens."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(ideas_close_at__isnull=True) | Q(ideas_close_at__lte=F("voting_opens_at")),
                 name="campaign_ideas_before_voting",
+                violation_error_code="campaign_ideas_before_voting",
+                violation_error_message=_("Idea collection must close no later than voting opens."),
             ),
             models.CheckConstraint(
                 condition=Q(min_choices__gte=1) & Q(max_choices__gte=F("min_choices")),
                 name="campaign_choice_limits_ordered",
+                violation_error_code="campaign_choice_limits_ordered",
+                violation_error_message=_(
+                    "A resident makes at least one choice, and the maximum cannot be below the minimum."
+                ),
             ),
             models.CheckConstraint(
                 condition=~Q(method=rules.CHOOSE_ONE) | Q(min_choices=1, max_choices=1),
                 name="campaign_choose_one_is_one",
+                violation_error_code="campaign_choose_one_is_one",
+                violation_error_message=_(
+                    "In a choose-one vote the minimum and the maximum number of choices are both 1."
+                ),
             ),
             models.CheckConstraint(
                 # isnull=False: a NULL comparison is unknown, which a CHECK would let through.
                 condition=~Q(method=rules.CUMULATIVE) | Q(points__isnull=False, points__gte=1),
                 name="campaign_cumulative_has_points",
+                violation_error_code="campaign_cumulative_has_points",
+                violation_error_message=_("A vote by points needs the number of points to distribute (1 or more)."),
             ),
-            models.CheckConstraint(condition=Q(budget__isnull=True) | Q(budget__gt=0), name="campaign_budget_positive"),
             models.CheckConstraint(
-                condition=~Q(method=rules.KNAPSACK) | Q(budget__isnull=False), name="campaign_knapsack_has_budget"
+                condition=Q(budget__isnull=True) | Q(budget__gt=0),
+                name="campaign_budget_positive",
+                violation_error_code="campaign_budget_positive",
+                violation_error_message=_("The budget must be more than zero."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(method=rules.KNAPSACK) | Q(budget__isnull=False),
+                name="campaign_knapsack_has_budget",
+                violation_error_code="campaign_knapsack_has_budget",
+                violation_error_message=_("A basket within a budget needs the budget."),
             ),
             models.CheckConstraint(
                 condition=~Q(rule__in=sorted(BUDGET_RULES)) | Q(budget__isnull=False),
                 name="campaign_budget_rule_has_budget",
+                violation_error_code="campaign_budget_rule_has_budget",
+                violation_error_message=_("This selection rule needs the budget."),
             ),
             models.CheckConstraint(
                 condition=~Q(rule=rules.TOP_K) | Q(winners__isnull=False, winners__gte=1),
                 name="campaign_top_k_has_winners",
+                violation_error_code="campaign_top_k_has_winners",
+                violation_error_message=_("The 'most votes' rule needs the number of winners (1 or more)."),
             ),
             models.CheckConstraint(
                 condition=~Q(rule=rules.GREEDY_THRESHOLD) | Q(score_threshold__isnull=False),
                 name="campaign_threshold_rule_has_threshold",
+                violation_error_code="campaign_threshold_rule_has_threshold",
+                violation_error_message=_("This selection rule needs the minimum score."),
             ),
             models.CheckConstraint(
                 condition=~Q(rule=rules.GREEDY_RESERVE)
                 | Q(reserve_share__isnull=False, reserve_share__gt=0, reserve_share__lte=1),
                 name="campaign_reserve_rule_has_share",
+                violation_error_code="campaign_reserve_rule_has_share",
+                violation_error_message=_("This selection rule needs the reserve share: more than 0 and at most 1."),
             ),
             models.CheckConstraint(
                 condition=~Q(tie_break=rules.TIE_LOTTERY) | ~Q(tie_break_seed=""),
                 name="campaign_lottery_has_seed",
+                violation_error_code="campaign_lottery_has_seed",
+                violation_error_message=_("A lottery needs its seed."),
             ),
-            models.CheckConstraint(condition=Q(min_age__lte=120), name="campaign_min_age_sane"),
+            models.CheckConstraint(
+                condition=Q(min_age__lte=120),
+                name="campaign_min_age_sane",
+                violation_error_code="campaign_min_age_sane",
+                violation_error_message=_("The minimum age cannot be above 120."),
+            ),
             # A list of design projects names the territory it decides; a list of
             # territories names none. (On PostgreSQL a composite foreign key also keeps
             # that territory in the campaign's municipality.)
@@ -334,10 +410,16 @@ class Campaign(models.Model):
                 condition=Q(kind="design", design_space__isnull=False)
                 | Q(kind="territories", design_space__isnull=True),
                 name="campaign_design_names_its_territory",
+                violation_error_code="campaign_design_names_its_territory",
+                violation_error_message=_(
+                    "A list of design projects names its territory; a list of territories names none."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(results_published_at__isnull=True) | Q(closed_at__isnull=False),
                 name="campaign_published_after_close",
+                violation_error_code="campaign_published_after_close",
+                violation_error_message=_("Results are published only after the vote has closed."),
             ),
         ]
 
@@ -378,11 +460,13 @@ class Campaign(models.Model):
         return self.kind == self.Kind.DESIGN
 
 
-class Entry(models.Model):
+class Entry(ConstraintErrorsOnFields, models.Model):
     """A proposal on a campaign's ballot."""
 
+    CONSTRAINT_FIELDS: ClassVar[dict[str, str]] = CONSTRAINT_FIELDS
+
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="entries")
-    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="entries")
+    proposal = models.ForeignKey(Proposal, verbose_name=_("proposal"), on_delete=models.PROTECT, related_name="entries")
     external_id = models.CharField(_("external id"), max_length=64, help_text=_("The project id in pabulib files."))
     cost = models.DecimalField(
         _("cost on the ballot, ₽"), max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
@@ -406,7 +490,12 @@ class Entry(models.Model):
             models.UniqueConstraint(fields=["campaign", "external_id"], name="entry_external_id_unique"),
             # Target of the composite foreign key from BallotChoice (see migrations).
             models.UniqueConstraint(fields=["id", "campaign"], name="entry_id_campaign_unique"),
-            models.CheckConstraint(condition=Q(cost__gt=0), name="entry_cost_positive"),
+            models.CheckConstraint(
+                condition=Q(cost__gt=0),
+                name="entry_cost_positive",
+                violation_error_code="entry_cost_positive",
+                violation_error_message=_("The cost must be more than zero."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -663,7 +752,7 @@ class Tally(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.campaign_id} {self.kind} {self.status}"
+        return f"{self.campaign_id}: {self.get_kind_display()}, {self.get_status_display()}"
 
     @property
     def standings_disclosed(self) -> bool:

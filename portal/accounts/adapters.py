@@ -1,14 +1,18 @@
 """allauth hooks: accounts verified by a regional identity service count as verified,
 and a resident whose profile is incomplete is asked for it right after logging in."""
 
+from urllib.parse import quote
+
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.core.ratelimit import respond_429
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from lib.mail import site_url
 from portal.accounts.identity import user_provider_verify
 from portal.accounts.services import user_mark_verified
 from portal.accounts.views import profile_is_complete
@@ -55,6 +59,20 @@ class AccountAdapter(DefaultAccountAdapter):
             if getattr(error, "code", None) == "too_many_login_attempts":
                 raise ImmediateHttpResponse(respond_429(request)) from error
             raise
+
+    # Every link in every e-mail starts with SITE_URL, not with the host a request came
+    # in on (a proxy's, or none at all when a worker sends).
+    def get_email_confirmation_url(self, request, emailconfirmation) -> str:
+        return site_url(reverse("account_confirm_email", args=[emailconfirmation.key]))
+
+    def get_reset_password_from_key_url(self, key: str) -> str:
+        path = reverse("account_reset_password_from_key", kwargs={"uidb36": "UID", "key": "KEY"})
+        return site_url(path.replace("UID-KEY", quote(key)))
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        # allauth's greeting names the site by the Site's name (its host); ours by its name.
+        context = {**context, "portal_name": settings.EMAIL_SENDER_NAME, "SITE_URL": site_url("/")}
+        super().send_mail(template_prefix, email, context)
 
     def get_login_redirect_url(self, request):
         target = super().get_login_redirect_url(request)

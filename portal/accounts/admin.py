@@ -1,5 +1,7 @@
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
@@ -36,7 +38,7 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     list_display = ["email", "full_name", "role", "municipality", "verified_at", "is_active"]
     list_filter = ["role", "is_active", "is_superuser", "scope_region"]
     search_fields = ["email", "full_name", "phone"]
-    filter_horizontal = ["scope_municipalities", "groups", "user_permissions"]
+    filter_horizontal = ["scope_municipalities"]
     autocomplete_fields = ["municipality"]
     # Verification stamps are the services' to write (an SMS code, a desk, the provider).
     readonly_fields = [
@@ -91,3 +93,16 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
             self.message_user(request, _("Choose one resident."), level="warning")
             return None
         return redirect("accounts:eligibility_correct", pk=queryset.get().pk)
+
+
+# Access is by role and scope (portal.accounts.permissions), not by Django's groups and
+# per-model permission rows: their admin would offer settings that change nothing (and
+# lists every permission under its English name).
+admin.site.unregister(Group)
+
+# The identity provider is configured in settings (SOCIALACCOUNT_PROVIDERS) and a resident's
+# link to it is made by logging in: allauth's admin of apps, tokens and links would offer
+# a second configuration that settings override (and reads in English).
+for _model in (SocialApp, SocialToken, SocialAccount):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)

@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib.auth.forms import AdminUserCreationForm as DjangoAdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm
+from django.urls import reverse_lazy
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import User
@@ -37,6 +39,15 @@ class ProfileForm(forms.Form):
         label=_("Municipality of residence"),
         help_text=_("You vote on the list of the town or district where you live."),
         queryset=Municipality.objects.select_related("region").order_by("region__name", "name"),
+    )
+    public_name = forms.CharField(
+        label=_("Public name"),
+        required=False,
+        max_length=60,
+        help_text=_(
+            "How your comments and ideas are signed. Left empty: your first name and the initial of your last "
+            "name. Your full name is never shown to the public."
+        ),
     )
     phone = forms.CharField(
         label=_("Mobile phone"),
@@ -98,3 +109,34 @@ class EligibilityCorrectionForm(forms.Form):
         super().__init__(*args, **kwargs)
         if municipalities is not None:
             self.fields["municipality"].queryset = municipalities  # type: ignore[attr-defined]
+
+
+class SignupConsentForm(forms.Form):
+    """allauth's sign-up with the consent 152-ФЗ requires (ACCOUNT_SIGNUP_FORM_CLASS):
+    given by ticking, never ticked in advance, recorded with the policy's version."""
+
+    privacy_consent = forms.BooleanField(
+        required=True,
+        label_suffix="",
+        label=_("I consent to the processing of my personal data under the privacy policy"),
+        error_messages={"required": _("Without the consent to personal-data processing an account cannot be made.")},
+        # Django's form rendering leaves help texts unescaped: the link is ours, not input.
+        help_text=format_lazy(
+            '<a href="{}" target="_blank" rel="noopener">{}</a>',
+            reverse_lazy("privacy"),
+            _("Read the privacy policy: what is stored, why, for how long, who sees it"),
+        ),
+    )
+
+    def signup(self, request, user) -> None:
+        from portal.accounts.services import user_privacy_consent_record
+
+        user_privacy_consent_record(user=user)
+
+
+class AccountEraseForm(forms.Form):
+    confirm = forms.BooleanField(
+        required=True,
+        label_suffix="",
+        label=_("I understand: my account and my personal data will be deleted, and this cannot be undone"),
+    )

@@ -19,6 +19,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from lib.constraints import ConstraintErrorsOnFields
+
 # Residents a volunteer met by phone get an address here: RFC 2606, never delivered.
 PHONE_ONLY_EMAIL_DOMAIN = "phone.invalid"
 
@@ -37,6 +39,37 @@ ASSURANCE_RANK = {level: rank for rank, level in enumerate(Assurance.values)}
 
 def assurance_at_least(level: str, minimum: str) -> bool:
     return ASSURANCE_RANK[level] >= ASSURANCE_RANK[minimum]
+
+
+# Which field each check constraint's message belongs to (lib/constraints.py).
+CONSTRAINT_FIELDS = {
+    "user_regional_official_has_region": "scope_region",
+    "user_phone_e164": "phone",
+}
+
+
+# Endings of Russian patronymics (Петрович, Петровна, Ильинична, Кузьминична; Оглы, Кызы).
+_PATRONYMIC_ENDINGS = ("вич", "вна", "чна", "оглы", "кызы")
+
+
+def _is_patronymic(word: str) -> bool:
+    return word.casefold().endswith(_PATRONYMIC_ENDINGS)
+
+
+def public_name_default(full_name: str) -> str:
+    """First name and the initial of the last name. Three words are either "Имя Отчество
+    Фамилия" (the patronymic in the middle) or, as documents write them, "Фамилия Имя
+    Отчество"; two are read as "Имя Фамилия"."""
+    words = full_name.split()
+    if len(words) >= 3 and _is_patronymic(words[1]) and not _is_patronymic(words[2]):
+        first, last = words[0], words[2]
+    elif len(words) >= 3:
+        first, last = words[1], words[0]
+    elif len(words) == 2:
+        first, last = words
+    else:
+        return words[0] if words else ""
+    return f"{first} {last[0]}."
 
 
 class UserQuerySet(models.QuerySet["User"]):
@@ -86,7 +119,9 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[
         return self.get(email__iexact=username)
 
 
-class User(AbstractBaseUser, PermissionsMixin):
+class User(ConstraintErrorsOnFields, AbstractBaseUser, PermissionsMixin):
+    CONSTRAINT_FIELDS: ClassVar[dict[str, str]] = CONSTRAINT_FIELDS
+
     class Role(models.TextChoices):
         RESIDENT = "resident", _("resident")
         REGIONAL_OFFICIAL = "regional_official", _("regional official")
@@ -155,6 +190,22 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     notify_by_email = models.BooleanField(_("e-mail me about campaigns and my ideas"), default=True)
+    public_name = models.CharField(
+        _("public name"),
+        max_length=60,
+        blank=True,
+        help_text=_("How comments and ideas are signed. Empty: first name and the initial of the last name."),
+    )
+    # 152-ФЗ: the consent to personal-data processing given at sign-up, with the version of
+    # the policy it was given to (PRIVACY_POLICY_VERSION) and when.
+    privacy_consent_version = models.CharField(_("privacy policy version consented to"), max_length=32, blank=True)
+    privacy_consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
+    erased_at = models.DateTimeField(
+        _("personal data erased at"),
+        null=True,
+        blank=True,
+        help_text=_("The account was deleted at the resident's request: the row stays, without personal data."),
+    )
 
     objects = UserManager()
 
@@ -171,10 +222,14 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.CheckConstraint(
                 condition=~Q(role="regional_official") | Q(scope_region__isnull=False),
                 name="user_regional_official_has_region",
+                violation_error_code="user_regional_official_has_region",
+                violation_error_message=_("A regional official needs the region in scope."),
             ),
             models.CheckConstraint(
                 condition=Q(phone__isnull=True) | Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"),
                 name="user_phone_e164",
+                violation_error_code="user_phone_e164",
+                violation_error_message=_("Enter the phone in the form +79001234567."),
             ),
             # One verified phone is one person: the database says so, whatever the race.
             models.UniqueConstraint(
@@ -197,6 +252,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_staff(self) -> bool:  # read by the admin site
         return self.is_active and (self.is_superuser or self.role in self.ADMIN_ROLES)
+
+    @property
+    def public_label(self) -> str:
+        """The name shown to the public: the chosen one, else the first name and the initial
+        of the last name ("Мария П."). Never the full name, e-mail or phone."""
+        if self.erased_at is not None:
+            return str(_("Deleted account"))
+        if self.public_name.strip():
+            return self.public_name.strip()
+        return public_name_default(self.full_name) or str(_("Resident"))
 
     @property
     def is_verified(self) -> bool:

@@ -294,3 +294,81 @@ def api_token_revoke(*, user: User) -> bool:
     """Delete the user's API token (the app must log in again); False if there was none."""
     deleted, _by_model = Token.objects.filter(user=user).delete()
     return bool(deleted)
+
+
+# --- Personal data (152-ФЗ) ---------------------------------------------------------
+
+
+def user_privacy_consent_record(*, user: User, version: str | None = None, at=None) -> User:
+    """Record the resident's consent to personal-data processing under the policy `version`
+    (the current PRIVACY_POLICY_VERSION by default) at `at` (now), audited."""
+    from django.conf import settings
+
+    from portal.audit.models import AuditEvent
+    from portal.audit.services import audit_record
+
+    with transaction.atomic():
+        user.privacy_consent_version = version or settings.PRIVACY_POLICY_VERSION
+        user.privacy_consent_at = at or timezone.now()
+        user.save(update_fields=["privacy_consent_version", "privacy_consent_at"])
+        # Only the consent, not a snapshot of the account: the log outlives an erasure.
+        consent = {"version": user.privacy_consent_version, "at": user.privacy_consent_at.isoformat()}
+        audit_record(
+            actor=user, action=f"{AuditEvent.ACTION_PREFIX}privacy_consent", obj=user, before=None, after=consent
+        )
+    return user
+
+
+def user_public_name_set(*, user: User, public_name: str) -> User:
+    user.public_name = " ".join(public_name.split())
+    user.full_clean(exclude=["password"], validate_unique=False)
+    user.save(update_fields=["public_name"])
+    return user
+
+
+ERASED_EMAIL_DOMAIN = "erased.invalid"  # RFC 2606: never delivered
+
+
+def user_erase(*, user: User, actor: User | None = None) -> User:
+    """Delete an account at its owner's request by erasing its personal data in place.
+
+    The row stays so that what refers to it keeps its meaning without naming anyone: the
+    register of who has voted (one ballot per person still holds, and the ballot box stays
+    as it is, linked to no one), the resident's comments (signed "Deleted account"),
+    ideas, and the audit log. Erased: names, e-mail (a unique placeholder), phone, birth
+    date, municipality of residence, verification, the e-mail addresses and identity
+    provider links allauth keeps, API tokens; the password becomes unusable (which ends
+    every session: Django checks the password's hash in each) and the account inactive.
+    The municipality goes too: nothing is counted from it after the account is switched
+    off. The audit event records that it happened, not the data.
+    """
+    from allauth.account.models import EmailAddress
+    from allauth.socialaccount.models import SocialAccount
+
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.erased_at is not None:
+            return locked
+        locked.full_name = ""
+        locked.public_name = ""
+        locked.email = f"erased-{locked.pk}@{ERASED_EMAIL_DOMAIN}"
+        locked.phone = None
+        locked.birth_date = None
+        locked.municipality = None
+        locked.verified_at = None
+        locked.notify_by_email = False
+        locked.is_active = False
+        locked.erased_at = timezone.now()
+        locked.set_unusable_password()
+        locked.save()
+        EmailAddress.objects.filter(user=locked).delete()
+        SocialAccount.objects.filter(user=locked).delete()
+        Token.objects.filter(user=locked).delete()
+        # Neither before nor after: the log must not keep what was erased.
+        from portal.audit.models import AuditEvent
+        from portal.audit.services import audit_record
+
+        audit_record(
+            actor=actor or locked, action=f"{AuditEvent.ACTION_PREFIX}user_erase", obj=locked, before=None, after=None
+        )
+    return locked

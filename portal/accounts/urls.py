@@ -12,4 +12,6 @@ urlpatterns = [
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("votes/", views.my_votes, name="my_votes"),
     path("comments/", views.my_comments, name="my_comments"),
+    path("data.json", views.my_data, name="my_data"),
+    path("delete/", views.account_erase, name="account_erase"),
 ]

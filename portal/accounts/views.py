@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -14,13 +16,20 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.accounts.forms import EligibilityCorrectionForm, PhoneCodeForm, ProfileForm
+from portal.accounts.forms import AccountEraseForm, EligibilityCorrectionForm, PhoneCodeForm, ProfileForm
 from portal.accounts.identity import PhoneCodeError, user_eligibility_correct, user_phone_code_send, user_phone_verify
 from portal.accounts.models import PhoneCode, User
 from portal.accounts.permissions import OutOfScope, is_official_for
+from portal.accounts.personal_data import personal_data_of
 from portal.accounts.phones import phone_display
 from portal.accounts.requests import AuthenticatedHttpRequest
-from portal.accounts.services import api_token_revoke, user_profile_update, user_unsubscribe
+from portal.accounts.services import (
+    api_token_revoke,
+    user_erase,
+    user_profile_update,
+    user_public_name_set,
+    user_unsubscribe,
+)
 from portal.accounts.tokens import token_expires_at, token_is_expired, token_of
 from portal.accounts.unsubscribe import unsubscribe_user_from_token
 from projects.models import Comment, Municipality
@@ -43,6 +52,7 @@ def _profile_initial(user: User) -> dict:
         "birth_date": user.birth_date,
         "municipality": user.municipality_id,
         "phone": user.phone or "",
+        "public_name": user.public_name,
     }
 
 
@@ -53,8 +63,11 @@ def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = ProfileForm(request.POST, initial=_profile_initial(user), eligibility_from_provider=locked)
         if form.is_valid():
+            data = dict(form.cleaned_data)
+            public_name = data.pop("public_name", "")
             try:
-                user_profile_update(user=user, **form.cleaned_data)
+                user_profile_update(user=user, **data)
+                user_public_name_set(user=user, public_name=public_name)
             except ValidationError as error:
                 for field, errors in error.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
@@ -74,6 +87,7 @@ def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
         "api_token_expired": token_is_expired(token) if token else False,
         "assurance": user.assurance_level,
         "in_person": user.in_person_verifications.select_related("verified_by").first(),
+        "erase_form": AccountEraseForm(),
     }
     return render(request, "accounts/profile.html", context, status=400 if form.errors else 200)
 
@@ -193,3 +207,24 @@ def eligibility_correct(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
         form = EligibilityCorrectionForm(initial=initial, municipalities=municipalities)
     context = {"form": form, "resident": resident}
     return render(request, "accounts/eligibility_correct.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def my_data(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Everything the portal keeps about the resident, as a JSON file (152-ФЗ, art. 14)."""
+    response = JsonResponse(personal_data_of(request.user), json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = 'attachment; filename="my-data.json"'
+    return response
+
+
+@login_required
+@require_POST
+def account_erase(request: AuthenticatedHttpRequest) -> HttpResponse:
+    form = AccountEraseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Tick the box to confirm that the account is to be deleted."))
+        return redirect(reverse("accounts:profile") + "#delete")
+    user_erase(user=request.user, actor=request.user)
+    logout(request)
+    messages.success(request, _("Your account is deleted and your personal data erased."))
+    return redirect("home")

@@ -56,7 +56,8 @@ def log_in(client, email, password=PASSWORD):
 
 def test_sign_up_verify_then_log_in_asks_for_the_profile(client, mailoutbox, town):
     response = client.post(
-        "/accounts/signup/", {"email": "Boris@Example.org", "password1": PASSWORD, "password2": PASSWORD}
+        "/accounts/signup/",
+        {"email": "Boris@Example.org", "password1": PASSWORD, "password2": PASSWORD, "privacy_consent": "on"},
     )
     assert response.status_code == 302
     user = User.objects.get(email="boris@example.org")
@@ -81,7 +82,10 @@ def test_sign_up_verify_then_log_in_asks_for_the_profile(client, mailoutbox, tow
 
 
 def test_unverified_account_cannot_log_in_before_confirming(client, mailoutbox, town):
-    client.post("/accounts/signup/", {"email": "c@example.org", "password1": PASSWORD, "password2": PASSWORD})
+    client.post(
+        "/accounts/signup/",
+        {"email": "c@example.org", "password1": PASSWORD, "password2": PASSWORD, "privacy_consent": "on"},
+    )
     client.logout()
     response = log_in(client, "c@example.org")
     assert response.status_code == 302

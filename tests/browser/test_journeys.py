@@ -75,6 +75,7 @@ def test_a_resident_signs_up_proposes_an_idea_votes_and_finds_the_ballot(context
     page.locator("input[name=email]").fill(email)
     page.locator("input[name=password1]").fill(PASSWORD)
     page.locator("input[name=password2]").fill(PASSWORD)
+    page.locator("input[name=privacy_consent]").check()
     with page.expect_navigation():
         page.locator("form button[type=submit]").last.click()
     screenshot(page, "journey-resident-01-verification-sent")

@@ -201,7 +201,12 @@ def test_log_in_sign_up_and_recount_keep_working_with_redis_stopped(
     browser = Browser(web.url)
     status, text, headers = browser.post_form(
         "/accounts/signup/",
-        {"email": "new.resident@example.org", "password1": "Sekret-pass-2026", "password2": "Sekret-pass-2026"},
+        {
+            "email": "new.resident@example.org",
+            "password1": "Sekret-pass-2026",
+            "password2": "Sekret-pass-2026",
+            "privacy_consent": "on",
+        },
     )
     assert status == 302, text[:2000]
 

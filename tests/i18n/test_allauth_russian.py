@@ -25,7 +25,12 @@ def test_sign_up_confirmation_page_reads_correctly() -> None:
     client.cookies["django_language"] = "ru"
     response = client.post(
         "/accounts/signup/",
-        {"email": "new@example.org", "password1": "a-long-pass-phrase-7", "password2": "a-long-pass-phrase-7"},
+        {
+            "email": "new@example.org",
+            "password1": "a-long-pass-phrase-7",
+            "password2": "a-long-pass-phrase-7",
+            "privacy_consent": "on",
+        },
         follow=True,
     )
     page = response.content.decode()

@@ -70,7 +70,7 @@ def test_allauth_pages_say_rate_limited_and_when_to_retry():
     assert "5 минут" in html
 
     password = "Sekret-pass-2026"
-    signup = {"email": "new1@example.org", "password1": password, "password2": password}
+    signup = {"email": "new1@example.org", "password1": password, "password2": password, "privacy_consent": "on"}
     assert client.post("/accounts/signup/", signup).status_code == 302
     again = client.post("/accounts/signup/", {**signup, "email": "new2@example.org"})
     assert again.status_code == 429

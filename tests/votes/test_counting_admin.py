@@ -87,8 +87,65 @@ def test_change_page_shows_state_and_warns_when_live_tallies_are_stale(admin_cli
     services.tally_compute(campaign_id=obj.pk, final=False)
     url = reverse("admin:votes_campaign_change", args=[obj.pk])
     page = admin_client.get(url).content.decode()
-    assert "live: done at" in page
+    assert "done at" in page.split('id="counting-title"', 1)[1]
     assert "worker or beat may be down" not in page
     Tally.objects.filter(campaign=obj, kind="live").update(computed_at=timezone.now() - timedelta(minutes=4))
     page = admin_client.get(url).content.decode()
     assert "worker or beat may be down" in page
+
+
+def _step(client: Client, obj: Campaign, step: str):
+    return client.post(reverse("admin:votes_campaign_counting", args=[obj.pk, step]), follow=True)
+
+
+def test_change_page_offers_each_step_when_it_applies_and_takes_it_through_the_service(
+    admin_client, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    sent = []
+    monkeypatch.setattr(tasks.ledger_seal, "delay", lambda pk: sent.append(("seal", pk)))
+    monkeypatch.setattr(tasks.tally_final, "delay", lambda pk: sent.append(("final", pk)))
+    obj = campaign(costs={"a": 10})
+    cast(obj, "v1", {"a": 1})
+    url = reverse("admin:votes_campaign_change", args=[obj.pk])
+    panel = admin_client.get(url).content.decode().split('id="counting-title"', 1)[1]
+    assert "Recount now" in panel
+    assert "Seal the ballot ledger" not in panel
+    assert "Publish results" not in panel
+    # The tasks go (and the answer is told) once the step's transaction commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _step(admin_client, obj, "recount").status_code == 200
+    services.tally_compute(campaign_id=obj.pk, final=True)
+    panel = admin_client.get(url).content.decode().split('id="counting-title"', 1)[1]
+    assert "Seal the ballot ledger" in panel
+    assert "Publish results" not in panel
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "the seal was queued" in _step(admin_client, obj, "seal").content.decode()
+    assert sent == [("final", obj.pk), ("seal", obj.pk)]
+    services.ledger_seal(campaign_id=obj.pk)
+    panel = admin_client.get(url).content.decode().split('id="counting-title"', 1)[1]
+    assert "Publish results" in panel
+    assert "results published" in _step(admin_client, obj, "publish").content.decode()
+    assert Campaign.objects.get(pk=obj.pk).results_published_at is not None
+    panel = admin_client.get(url).content.decode().split('id="counting-title"', 1)[1]
+    assert "published and stand" in panel
+    assert "Recount now" not in panel
+
+
+def test_counting_steps_are_posts_of_writers_in_scope(official, auditor, other_official, town) -> None:
+    from tests.builders import make_campaign
+
+    obj = make_campaign(town, phase="closed")
+    url = reverse("admin:votes_campaign_counting", args=[obj.pk, "recount"])
+    for user, status in ((other_official, 404), (auditor, 403)):
+        client = Client()
+        client.force_login(user)
+        assert client.post(url).status_code == status
+    client = Client()
+    client.force_login(official)
+    assert client.get(url).status_code == 404
+    assert client.post(reverse("admin:votes_campaign_counting", args=[obj.pk, "delete"])).status_code == 404
+    auditor_client = Client()
+    auditor_client.force_login(auditor)
+    page = auditor_client.get(reverse("admin:votes_campaign_change", args=[obj.pk])).content.decode()
+    assert 'id="counting-title"' in page
+    assert "/counting/" not in page

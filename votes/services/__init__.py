@@ -79,6 +79,7 @@ from votes.services.seal import (
     ledger_head_compute,
     ledger_seal,
     ledger_seal_enqueue,
+    ledger_seal_request,
 )
 from votes.services.tallies import (
     Recount,
@@ -140,6 +141,7 @@ __all__ = [
     "ledger_rows",
     "ledger_seal",
     "ledger_seal_enqueue",
+    "ledger_seal_request",
     "live_tallies_enqueue",
     "notifications_campaign_opened_enqueue",
     "notifications_idea_decided_enqueue",

@@ -152,3 +152,16 @@ def ballot_box_rewrite(*, campaign_id: int) -> None:
 def ledger_seal_enqueue(*, campaign_id: int) -> None:
     """Ask a worker to seal the ledger once the final tally's transaction commits."""
     task_send_on_commit(tasks.ledger_seal, campaign_id)
+
+
+def ledger_seal_request(*, campaign, actor) -> bool:
+    """An official asks for the ledger to be sealed again (the seal after the final tally
+    failed or never ran): queued for a worker once committed, audited. False when there is
+    nothing to seal (no finished final tally, or it is sealed already)."""
+    with transaction.atomic():
+        tally = Tally.objects.final_done().filter(campaign_id=campaign.pk).first()
+        if tally is None or tally.ledger_head:
+            return False
+        audit_decision(actor=actor, name="ledger_seal_request", obj=campaign, before=None)
+        ledger_seal_enqueue(campaign_id=campaign.pk)
+    return True
