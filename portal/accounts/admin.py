@@ -1,3 +1,5 @@
+from typing import cast
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
@@ -33,9 +35,9 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
 
     # Role and scope are a decision official_assign makes and audits (action:official_assign);
     # the rest of the form is saved, and recorded, as any admin edit.
-    def save_model(self, request: HttpRequest, obj: User, form, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
         if change and "role" in form.cleaned_data:
-            obj._requested_role = (obj.role, obj.scope_region)  # type: ignore[attr-defined]
+            obj._requested_role = (obj.role, obj.scope_region)
             stored = User.objects.only("role", "scope_region").get(pk=obj.pk)
             obj.role, obj.scope_region = stored.role, stored.scope_region
         super().save_model(request, obj, form, change)
@@ -52,7 +54,7 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
                 role=role,
                 region=region,
                 municipalities=list(municipalities or []),
-                actor=request.user,
+                actor=cast(User, request.user),  # the admin is for logged-in superusers only
             )
 
     def has_module_permission(self, request: HttpRequest) -> bool:

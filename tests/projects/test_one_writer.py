@@ -52,10 +52,11 @@ def test_projects_never_imports_votes():
     importers = []
     for path in _sources("projects"):
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-            names = []
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
+            else:
+                continue
             importers += [f"{path.relative_to(ROOT)}:{node.lineno}" for name in names if name.split(".")[0] == "votes"]
     assert importers == []

@@ -316,7 +316,7 @@ def test_mes_add1_keeps_the_first_run_once_the_one_group_is_taken() -> None:
         (("2", 1), ("3", 1), ("4", 1)): 1,
         (("1", 1), ("3", 1), ("4", 1)): 1,
     }
-    e = {
+    e: dict[str, Any] = {
         "method": rules.APPROVAL,
         "projects": [rules.Project(pid, cost) for pid, cost in costs.items()],
         "ballots": ballots,
