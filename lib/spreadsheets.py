@@ -2,9 +2,10 @@
 
 Titles and names in the exports are typed by residents. Excel and LibreOffice treat a
 CSV field that begins with `=`, `+`, `-` or `@` (or a tab or carriage return before
-one) as a formula, and openpyxl stores such a string as a live formula cell. CSV text
-gets a leading apostrophe (OWASP's advice: shown, but never evaluated); XLSX text is a
-string cell holding exactly the text. Numbers are left alone.
+one; LibreOffice also after spaces, which it can trim on import) as a formula, and
+openpyxl stores such a string as a live formula cell. CSV text gets a leading
+apostrophe (OWASP's advice: shown, but never evaluated); XLSX text is a string cell
+holding exactly the text. Numbers are left alone.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    # After any leading whitespace too (spaces, no-break spaces, line feeds).
+    if isinstance(value, str) and (value.startswith(FORMULA_PREFIXES) or value.lstrip().startswith(FORMULA_PREFIXES)):
         return "'" + value
     return value
 

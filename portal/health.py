@@ -17,7 +17,7 @@ import datetime
 import time
 
 from django.conf import settings
-from django.db import connections
+from django.db import Error, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from health_check.base import HealthCheck, HealthCheckResult
@@ -49,8 +49,6 @@ class ReplicaReplay(HealthCheck):
     details: dict = dataclasses.field(default_factory=dict, repr=False)
 
     def run(self) -> None:
-        from django.db import Error
-
         try:
             self.details.update(replica_lag())
         except Error as error:

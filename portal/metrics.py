@@ -29,6 +29,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import REGISTRY, Collector
 
+from lib.client_address import is_trusted_proxy
 from lib.outages import warn_once_a_minute
 
 logger = logging.getLogger(__name__)
@@ -154,13 +155,22 @@ class _ProcessRegistry(Collector):
 
 
 def metrics_allowed(request: HttpRequest) -> bool:
-    """From a configured network (the direct peer, never a forwarded header) or with the token."""
+    """With the token, or from a configured network when Prometheus connects directly.
+
+    A request that came through a proxy (its peer is one of TRUSTED_PROXIES, or it carries
+    X-Forwarded-For) is judged by the token alone: the peer's address is then the load
+    balancer's, which every visitor shares, and the forwarded one is whatever the client
+    wrote. So a METRICS_ALLOWED_NETWORKS that contains the load balancers lets nobody in.
+    """
     token = settings.METRICS_TOKEN
     header = request.headers.get("Authorization", "")
     if token and header.startswith("Bearer ") and hmac.compare_digest(header[7:].strip(), token):
         return True
+    remote = request.META.get("REMOTE_ADDR", "")
+    if "HTTP_X_FORWARDED_FOR" in request.META or is_trusted_proxy(remote):
+        return False
     try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        address = ipaddress.ip_address(remote)
     except ValueError:
         return False
     return any(address in ipaddress.ip_network(network, strict=False) for network in settings.METRICS_ALLOWED_NETWORKS)

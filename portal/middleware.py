@@ -10,6 +10,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonR
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
+from lib.client_address import is_trusted_proxy
+
 logger = logging.getLogger(__name__)
 
 UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
@@ -57,10 +59,6 @@ class UntrustedForwardedHeadersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from django.conf import settings
-
-        from lib.client_address import is_trusted_proxy
-
         if settings.TRUSTED_PROXY_NETWORKS and not is_trusted_proxy(request.META.get("REMOTE_ADDR", "")):
             for name in self.FORWARDED:
                 request.META.pop(name, None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -23,7 +24,17 @@ from portal.accounts.permissions import OutOfScope, can_moderate_in, is_official
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_decision, audit_record, audit_snapshot
 from projects.images import image_size, rendition_name, renditions_make
-from projects.models import Comment, CommentReport, Municipality, Photo, ProgressUpdate, Proposal, Region
+from projects.models import (
+    Comment,
+    CommentReport,
+    Municipality,
+    Photo,
+    ProgressUpdate,
+    Proposal,
+    ProposalPhoto,
+    Region,
+    Space,
+)
 from projects.municipality_import import MunicipalityFileError, MunicipalityRow, slug_from_name
 from projects.validators import open_checked_image
 
@@ -106,6 +117,156 @@ def proposals_select(*, proposal_ids: Iterable[int] | QuerySet, at: datetime.dat
     "selected" (the status officials' progress updates start from). The number selected."""
     return Proposal.objects.filter(pk__in=proposal_ids, status=Proposal.Status.APPROVED).update(
         status=Proposal.Status.SELECTED, selected_at=at
+    )
+
+
+# --- Places and proposals (creation) ----------------------------------------------
+# A resident's idea (votes.services.ideas) submits a proposal, for an existing space or
+# one it names; a published vote imported from a pabulib file (votes.services.imports)
+# brings its projects as approved proposals, each on its own space.
+
+
+@transaction.atomic
+def municipality_get_or_create(
+    *, region_slug: str, region_name: str, region_code: str, name: str, slug: str, oktmo: str, population: int
+) -> Municipality:
+    """The municipality named `name` in the region `region_slug`, each created when missing
+    (a vote imported from a pabulib file may be a city the portal does not know)."""
+    region, _created = Region.objects.get_or_create(
+        slug=region_slug, defaults={"name": region_name, "code": region_code}
+    )
+    municipality = Municipality.objects.filter(region=region, name=name).first()
+    if municipality is None:
+        municipality = Municipality.objects.create(
+            region=region, name=name, slug=slug, population=population, oktmo=oktmo
+        )
+    return municipality
+
+
+def space_create(
+    *,
+    municipality_id: int,
+    name: str,
+    kind: str,
+    address: str,
+    latitude: Decimal,
+    longitude: Decimal,
+    area_m2: Decimal,
+    description: str = "",
+) -> Space:
+    """A new space; a name already used in the municipality is refused ("duplicate")."""
+    space = Space(
+        municipality_id=municipality_id,
+        name=name,
+        kind=kind,
+        address=address,
+        latitude=latitude,
+        longitude=longitude,
+        area_m2=area_m2,
+        description=description,
+    )
+    # The unique name is left to the database, which also decides between two residents
+    # naming one space at the same moment.
+    space.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            space.save()
+    except IntegrityError as error:
+        if violated_constraint(error) != "space_unique_name_in_municipality":
+            raise
+        raise ValidationError(
+            _("A space with this name already exists here: choose it from the list."), code="duplicate"
+        ) from None
+    return space
+
+
+def _proposal_photo_alt(title: str, number: int, count: int) -> str:
+    if count == 1:
+        return title[:300]
+    return (_("%(title)s, photo %(number)d of %(count)d") % {"title": title, "number": number, "count": count})[:300]
+
+
+@transaction.atomic
+def proposal_submit(
+    *,
+    space: Space,
+    author,
+    title: str,
+    description: str,
+    estimated_cost: Decimal,
+    photos: Sequence[UploadedFile] = (),
+    at: datetime.datetime | None = None,
+) -> Proposal:
+    """A proposal waiting for moderation, with its photos (validated by the caller before
+    anything is written: files are not transactional) stored re-encoded with their copies."""
+    proposal = Proposal(
+        space=space,
+        title=title.strip(),
+        description=description.strip(),
+        estimated_cost=estimated_cost,
+        author=author,
+        status=Proposal.Status.SUBMITTED,
+        submitted_at=at or timezone.now(),
+    )
+    proposal.full_clean()
+    proposal.save()
+    for number, photo in enumerate(photos, start=1):
+        stored = ProposalPhoto.objects.create(
+            proposal=proposal,
+            image=photo_store(file=photo),
+            kind=ProposalPhoto.Kind.GENERAL,
+            # Residents send photos without a description: the title says what they
+            # show, numbered when there are several.
+            alt_text=_proposal_photo_alt(proposal.title, number, len(photos)),
+        )
+        photo_renditions_store(photo=stored)
+    return proposal
+
+
+@dataclass(frozen=True)
+class ImportedProposal:
+    """One project of a vote held elsewhere: the space it is for and what it costs."""
+
+    space_name: str
+    address: str
+    space_description: str
+    latitude: Decimal
+    longitude: Decimal
+    title: str
+    description: str
+    cost: Decimal
+
+
+@transaction.atomic
+def proposals_import(
+    *, municipality: Municipality, rows: Sequence[ImportedProposal], approved_at: datetime.datetime
+) -> list[Proposal]:
+    """A space and an approved proposal per row, in bulk, in the rows' order (an imported
+    file may hold thousands of projects); they were approved when that vote opened."""
+    spaces = Space.objects.bulk_create(
+        Space(
+            municipality=municipality,
+            kind=Space.Kind.PUBLIC_SPACE,
+            name=row.space_name,
+            address=row.address,
+            description=row.space_description,
+            latitude=row.latitude,
+            longitude=row.longitude,
+            area_m2=Decimal(1),  # unknown: the files record no area
+        )
+        for row in rows
+    )
+    return Proposal.objects.bulk_create(
+        Proposal(
+            space=space,
+            title=row.title,
+            description=row.description,
+            estimated_cost=row.cost,
+            status=Proposal.Status.APPROVED,
+            submitted_at=approved_at,
+            approved_at=approved_at,
+        )
+        for space, row in zip(spaces, rows, strict=True)
     )
 
 

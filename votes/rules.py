@@ -975,9 +975,18 @@ def _mes_rounds(
         while True:
             chosen = {r.project for r in run.rounds}
             spent = sum(costs[j] for j in chosen)
+            # A project dropped as unaffordable before its group's winner was funded is
+            # not in run.excluded, yet it can no more be added than one dropped after.
+            taken = {group_of[j] for j in (*chosen, *run.free)} - {None} if group_of else set()
             # Exhaustive: every supported project is funded, unaffordable, or excluded
             # by a funded project of its group.
-            if all(j in chosen or j in run.excluded or spent + costs[j] > budget for j in candidates):
+            if all(
+                j in chosen
+                or j in run.excluded
+                or (group_of is not None and group_of[j] in taken)
+                or spent + costs[j] > budget
+                for j in candidates
+            ):
                 break  # exhaustive among the supported projects
             nxt = inst.run(run.per_voter + money_unit, order, group_of)
             runs += 1

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from lib.client_address import client_address
 from lib.mail import site_url
 from portal.accounts.identity import user_provider_verify
 from portal.accounts.services import user_mark_verified
@@ -46,8 +47,6 @@ def rate_limit_window(request) -> int:
 class AccountAdapter(DefaultAccountAdapter):
     def get_client_ip(self, request) -> str:
         # allauth's rate limits key on this: the same address as every other limit.
-        from lib.client_address import client_address
-
         return client_address(request)
 
     def pre_authenticate(self, request, **credentials):

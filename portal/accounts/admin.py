@@ -1,3 +1,5 @@
+from typing import cast
+
 from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -9,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.accounts.forms import AdminUserChangeForm, AdminUserCreationForm
 from portal.accounts.models import InPersonVerification, User
 from portal.accounts.scoped_admin import AuditedAdminMixin
+from portal.accounts.services import official_assign
 
 
 class InPersonVerificationInline(admin.TabularInline):
@@ -70,6 +73,30 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+    # Role and scope are a decision official_assign makes and audits (action:official_assign);
+    # the rest of the form is saved, and recorded, as any admin edit.
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        if change and "role" in form.cleaned_data:
+            obj._requested_role = (obj.role, obj.scope_region)
+            stored = User.objects.only("role", "scope_region").get(pk=obj.pk)
+            obj.role, obj.scope_region = stored.role, stored.scope_region
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        requested = getattr(form.instance, "_requested_role", None)
+        # Kept from form.save_m2m(): the service sets the municipalities with the role.
+        municipalities = form.cleaned_data.pop("scope_municipalities", None) if requested else None
+        super().save_related(request, form, formsets, change)
+        if requested is not None:
+            role, region = requested
+            official_assign(
+                user=form.instance,
+                role=role,
+                region=region,
+                municipalities=list(municipalities or []),
+                actor=cast(User, request.user),  # the admin is for logged-in superusers only
+            )
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser

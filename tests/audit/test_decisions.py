@@ -289,3 +289,65 @@ def test_a_role_and_scope_assigned_are_recorded(cast, town):
     assert (event.actor, event.actor_role, event.municipality) == (cast.superuser, "superuser", None)
     assert (event.before["role"], event.after["role"]) == ("resident", "municipal_official")
     assert event.after["scope_municipalities"] == [town.pk]
+
+
+def user_change_data(user: User, **changes) -> dict:
+    """The user admin's change form as a browser posts it, with `changes`."""
+    data = {
+        "email": user.email,
+        "full_name": user.full_name,
+        "birth_date": "",
+        "phone": user.phone or "",
+        "municipality": user.municipality_id or "",
+        "verified_at_0": "",
+        "verified_at_1": "",
+        "role": user.role,
+        "scope_region": user.scope_region_id or "",
+        "scope_municipalities": [m.pk for m in user.scope_municipalities.all()],
+        "is_active": "on",
+    }
+    data.update(changes)
+    return data
+
+
+def test_a_role_and_scope_changed_in_the_user_admin_go_through_official_assign(client, cast, town):
+    person = make_user(email="clerk@example.org", full_name="Анна Петрова")
+    client.force_login(cast.superuser)
+
+    response = client.post(
+        reverse("admin:accounts_user_change", args=[person.pk]),
+        user_change_data(
+            person,
+            full_name="Анна Сергеевна Петрова",
+            role=User.Role.MUNICIPAL_OFFICIAL,
+            scope_municipalities=[town.pk],
+        ),
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    person.refresh_from_db()
+    assert person.role == User.Role.MUNICIPAL_OFFICIAL
+    assert list(person.scope_municipalities.all()) == [town]
+    [event] = decisions("official_assign")
+    assert event.actor == cast.superuser
+    assert (event.before["role"], event.after["role"]) == ("resident", "municipal_official")
+    assert (event.before["scope_municipalities"], event.after["scope_municipalities"]) == ([], [town.pk])
+    # The rest of the form is an ordinary edit, recorded without the role.
+    [edit] = AuditEvent.objects.filter(action=AuditEvent.UPDATE)
+    assert (edit.before["full_name"], edit.after["full_name"]) == ("Анна Петрова", "Анна Сергеевна Петрова")
+    assert edit.before["role"] == edit.after["role"] == "resident"
+    assert edit.before["scope_municipalities"] == edit.after["scope_municipalities"] == []
+
+
+def test_a_user_admin_edit_without_a_role_change_records_no_assignment(client, cast, town):
+    official = make_user(email="clerk@example.org", role=User.Role.MUNICIPAL_OFFICIAL, scope_municipalities=[town])
+    client.force_login(cast.superuser)
+
+    response = client.post(
+        reverse("admin:accounts_user_change", args=[official.pk]), user_change_data(official, full_name="Иван Иванов")
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert decisions("official_assign") == []
+    [edit] = AuditEvent.objects.filter(action=AuditEvent.UPDATE)
+    assert edit.after["full_name"] == "Иван Иванов"

@@ -31,7 +31,33 @@ import psycopg
 import pytest
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _postgres_bindir() -> Path:
+    """Where initdb and pg_ctl are, for whatever PostgreSQL version is installed.
+
+    PG_BIN wins; then pg_config's (on Debian it belongs to libpq-dev, whose version may
+    differ from the server's, hence the check for initdb); then the newest Debian
+    /usr/lib/postgresql/<version>/bin; then initdb on PATH.
+    """
+    if os.environ.get("PG_BIN"):
+        return Path(os.environ["PG_BIN"])
+    candidates: list[Path] = []
+    if shutil.which("pg_config"):
+        result = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=False)
+        if result.returncode == 0 and result.stdout.strip():
+            candidates.append(Path(result.stdout.strip()))
+    versions = [path for path in Path("/usr/lib/postgresql").glob("*/bin") if path.parent.name.isdigit()]
+    candidates += sorted(versions, key=lambda path: int(path.parent.name), reverse=True)
+    if initdb := shutil.which("initdb"):
+        candidates.append(Path(initdb).parent)
+    for candidate in candidates:
+        if (candidate / "initdb").exists():
+            return candidate
+    return Path("/usr/lib/postgresql/bin-not-found")  # private_postgres skips, naming it
+
+
+PG_BIN = _postgres_bindir()
 PYTHON = sys.executable
 STARTUP_SECONDS = 60
 
@@ -186,9 +212,9 @@ def scenario(env: dict[str, str], *args: str, timeout: float = 180) -> dict:
 
 @pytest.fixture(scope="session")
 def private_postgres() -> Iterator[PrivatePostgres]:
-    """A PostgreSQL 15 cluster of our own (trust auth), with a migrated template database."""
+    """A PostgreSQL cluster of our own (trust auth), with a migrated template database."""
     if not (PG_BIN / "initdb").exists():
-        pytest.skip(f"no PostgreSQL binaries in {PG_BIN}")
+        pytest.skip(f"no PostgreSQL server binaries (initdb) found: install postgresql or set PG_BIN ({PG_BIN})")
     prefix = _as_postgres()
     directory = Path(tempfile.mkdtemp(prefix="faults-pg-"))
     if prefix:

@@ -262,7 +262,7 @@ def test_production_layout_tells_the_truth_as_parts_stop(
     ]
     assert sum(posts) == 21  # every ballot request, timed by view, across both gunicorn workers
     status, _head, _body = client.request("/metrics", headers={"X-Forwarded-For": "10.1.2.3"})
-    assert status == 200  # the direct peer counts, not a forwarded header
+    assert status == 403  # a forwarded request is not the direct peer's: only the token opens it
 
     # A paused replica is reported (results from it get old), and catches up on resume.
     replay_command("replay-pause", private_replica)

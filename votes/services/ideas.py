@@ -14,11 +14,10 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from lib.integrity import violated_constraint
 from portal.accounts.permissions import OutOfScope, can_moderate_in
 from portal.audit.services import audit_decision, audit_snapshot_from_db
-from projects.models import Proposal, ProposalPhoto, Space
-from projects.services import photo_renditions_store, photo_store, proposal_approve, proposal_merge, proposal_reject
+from projects.models import Proposal, Space
+from projects.services import proposal_approve, proposal_merge, proposal_reject, proposal_submit, space_create
 from projects.validators import validate_image_upload
 from votes.models import Campaign, Entry, Idea
 from votes.permissions import idea_refusal
@@ -35,12 +34,6 @@ def _idea_require_moderator(user, campaign: Campaign) -> None:
     """Officials and moderators act on ideas of their own municipalities only."""
     if not can_moderate_in(user, campaign.municipality_id):
         raise OutOfScope("not a moderator of this municipality")
-
-
-def _idea_photo_alt(title: str, number: int, count: int) -> str:
-    if count == 1:
-        return title[:300]
-    return (_("%(title)s, photo %(number)d of %(count)d") % {"title": title, "number": number, "count": count})[:300]
 
 
 def idea_validate_photos(photos: Sequence[UploadedFile]) -> None:
@@ -75,43 +68,20 @@ def idea_submit(
         raise ValidationError(_("This space is in another municipality."), code="space")
     idea_validate_photos(photos)
 
-    proposal = Proposal(
-        title=title.strip(),
-        description=description.strip(),
-        estimated_cost=estimated_cost,
-        author=author,
-        status=Proposal.Status.SUBMITTED,
-        submitted_at=now,
-    )
-    try:
-        with transaction.atomic():
-            if new_space is not None:
-                space = Space(municipality_id=campaign.municipality_id, **new_space)
-                space.full_clean(validate_constraints=False)
-                space.save()
-            assert space is not None  # noqa: S101  (one of the two, checked above)
-            proposal.space = space
-            proposal.full_clean()
-            proposal.save()
-            idea = Idea.objects.create(campaign=campaign, proposal=proposal, submitted_at=now)
-            for number, photo in enumerate(photos, start=1):
-                stored = ProposalPhoto.objects.create(
-                    proposal=proposal,
-                    image=photo_store(file=photo),
-                    kind=ProposalPhoto.Kind.GENERAL,
-                    # Residents send photos without a description: the idea's title says
-                    # what they show, numbered when there are several.
-                    alt_text=_idea_photo_alt(proposal.title, number, len(photos)),
-                )
-                photo_renditions_store(photo=stored)
-    except IntegrityError as error:
-        # The one constraint a resident can hit: a new space named like an existing one
-        # (also when two residents name it at the same moment).
-        if violated_constraint(error) != "space_unique_name_in_municipality":
-            raise
-        raise ValidationError(
-            _("A space with this name already exists here: choose it from the list."), code="duplicate"
-        ) from None
+    with transaction.atomic():
+        if new_space is not None:
+            space = space_create(municipality_id=campaign.municipality_id, **new_space)
+        assert space is not None  # noqa: S101  (one of the two, checked above)
+        proposal = proposal_submit(
+            space=space,
+            author=author,
+            title=title,
+            description=description,
+            estimated_cost=estimated_cost,
+            photos=photos,
+            at=now,
+        )
+        idea = Idea.objects.create(campaign=campaign, proposal=proposal, submitted_at=now)
     return idea
 
 

@@ -78,7 +78,7 @@ def campaign_import_pabulib(
 
     from django.utils.text import slugify
 
-    from projects.models import Municipality, Proposal, Region, Space
+    from projects.services import ImportedProposal, municipality_get_or_create, proposals_import
     from votes import pabulib
 
     meta = election.meta
@@ -128,20 +128,15 @@ def campaign_import_pabulib(
     irregularities = [item.as_dict() for item in [*election.irregularities, *choice.notes]]
 
     with transaction.atomic():
-        region_slug = slugify(country) or "region"
-        region, _ = Region.objects.get_or_create(
-            slug=region_slug[:100],
-            defaults={"name": country, "code": "PB-" + hashlib.sha256(country.encode()).hexdigest()[:7].upper()},
+        municipality = municipality_get_or_create(
+            region_slug=(slugify(country) or "region")[:100],
+            region_name=country,
+            region_code="PB-" + hashlib.sha256(country.encode()).hexdigest()[:7].upper(),
+            name=unit,
+            slug=slugify(f"{country} {unit}")[:100] or _placeholder_oktmo(country, unit),
+            oktmo=_placeholder_oktmo(country, unit),
+            population=population or max(n_voters, 1),
         )
-        municipality = Municipality.objects.filter(region=region, name=unit).first()
-        if municipality is None:
-            municipality = Municipality.objects.create(
-                region=region,
-                name=unit,
-                slug=slugify(f"{country} {unit}")[:100] or _placeholder_oktmo(country, unit),
-                population=population or max(n_voters, 1),
-                oktmo=_placeholder_oktmo(country, unit),
-            )
         campaign = Campaign.objects.create(
             municipality=municipality,
             title=(meta.get("description") or f"{unit} {year}")[:200],
@@ -170,31 +165,23 @@ def campaign_import_pabulib(
         Campaign.objects.filter(pk=campaign.pk).update(opened_at=opens, closed_at=closes)
         campaign.refresh_from_db()
         tag = f"[pb {campaign.pk}]"
-        spaces = Space.objects.bulk_create(
-            Space(
-                municipality=municipality,
-                kind=Space.Kind.PUBLIC_SPACE,
-                # Unique per municipality: the campaign and project id make it so.
-                name=f"{(row.get('name') or row['project_id'])[:150]} {tag} {row['project_id']}"[:200],
-                address=row.get("address") or unit,
-                description=row.get("description", ""),
-                latitude=Decimal(row.get("latitude") or 0),
-                longitude=Decimal(row.get("longitude") or 0),
-                area_m2=Decimal(1),
-            )
-            for row in election.projects
-        )
-        proposals = Proposal.objects.bulk_create(
-            Proposal(
-                space=space,
-                title=(row.get("name") or row["project_id"])[:200],
-                description=row.get("description") or row.get("name") or row["project_id"],
-                estimated_cost=costs[project.id],
-                status=Proposal.Status.APPROVED,
-                submitted_at=opens,
-                approved_at=opens,
-            )
-            for space, row, project in zip(spaces, election.projects, data.projects, strict=True)
+        proposals = proposals_import(
+            municipality=municipality,
+            rows=[
+                ImportedProposal(
+                    # Unique per municipality: the campaign and project id make it so.
+                    space_name=f"{(row.get('name') or row['project_id'])[:150]} {tag} {row['project_id']}"[:200],
+                    address=row.get("address") or unit,
+                    space_description=row.get("description", ""),
+                    latitude=Decimal(row.get("latitude") or 0),
+                    longitude=Decimal(row.get("longitude") or 0),
+                    title=(row.get("name") or row["project_id"])[:200],
+                    description=row.get("description") or row.get("name") or row["project_id"],
+                    cost=costs[project.id],
+                )
+                for row, project in zip(election.projects, data.projects, strict=True)
+            ],
+            approved_at=opens,
         )
         entries = Entry.objects.bulk_create(
             Entry(

@@ -1,11 +1,14 @@
+import io
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from PIL import Image
 
 from portal.accounts.permissions import OutOfScope
+from projects.images import rendition_name
 from projects.models import Proposal, ProposalPhoto, Space
 from tests.builders import make_campaign, make_proposal, make_space, make_user, png_upload
 from votes import services
@@ -34,6 +37,21 @@ def test_resident_submits_idea_for_existing_space(campaign, resident, space, med
     assert proposal.space == space
     assert proposal.photos.count() == 1
     assert not Proposal.objects.public().filter(pk=proposal.pk).exists()
+
+
+def test_an_idea_photo_is_stored_with_its_webp_copies(campaign, resident, space, media_root):
+    buffer = io.BytesIO()
+    Image.new("RGB", (1200, 900), (40, 160, 90)).save(buffer, format="PNG")
+    photo_file = SimpleUploadedFile("courtyard.png", buffer.getvalue(), content_type="image/png")
+
+    idea = submit(campaign, resident, space=space, photos=[photo_file])
+
+    photo = idea.proposal.photos.get()
+    assert (photo.width, photo.height) == (1200, 900)
+    assert photo.renditions == [[320, 240], [640, 480], [1024, 768], [1200, 900]]
+    for width, height in photo.renditions:
+        with Image.open(media_root / rendition_name(photo.image.name, width)) as copy:
+            assert (copy.format, copy.size) == ("WEBP", (width, height))
 
 
 def test_idea_for_a_new_space_creates_the_space(campaign, resident):
