@@ -15,7 +15,7 @@ from portal.accounts.models import Assurance, User
 from portal.accounts.services import user_profile_update
 from portal.audit.models import AuditEvent
 from tests.builders import make_campaign, make_entry, make_user, years_ago
-from votes.models import Ballot
+from votes.models import Ballot, Participation
 from votes.permissions import ballot_refusal
 from votes.services import AlreadyVoted, ResidentHasExistingAccount, ballot_cast, volunteer_ballot_cast
 
@@ -52,10 +52,11 @@ def test_a_squatted_phone_does_not_capture_the_owners_desk_ballot(town, voluntee
     body = _desk_body(campaign, entry, code=_desk_code(volunteer, VICTIM_PHONE, sms_outbox))
     response = api.post("/api/v1/volunteer/ballots/", body, format="json")
     assert response.status_code == 201, response.content
-    ballot = Ballot.objects.get()
-    assert ballot.voter != attacker
-    assert ballot.voter.has_verified_phone
-    assert ballot.voter.phone == VICTIM_PHONE
+    assert Ballot.objects.count() == 1
+    voter = Participation.objects.get().voter
+    assert voter != attacker
+    assert voter.has_verified_phone
+    assert voter.phone == VICTIM_PHONE
     mine = APIClient()
     mine.force_authenticate(attacker)
     assert mine.get("/api/v1/ballots/mine/").json()["results"] == []

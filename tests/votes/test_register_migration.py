@@ -93,7 +93,7 @@ def test_every_ballot_keeps_its_choices_and_the_register_its_voter():
             )
     helper = User.objects.create(email="volunteer@example.org", full_name="Волонтёр")
     voters = [User.objects.create(email=f"v{n}@example.org", full_name=f"Житель {n}") for n in range(6)]
-    written = []  # (campaign, voter, external id, channel, volunteer)
+    written: list[tuple] = []  # (campaign, voter, external id, channel, volunteer)
     for n, voter in enumerate(voters):
         channel = ("web", "api", "volunteer")[n % 3]
         written.append((lists[0].pk, voter.pk, None, channel, helper.pk if channel == "volunteer" else None))

@@ -55,7 +55,7 @@ def participation_link_open(*, participation: Participation, key_texts: Iterable
         raise CommissionKeyError(str(error), code="wrong_key") from None
     if not sealing.private_matches(private, campaign.commission_public_key):
         raise CommissionKeyError(_("This is not the commission key of this campaign."), code="wrong_key")
-    receipt = sealing.link_open(private, participation.sealed_link)
+    receipt = sealing.link_open(private, bytes(participation.sealed_link))
     with transaction.atomic():
         # Who opened which participation's link, and why; never the ballot it leads to.
         audit_record(
