@@ -30,10 +30,20 @@ if [ -d "$MEDIA_ROOT" ] && [ -n "$(ls -A "$MEDIA_ROOT")" ]; then
   exit 1
 fi
 
-# One transaction: either the whole database is restored or nothing is. Triggers and
-# constraints are created after the data (post-data section), so the ballot-window
-# and append-only triggers do not fire on restored rows.
-pg_restore --no-owner --no-acl --exit-on-error --single-transaction --dbname="$DATABASE_URL" "$src/db.dump"
+# Tables first, then their rows (the box from its own files, in receipt order; the
+# choices get new ids), then constraints, indexes and triggers (post-data), so the
+# ballot-window and append-only triggers do not fire on restored rows. Each step is one
+# transaction; if one fails, drop the fresh database and start again.
+pg_restore --no-owner --no-acl --exit-on-error --single-transaction --section=pre-data --section=data \
+  --dbname="$DATABASE_URL" "$src/db.dump"
+if [ -f "$src/box-ballots.copy" ]; then
+  psql "$DATABASE_URL" --no-psqlrc --quiet -v ON_ERROR_STOP=1 --single-transaction <<SQL
+\\copy votes_ballot (id, campaign_id, cast_on, receipt_hash) FROM '$src/box-ballots.copy'
+\\copy votes_ballotchoice (ballot_id, campaign_id, entry_id, points) FROM '$src/box-choices.copy'
+SQL
+fi
+pg_restore --no-owner --no-acl --exit-on-error --single-transaction --section=post-data \
+  --dbname="$DATABASE_URL" "$src/db.dump"
 
 mkdir -p "$MEDIA_ROOT"
 tar --extract --gzip --file="$src/media.tar.gz" --directory="$MEDIA_ROOT" --no-same-owner

@@ -36,6 +36,16 @@ def _warning_text() -> str:
     return gettext("The live tally is out of date: the worker or beat may be down.")
 
 
+def _no_commission_key_text(campaign: Campaign) -> str:
+    if campaign.ballot_is_frozen():
+        return gettext("none: no ballot of this vote can be annulled after the close.")
+    return gettext(
+        "This vote has no commission key yet: without it, no ballot can be annulled after the close. "
+        "Make it before the vote opens: manage.py commission_key %(id)s --out FOLDER (then hand the key to the "
+        "commission and delete it from the server)."
+    ) % {"id": campaign.pk}
+
+
 def recount_refused_text(command: str) -> str:
     return gettext(
         "the recount was not queued: the task queue (Redis) is not answering. "
@@ -218,6 +228,7 @@ class CampaignAdmin(ScopedAdmin):
         "live_tally_warning",
         "imported_rule",
         "import_report",
+        "commission_key_state",
     ]
     # What ballots were cast under, and what the count reads, cannot change once voting began.
     FROZEN_WHEN_OPEN = [
@@ -273,6 +284,7 @@ class CampaignAdmin(ScopedAdmin):
                 ]
             },
         ),
+        (_("Commission"), {"fields": ["commission_key_state"]}),
         (_("Import"), {"fields": ["imported_rule", "import_report"]}),
         (_("Stages"), {"fields": ["opened_at", "closed_at", "results_published_at"]}),
     ]
@@ -321,6 +333,12 @@ class CampaignAdmin(ScopedAdmin):
             return "—"
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((line,) for line in lines)))
 
+    @admin.display(description=_("commission's key"))
+    def commission_key_state(self, campaign: Campaign) -> str:
+        if campaign.commission_public_key:
+            return gettext("made; its public key is %(key)s") % {"key": campaign.commission_public_key[:16] + "…"}
+        return _no_commission_key_text(campaign) if campaign.pk else "—"
+
     @admin.display(description=_("live tally"))
     def live_tally_warning(self, campaign: Campaign) -> str:
         if campaign.pk and live_tally_is_stale(campaign):
@@ -332,6 +350,8 @@ class CampaignAdmin(ScopedAdmin):
             campaign = self.get_object(request, object_id)
             if live_tally_is_stale(campaign):
                 messages.warning(request, _warning_text())
+            if campaign is not None and campaign.lacks_commission_key:
+                messages.warning(request, _no_commission_key_text(campaign))
             extra_context = {**(extra_context or {}), "counting": self._counting_panel(request, campaign)}
         return super().changeform_view(request, object_id, form_url, extra_context)
 

@@ -452,6 +452,11 @@ class Campaign(ConstraintErrorsOnFields, models.Model):
         return self.opened_at is not None or (now or timezone.now()) >= self.voting_opens_at
 
     @property
+    def lacks_commission_key(self) -> bool:
+        """Before the vote opens, officials are told a vote without a key cannot annul ballots."""
+        return not self.commission_public_key and not self.ballot_is_frozen()
+
+    @property
     def uses_budget(self) -> bool:
         return self.rule in BUDGET_RULES or self.method == rules.KNAPSACK
 

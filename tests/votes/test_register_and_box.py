@@ -297,7 +297,7 @@ def test_k_of_n_shares_open_a_link_and_fewer_do_not(make_campaign, voter, ids, t
 
 def test_the_key_is_made_once_and_before_the_vote_opens(make_campaign, tmp_path: Path):
     open_now = make_campaign()
-    with pytest.raises(CommandError, match="Voting has begun"):
+    with pytest.raises(CommandError, match="Голосование уже началось"):
         call_command("commission_key", str(open_now.pk), "--out", str(tmp_path))
     upcoming = make_campaign(phase="upcoming")
     commission_key_create(campaign=upcoming)
@@ -336,3 +336,15 @@ def test_the_seal_rewrites_the_box_so_no_row_pairs_with_the_register(make_campai
     assert physical == sorted(physical)
     assert sorted(Ballot.objects.filter(campaign=campaign).values_list("pk", "choices__entry_id")) == choices_before
     assert ledger_head_compute(campaign.pk)[0] == head_before
+
+
+def test_officials_are_told_before_the_vote_opens_that_it_has_no_commission_key(make_campaign, official):
+    upcoming = make_campaign(phase="upcoming")
+    client = Client()
+    client.force_login(official)
+    page = client.get(f"/admin/votes/campaign/{upcoming.pk}/change/").content.decode()
+    assert "нет ключа комиссии" in page
+    assert f"commission_key {upcoming.pk}" in page
+    commission_key_create(campaign=upcoming)
+    page = client.get(f"/admin/votes/campaign/{upcoming.pk}/change/").content.decode()
+    assert "нет ключа комиссии" not in page
