@@ -85,16 +85,23 @@ def superuser_client(db):
     return client
 
 
+@pytest.fixture
+def three_voted(make_campaign, make_user, ids):
+    """A campaign in which three residents have voted on the web."""
+    campaign = make_campaign()
+    voters = [make_user() for _ in range(3)]
+    for n, voter in enumerate(voters):
+        ballot_cast(campaign=campaign, voter=voter, choices=[ids(campaign)[n % 2]], channel=Channel.WEB)
+    return campaign, voters
+
+
 def _refused(response) -> bool:
     """Django answers a refused admin lookup with the changelist's error redirect (?e=1)."""
     return response.status_code in (302, 400) and "cl" not in (response.context or {})
 
 
-def test_the_user_admin_cannot_reach_a_ballot(superuser_client, make_campaign, make_user, ids):
-    campaign = make_campaign()
-    voters = [make_user() for _ in range(3)]
-    for n, voter in enumerate(voters):
-        ballot_cast(campaign=campaign, voter=voter, choices=[ids(campaign)[n % 2]], channel=Channel.WEB)
+def test_the_user_admin_cannot_reach_a_ballot(superuser_client, three_voted):
+    campaign, voters = three_voted
     ballot = Ballot.objects.first()
     assert ballot is not None
     for probe in (
@@ -115,11 +122,8 @@ def test_the_user_admin_cannot_reach_a_ballot(superuser_client, make_campaign, m
             assert voter_ids <= found or not found & voter_ids, probe
 
 
-def test_the_ballot_admin_offers_no_time_id_or_channel(superuser_client, make_campaign, make_user, ids):
-    campaign = make_campaign()
-    voters = [make_user() for _ in range(3)]
-    for n, voter in enumerate(voters):
-        ballot_cast(campaign=campaign, voter=voter, choices=[ids(campaign)[n % 2]], channel=Channel.WEB)
+def test_the_ballot_admin_offers_no_time_id_or_channel(superuser_client, three_voted):
+    campaign, voters = three_voted
     ballot = Ballot.objects.first()
     assert ballot is not None
     for probe in (
