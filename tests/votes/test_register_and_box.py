@@ -101,7 +101,7 @@ def _refused(response) -> bool:
 
 
 def test_the_user_admin_cannot_reach_a_ballot(superuser_client, three_voted):
-    campaign, voters = three_voted
+    _campaign, voters = three_voted
     ballot = Ballot.objects.first()
     assert ballot is not None
     for probe in (
