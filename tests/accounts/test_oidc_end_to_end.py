@@ -25,6 +25,7 @@ from urllib.parse import urljoin
 import pytest
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db import connections
 
 from portal.accounts.models import Assurance, User
 from portal.accounts.services import user_profile_update
@@ -112,6 +113,10 @@ def portal_with_provider(live_server, oidc_issuer, settings, monkeypatch):
     monkeypatch.setenv("OIDC_PROVIDER_ID", PROVIDER_ID)
     monkeypatch.setenv("OIDC_PROVIDER_NAME", "Госуслуги региона")
     settings.SOCIALACCOUNT_PROVIDERS = oidc_providers()
+    # The session keeps its HTTP connection alive, so the live server answers it from one
+    # thread whose database connection (CONN_MAX_AGE) would outlive the test and block
+    # dropping the test database: close it after every request there.
+    monkeypatch.setitem(connections["default"].settings_dict, "CONN_MAX_AGE", 0)
     cache.clear()  # allauth's rate limits, and the provider's discovery document
     yield live_server
     cache.clear()
