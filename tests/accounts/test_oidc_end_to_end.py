@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import threading
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
 import pytest
@@ -35,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROVIDER_JS = Path(__file__).resolve().parent / "oidc" / "provider.mjs"
 CLIENT_ID, CLIENT_SECRET, PROVIDER_ID = "portal-e2e", "e2e-client-secret", "regional-id"
 OKTMO = "65701000"
-CLAIMS = {
+CLAIMS: dict[str, Any] = {
     "sub": "resident-0001",
     "email": "olga@example.org",
     "email_verified": True,
@@ -82,10 +83,15 @@ def oidc_issuer(live_server):
         text=True,
     )
     lines: queue.Queue[str] = queue.Queue()
-    # Both pipes are drained in threads: a full pipe would block the provider.
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()  # type: ignore[union-attr]
     errors: list[str] = []
-    threading.Thread(target=lambda: errors.extend(process.stderr), daemon=True).start()  # type: ignore[arg-type]
+
+    # Both pipes are drained in threads: a full pipe would block the provider.
+    def drain(pipe: Any, into: Any) -> None:
+        for line in pipe:
+            into(line)
+
+    threading.Thread(target=drain, args=(process.stdout, lines.put), daemon=True).start()
+    threading.Thread(target=drain, args=(process.stderr, errors.append), daemon=True).start()
     try:
         try:
             issuer = json.loads(lines.get(timeout=STARTUP_SECONDS))["issuer"]
@@ -154,7 +160,7 @@ def _log_in_with_provider(session, portal_url: str):
             break
         action, fields = _form(response.text, containing="prompt")
         if fields.get("prompt") == "login":
-            fields.update(login=CLAIMS["sub"], password="any")
+            fields.update(login=str(CLAIMS["sub"]), password="any")
         response = session.post(urljoin(response.url, action), data=fields, timeout=TIMEOUT)
     return response
 
