@@ -369,26 +369,35 @@ ACCOUNT_RATE_LIMITS: dict | bool = (
     else False
 )
 
+
 # A regional identity service (as Gosuslugi is for the real vote) plugs in as an
 # OpenID Connect provider without code: set OIDC_SERVER_URL, OIDC_CLIENT_ID, OIDC_SECRET.
-SOCIALACCOUNT_PROVIDERS: dict = {}
-if env_str("OIDC_SERVER_URL", ""):
-    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
-        "APPS": [
-            {
-                "provider_id": env_str("OIDC_PROVIDER_ID", "regional-id"),
-                "name": env_str("OIDC_PROVIDER_NAME", "Regional ID"),
-                "client_id": env_str("OIDC_CLIENT_ID"),
-                "secret": env_str("OIDC_SECRET"),
-                "settings": {"server_url": env_str("OIDC_SERVER_URL")},
-            }
-        ],
-        # birthdate is in the standard "profile" scope; the municipality's OKTMO code (claim
-        # "oktmo") or address.locality in "address" (portal/accounts/identity.py).
-        "SCOPE": env_list("OIDC_SCOPES", ["openid", "profile", "email", "address"]),
-        "EMAIL_AUTHENTICATION": True,
-        "VERIFIED_EMAIL": True,
+def oidc_providers() -> dict:
+    """allauth's providers from the environment (a function: the end-to-end test reads
+    the same variables against a real provider, tests/accounts/test_oidc_end_to_end.py)."""
+    if not env_str("OIDC_SERVER_URL", ""):
+        return {}
+    return {
+        "openid_connect": {
+            "APPS": [
+                {
+                    "provider_id": env_str("OIDC_PROVIDER_ID", "regional-id"),
+                    "name": env_str("OIDC_PROVIDER_NAME", "Regional ID"),
+                    "client_id": env_str("OIDC_CLIENT_ID"),
+                    "secret": env_str("OIDC_SECRET"),
+                    "settings": {"server_url": env_str("OIDC_SERVER_URL")},
+                }
+            ],
+            # birthdate is in the standard "profile" scope; the municipality's OKTMO code
+            # (claim "oktmo") or address.locality in "address" (portal/accounts/identity.py).
+            "SCOPE": env_list("OIDC_SCOPES", ["openid", "profile", "email", "address"]),
+            "EMAIL_AUTHENTICATION": True,
+            "VERIFIED_EMAIL": True,
+        }
     }
+
+
+SOCIALACCOUNT_PROVIDERS: dict = oidc_providers()
 
 # --- Identity assurance (README "Identity levels") ---------------------------------
 # One-time codes by SMS: the class that sends them (console in development: the code is
