@@ -4,6 +4,7 @@ it, so the admin, the API, commands and tasks are all covered (one test per deci
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -255,9 +256,11 @@ def test_hiding_a_comment_is_recorded_with_its_reason(town, cast):
     assert Comment.objects.get(pk=comment.pk).hidden_at is not None
 
 
-def test_a_paper_ballot_entered_by_an_official_is_recorded_without_the_voter(town, official):
+def test_a_paper_ballot_entered_by_an_official_is_recorded_without_the_voter(town, official, sms_outbox):
     campaign = make_campaign(town)
     entry = make_entry(campaign)
+    services.desk_phone_code_send(volunteer=official, phone="+79120001122")
+    code = re.search(r"\b(\d{6})\b", sms_outbox[-1].text).group(1)
 
     cast = services.volunteer_ballot_cast(
         volunteer=official,
@@ -267,6 +270,9 @@ def test_a_paper_ballot_entered_by_an_official_is_recorded_without_the_voter(tow
         birth_date=datetime.date(1970, 5, 1),
         municipality=town,
         choices=[(entry.pk, None)],
+        document_type="passport",
+        document_number="6512 345678",
+        code=code,
         channel="paper",
     )
 
@@ -305,6 +311,11 @@ def user_change_data(user: User, **changes) -> dict:
         "scope_region": user.scope_region_id or "",
         "scope_municipalities": [m.pk for m in user.scope_municipalities.all()],
         "is_active": "on",
+        # The in-person verifications inline (read-only records) posts its management form.
+        "in_person_verifications-TOTAL_FORMS": "0",
+        "in_person_verifications-INITIAL_FORMS": "0",
+        "in_person_verifications-MIN_NUM_FORMS": "0",
+        "in_person_verifications-MAX_NUM_FORMS": "1000",
     }
     data.update(changes)
     return data

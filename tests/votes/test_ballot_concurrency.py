@@ -13,6 +13,7 @@ from collections import Counter
 import pytest
 from django.db import connection
 from django.test import override_settings
+from django.utils import timezone
 
 from votes.models import Ballot, BallotChoice, Channel, Participation
 from votes.services import AlreadyVoted, BallotError, CampaignNotOpen, CastBallot, ballot_cast, campaign_close
@@ -121,6 +122,7 @@ def test_one_voter_racing_through_web_api_and_volunteer_gets_one_ballot(make_cam
     e = ids(campaign)
     voter = make_user(phone="+79125550011", full_name="Сидорова Ольга")
     voter.birth_date = datetime.date(1970, 3, 8)
+    voter.phone_verified_at = timezone.now()  # the desk finds the resident by a verified phone
     voter.save()
     voter_token = api_token_issue(user=voter)
     volunteer_token = api_token_issue(user=volunteer)
@@ -153,6 +155,8 @@ def test_one_voter_racing_through_web_api_and_volunteer_gets_one_ballot(make_cam
             "full_name": "Сидорова Ольга",
             "birth_date": "1970-03-08",
             "municipality": campaign.municipality.slug,
+            "document_type": "passport",
+            "document_number": "6512 345678",
             "choices": [{"entry": e[i % 4]}],
         }
         desk_response = api.post("/api/v1/volunteer/ballots/", body, format="json")

@@ -8,6 +8,7 @@ the retry answered 409 "already voted" and the app showed an error for a stored 
 from __future__ import annotations
 
 import datetime
+import re
 import uuid
 
 import pytest
@@ -147,17 +148,23 @@ def test_answers_are_kept_for_a_day(token_client, make_campaign, voter, ids, key
 
 
 @override_settings(THROTTLE=False)
-def test_the_volunteers_endpoint_honours_the_key(token_client, make_campaign, volunteer, ids, key):
+def test_the_volunteers_endpoint_honours_the_key(token_client, make_campaign, volunteer, ids, key, sms_outbox):
     campaign = make_campaign()
+    client = token_client(volunteer)
+    # The resident proves the phone with the code they receive and read to the volunteer.
+    assert client.post("/api/v1/volunteer/codes/", {"phone": "8 912 555-12-34"}, format="json").status_code == 202
+    code = re.search(r"\b(\d{6})\b", sms_outbox[-1].text).group(1)
     body = {
         "campaign": campaign.pk,
         "phone": "8 912 555-12-34",
         "full_name": "Сидорова Ольга",
         "birth_date": "1970-03-08",
         "municipality": campaign.municipality.slug,
+        "document_type": "passport",
+        "document_number": "6512 345678",
+        "code": code,
         "choices": [{"entry": ids(campaign)[0]}],
     }
-    client = token_client(volunteer)
     first = client.post("/api/v1/volunteer/ballots/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
     retry = client.post("/api/v1/volunteer/ballots/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
     assert first.status_code == retry.status_code == 201
