@@ -45,6 +45,7 @@ def assurance_at_least(level: str, minimum: str) -> bool:
 CONSTRAINT_FIELDS = {
     "user_regional_official_has_region": "scope_region",
     "user_phone_e164": "phone",
+    "user_phone_verified_has_phone": "phone",
 }
 
 
@@ -238,6 +239,8 @@ class User(ConstraintErrorsOnFields, AbstractBaseUser, PermissionsMixin):
             models.CheckConstraint(
                 condition=Q(phone_verified_at__isnull=True) | Q(phone__isnull=False),
                 name="user_phone_verified_has_phone",
+                violation_error_code="user_phone_verified_has_phone",
+                violation_error_message=_("A phone can only be verified with its number."),
             ),
             models.UniqueConstraint(
                 fields=["identity_provider", "identity_subject"],

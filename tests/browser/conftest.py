@@ -71,6 +71,8 @@ def live(live_server, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.CELERY_TASK_EAGER_PROPAGATES = True
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # Links in e-mails (allauth's confirmation too) lead to this server.
+    settings.SITE_URL = live_server.url
     from portal.celery import app
 
     # The Celery app read its configuration at import; eager mode is switched on it too.

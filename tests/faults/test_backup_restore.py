@@ -175,7 +175,14 @@ def test_backup_restores_into_a_fresh_database_with_the_same_data(settings, tmp_
 
     backup = run_script("backup.sh", tmp_path / "backup", source_db, settings.MEDIA_ROOT)
     assert backup.returncode == 0, backup.stderr
-    assert {p.name for p in (tmp_path / "backup").iterdir()} == {"db.dump", "media.tar.gz", "MANIFEST", "SHA256SUMS"}
+    assert {p.name for p in (tmp_path / "backup").iterdir()} == {
+        "db.dump",
+        "box-ballots.copy",
+        "box-choices.copy",
+        "media.tar.gz",
+        "MANIFEST",
+        "SHA256SUMS",
+    }
 
     restore = run_script("restore.sh", tmp_path / "backup", fresh_database, restored_media)
     assert restore.returncode == 0, restore.stderr

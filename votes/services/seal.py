@@ -125,8 +125,8 @@ def ledger_seal(*, campaign_id: int) -> str:
 # when (docs/threat-model.md; VACUUM then clears the old versions). The ballots' ids
 # and receipt hashes, and so the ledger and the sealed links, are unchanged.
 _BOX_REWRITE_SQL = [
-    "CREATE TEMP TABLE box_ballots ON COMMIT DROP AS SELECT * FROM votes_ballot WHERE campaign_id = %(c)s",
-    "CREATE TEMP TABLE box_choices ON COMMIT DROP AS"
+    "CREATE TEMP TABLE box_ballots AS SELECT * FROM votes_ballot WHERE campaign_id = %(c)s",
+    "CREATE TEMP TABLE box_choices AS"
     " SELECT ballot_id, campaign_id, entry_id, points FROM votes_ballotchoice WHERE campaign_id = %(c)s",
     "DELETE FROM votes_ballotchoice WHERE campaign_id = %(c)s",
     "DELETE FROM votes_ballot WHERE campaign_id = %(c)s",
@@ -136,6 +136,8 @@ _BOX_REWRITE_SQL = [
     " SELECT c.ballot_id, c.campaign_id, c.entry_id, c.points"
     " FROM box_choices c JOIN box_ballots b ON b.id = c.ballot_id"
     ' ORDER BY b.receipt_hash COLLATE "C", c.points, c.entry_id',
+    # Dropped here, not at commit: one transaction may seal more than one vote.
+    "DROP TABLE box_ballots, box_choices",
 ]
 
 
