@@ -629,7 +629,7 @@ class Ballot(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.campaign_id}:{self.receipt_hash[:12]}"
+        return f"{self.campaign_id}:{self.receipt_hash[:16]}"
 
 
 class BallotChoice(models.Model):

@@ -194,7 +194,7 @@ def test_backup_restores_into_a_fresh_database_with_the_same_data(settings, tmp_
     assert (restored["ballots"], restored["checksum"]) == (original["ballots"], original["checksum"])
     # The database's own guards come back with the data.
     assert "audit_event_append_only" in restored["triggers"]
-    assert "ballot_within_voting_window" in restored["triggers"]
+    assert "participation_within_voting_window" in restored["triggers"]
     assert restored["triggers"] == original["triggers"]
     restored_file = restored_media / photo.image.name
     assert restored_file.read_bytes() == (settings.MEDIA_ROOT / photo.image.name).read_bytes()

@@ -25,6 +25,7 @@ ALLOWED = {
     "ID", "OKTMO", "URL", "JSON", "CSV", "XLSX", "PDF", "SHA", "API", "HTML", "WebP", "JPEG", "PNG", "Django",
     "Leaflet", "OpenStreetMap", "pabulib", "OIDC", "Borda", "Dowdall", "https", "http", "www", "ekb", "iframe",
     "Control", "Command", "Mac",  # keys, in Django's hint for multiple choice
+    "manage", "commission_key", "out",  # the command an official runs, quoted verbatim
 }  # fmt: skip
 # What Django builds from a noun in the nominative case, and what reads broken in Russian.
 BROKEN = [

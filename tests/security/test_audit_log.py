@@ -178,21 +178,26 @@ def test_password_hashes_are_never_logged(client, superuser, official_a, town_a,
         "notify_by_email": "on",
         "last_login_0": "",
         "date_joined_0": "",
+        "in_person_verifications-TOTAL_FORMS": "0",
+        "in_person_verifications-INITIAL_FORMS": "0",
     }
 
     response = client.post(change_url(official_a), data)
 
     assert response.status_code == 302, response.content[:3000]
-    event = AuditEvent.objects.get()
-    assert event.actor_role == "superuser"
-    assert event.municipality is None  # account changes are for superusers' eyes only
-    assert event.after["full_name"] == "Иван Петров"
-    assert event.before["scope_municipalities"] != event.after["scope_municipalities"]
-    assert event.after["scope_municipalities"] == [town_b.pk]
-    stored = str(event.before) + str(event.after)
-    assert "password" not in event.before
-    assert "password" not in event.after
-    assert official_a.password not in stored
+    # The edit, and the change of scope as the decision official_assign records.
+    edit = AuditEvent.objects.get(action=AuditEvent.UPDATE)
+    assignment = AuditEvent.objects.get(action="action:official_assign")
+    for event in (edit, assignment):
+        assert event.actor_role == "superuser"
+        assert event.municipality is None  # account changes are for superusers' eyes only
+        stored = str(event.before) + str(event.after)
+        assert "password" not in event.before
+        assert "password" not in event.after
+        assert official_a.password not in stored
+    assert edit.after["full_name"] == "Иван Петров"
+    assert assignment.before["scope_municipalities"] != assignment.after["scope_municipalities"]
+    assert assignment.after["scope_municipalities"] == [town_b.pk]
     assert "password" not in audit_snapshot(official_a)
 
 

@@ -4,17 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0005_personal_data_consent_public_name_erasure'),
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('projects', '0006_progress_update_overrun_reason'),
+        ("accounts", "0005_personal_data_consent_public_name_erasure"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("projects", "0006_progress_update_overrun_reason"),
     ]
 
     operations = [
         migrations.AlterConstraint(
-            model_name='user',
-            name='user_phone_verified_has_phone',
-            constraint=models.CheckConstraint(condition=models.Q(('phone_verified_at__isnull', True), ('phone__isnull', False), _connector='OR'), name='user_phone_verified_has_phone', violation_error_code='user_phone_verified_has_phone', violation_error_message='A phone can only be verified with its number.'),
+            model_name="user",
+            name="user_phone_verified_has_phone",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("phone_verified_at__isnull", True), ("phone__isnull", False), _connector="OR"),
+                name="user_phone_verified_has_phone",
+                violation_error_code="user_phone_verified_has_phone",
+                violation_error_message="A phone can only be verified with its number.",
+            ),
         ),
     ]
