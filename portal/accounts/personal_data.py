@@ -45,6 +45,17 @@ def personal_data_of(user: User) -> dict[str, Any]:
             }
             for c in comments
         ],
+        # Where and when the resident voted (the register); what they chose is not kept
+        # with their name, so it cannot be part of their data.
+        "votes": [
+            {
+                "campaign": p.campaign.title,
+                "municipality": p.campaign.municipality.name,
+                "channel": p.channel,
+                "voted_at": _at(p.voted_at),
+            }
+            for p in user.participations.select_related("campaign__municipality").order_by("voted_at", "pk")
+        ],
         "ideas_and_proposals": [
             {"title": p.title, "space": p.space.name, "submitted_at": _at(p.submitted_at), "status": p.status}
             for p in proposals

@@ -15,7 +15,7 @@ from portal.accounts.services import user_erase
 from portal.audit.models import AuditEvent
 from projects.models import Comment
 from tests.builders import PASSWORD, make_ballot, make_campaign, make_proposal, make_space, make_user
-from votes.models import Ballot
+from votes.models import Ballot, Participation
 
 pytestmark = pytest.mark.django_db
 
@@ -89,6 +89,8 @@ def test_the_profile_sets_the_public_name(resident, town) -> None:
 
 def test_a_resident_downloads_their_data_as_json(resident, town) -> None:
     Comment.objects.create(proposal=make_proposal(make_space(town)), author=resident, body="Мой комментарий")
+    campaign = make_campaign(town, title="Дворы 2027")
+    ballot = make_ballot(campaign, resident)
     client = Client()
     client.force_login(resident)
     response = client.get(reverse("accounts:my_data"))
@@ -98,6 +100,9 @@ def test_a_resident_downloads_their_data_as_json(resident, town) -> None:
     assert data["account"]["full_name"] == "Анна Иванова"
     assert data["comments"][0]["text"] == "Мой комментарий"
     assert "privacy_consent" in data
+    # Where and when they voted, from the register; never the ballot (the box keeps no voter).
+    assert [(v["campaign"], v["channel"]) for v in data["votes"]] == [("Дворы 2027", "web")]
+    assert ballot.receipt_hash not in response.content.decode()
 
 
 def test_deleting_the_account_erases_personal_data_in_place_and_keeps_the_ballot(resident, town) -> None:
@@ -121,6 +126,8 @@ def test_deleting_the_account_erases_personal_data_in_place_and_keeps_the_ballot
     assert not user.has_usable_password()
     assert Ballot.objects.filter(pk=ballot.pk, campaign=campaign).exists()
     assert Ballot.objects.filter(campaign=campaign).count() == 1
+    # The register keeps its row (one ballot per person still holds), linked to no one named.
+    assert Participation.objects.get(campaign=campaign).voter_id == user.pk
     event = AuditEvent.objects.get(action="action:user_erase", object_id=str(user.pk))
     assert event.before is None
     assert event.after is None

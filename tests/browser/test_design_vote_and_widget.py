@@ -104,6 +104,25 @@ def test_a_resident_opens_more_and_votes_for_a_design_project_without_javascript
     page.wait_for_url(f"**/campaigns/{design.pk}/ballot/receipt/")
     context.close()
     assert Participation.objects.filter(campaign=design, voter=resident).exists()
+
+    # The territory list of the same vote: one ballot in the whole vote, and it says where.
+    territories = Campaign.objects.get(vote_group=design.vote_group, kind=Campaign.Kind.TERRITORIES)
+    for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        context = _context(browser, live, viewport=viewport)
+        log_in(context, live, resident)
+        page = context.new_page()
+        response = page.goto(f"/campaigns/{territories.pk}/ballot/")
+        assert response is not None
+        assert response.status == 409
+        assert page.get_by_role("heading", level=1).inner_text() == "Вы уже проголосовали"
+        assert page.locator('[data-refusal="already_voted_in_vote"]').count() == 1
+        assert design.title in page.locator("main").inner_text()
+        assert page.locator("input[type=checkbox], input[type=radio]").count() == 0  # no ballot to fill in
+        screenshot(page, f"fed-second-list-refused-{name}")
+        page.goto(territories.get_absolute_url())
+        assert "в другом его списке" in page.locator("main").inner_text()
+        context.close()
+    assert Participation.objects.filter(voter=resident).count() == 1
     ballot = Ballot.objects.get(campaign=design)  # the only ballot of this list
     assert [choice.entry.proposal.title for choice in ballot.choices.select_related("entry__proposal")] == [title]
 
