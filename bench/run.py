@@ -256,7 +256,7 @@ result = {
             row[0]
             for row in conn.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = 'accounts_user' "
-                "AND column_name NOT IN ('id', 'email', 'phone') ORDER BY ordinal_position"
+                "AND column_name NOT IN ('id', 'email', 'phone', 'phone_verified_at') ORDER BY ordinal_position"
             )
         ]
         template = conn.execute(

@@ -45,7 +45,7 @@ from votes.services import (
     desk_phone_code_send,
     volunteer_ballot_cast,
 )
-from votes.throttles import AuthAccountThrottle, AuthIPThrottle, BallotIPThrottle, BallotUserThrottle
+from votes.throttles import AuthAccountThrottle, AuthIPThrottle, BallotThrottle
 
 CAMPAIGN_STATUSES = ["open", "upcoming", "closed"]
 
@@ -374,7 +374,7 @@ class BallotCreateView(APIView):
 
     parser_classes = [JSONParser]
     permission_classes = [permissions.IsAuthenticated]
-    throttle_classes = [BallotIPThrottle, BallotUserThrottle]
+    throttle_classes = [BallotThrottle]
 
     @extend_schema(
         operation_id="campaigns_ballots_create",
@@ -426,7 +426,7 @@ class VolunteerBallotView(APIView):
 
     parser_classes = [JSONParser]
     permission_classes = [permissions.IsAuthenticated, IsVolunteer]
-    throttle_classes = [BallotIPThrottle, BallotUserThrottle]
+    throttle_classes = [BallotThrottle]
 
     @extend_schema(
         request=VolunteerBallotRequestSerializer,
@@ -466,7 +466,7 @@ class VolunteerCodeView(APIView):
 
     parser_classes = [JSONParser]
     permission_classes = [permissions.IsAuthenticated, IsVolunteer]
-    throttle_classes = [BallotIPThrottle, BallotUserThrottle]
+    throttle_classes = [BallotThrottle]
 
     @extend_schema(request=VolunteerCodeRequestSerializer, responses={202: VolunteerCodeSerializer, **ERROR_RESPONSES})
     def post(self, request):
