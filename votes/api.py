@@ -31,6 +31,7 @@ from portal.accounts.models import IdentityDocument
 from portal.accounts.services import TokenRefused, api_token_issue, api_token_revoke
 from portal.accounts.validators import validate_birth_date
 from portal.idempotency.services import Answer, IdempotencyError, idempotent, request_text
+from portal.prepared import Prepared
 from portal.replica import reads_from_replica
 from projects.models import Municipality
 from votes.models import Campaign, Channel, Entry, Participation
@@ -369,6 +370,12 @@ class CampaignDetailView(generics.RetrieveAPIView):
     )
 
 
+# The ballot's campaign, with what eligibility reads; compiled once per process.
+_CAMPAIGN_TO_CAST: Prepared[Campaign] = Prepared(
+    Campaign, lambda pk: Campaign.objects.select_related("municipality__region").filter(pk=pk)
+)
+
+
 class BallotCreateView(APIView):
     """Cast the caller's ballot in a campaign."""
 
@@ -386,7 +393,9 @@ class BallotCreateView(APIView):
         return _idempotent(request, lambda: self._cast(request, pk))
 
     def _cast(self, request, pk: int) -> Response:
-        campaign = get_object_or_404(Campaign.objects.select_related("municipality__region"), pk=pk)
+        campaign = _CAMPAIGN_TO_CAST.first(pk)
+        if campaign is None:
+            raise Http404
         serializer = BallotRequestSerializer(data=request.data)
         if not serializer.is_valid():
             return _malformed(serializer)
