@@ -134,7 +134,7 @@ MIDDLEWARE = [
     "portal.middleware.PermissionsPolicyMiddleware",
     "portal.middleware.NulInQueryMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "portal.csp.CachedCSPMiddleware",  # django-csp's, with the header built once
     # After WhiteNoise (static files are never shed) and before the session, the user and
     # the database: a shed request costs nothing and writes nothing (portal/shedding.py).
     "portal.shedding.LoadSheddingMiddleware",
