@@ -250,7 +250,7 @@ def prepare_portal() -> dict:
         DB,
         """
 from votes.models import Campaign
-open_c = Campaign.objects.open().filter(municipality__slug='ekaterinburg').order_by('pk').first()  # the demo voters' one
+open_c = Campaign.objects.open().filter(municipality__slug='ekaterinburg').order_by('pk').first()  # demo voters' own
 closed_c = Campaign.objects.closed().filter(method='choose-1').order_by('pk').first()
 result = {
     'campaign': open_c.pk, 'entries': list(open_c.entries.values_list('pk', flat=True)),

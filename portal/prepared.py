@@ -53,7 +53,7 @@ class _Plan:
         self.model = klass_info["model"]
         self.start, self.end = start, end
         self.init_list = [column[0].target.attname for column in select[start:end]]
-        self.populators = get_related_populators(klass_info, select, db)
+        self.populators = get_related_populators(klass_info, select, db)  # type: ignore[call-arg]  # stubs of 6.0
         self.converters = compiler.get_converters([column[0] for column in select])
 
 

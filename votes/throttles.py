@@ -11,6 +11,7 @@ import hashlib
 import logging
 import time
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
@@ -134,7 +135,7 @@ class BallotThrottle(PortalThrottle):
             return self._allow_separately(request, view)
         keys, args = [], [time.time(), uuid.uuid4().hex]
         for throttle_class in self.scopes:
-            throttle = throttle_class()
+            throttle: Any = throttle_class()  # SimpleRateThrottle sets its rate in __init__
             key = throttle.get_cache_key(request, view)
             if key is None or throttle.num_requests is None or throttle.duration is None:
                 continue
