@@ -14,6 +14,14 @@ Modes (one JSON document on stdout):
   ballots  each client takes the next voter from the tokens file (`email,token` lines),
            POSTs one ballot with `Authorization: Token ...`, and records status and latency.
   get      each client GETs the same path repeatedly for the duration.
+  open     open loop: requests ARRIVE at a set rate (ramping from --rate-start to
+           --rate-end over --duration), each on an idle connection or a new one, whatever
+           the server's pace, with the real mix of --mix (name=weight,...; the paths
+           from --paths name=path,...; "ballot" POSTs the next voter's ballot). Each
+           request carries `X-Request-Start: t=<arrival time>`, as the front would set
+           it, and is given up after --timeout s. Reported per --phases slices of the
+           run: offered and admitted rates, 503s (shed), p50/p99 of admitted requests
+           (and of ballots alone), errors by kind; plus the voters answered 201.
 """
 
 from __future__ import annotations
@@ -191,9 +199,146 @@ async def run_get(args) -> dict:
     return result
 
 
+async def run_open(args) -> dict:
+    host = f"{args.host}:{args.port}"
+    paths = dict(item.split("=", 1) for item in args.paths.split(",")) if args.paths else {}
+    mix = [(name, float(weight)) for name, weight in (item.split("=") for item in args.mix.split(","))]
+    total = sum(weight for _n, weight in mix)
+    voters: list[list[str]] = []
+    if args.tokens:
+        with open(args.tokens, encoding="utf-8") as handle:
+            voters = [line.strip().split(",", 1) for line in handle if "," in line][args.skip :]
+    next_voter = iter(voters)
+    static_raw = {
+        name: _request("GET", path, host, {"Accept": "text/html", "Accept-Encoding": "identity"})
+        for name, path in paths.items()
+    }
+    idle: list[Client] = []
+    phases = [
+        {"statuses": {}, "errors": {}, "lat": [], "ballot_lat": [], "offered": 0, "admitted": 0, "shed": 0}
+        for _ in range(args.phases)
+    ]
+    accepted: list[str] = []
+    samples: list[str] = []
+    in_flight = 0
+    peak_in_flight = 0
+
+    def raw_for(name: str) -> tuple[bytes, str | None]:
+        if name != "ballot":
+            return static_raw[name], None
+        email, token = next(next_voter)
+        body = args.body.replace("ENTRY", str(args.entries[len(accepted) % len(args.entries)])).encode()
+        headers = {"Authorization": f"Token {token}", "Content-Type": "application/json", "Accept": "application/json"}
+        return _request("POST", f"/api/v1/campaigns/{args.campaign}/ballots/", host, headers, body), email
+
+    async def one(phase: dict, name: str, arrived: float, wall: float) -> None:
+        nonlocal in_flight, peak_in_flight
+        try:
+            raw, email = raw_for(name)
+        except StopIteration:
+            phase["errors"]["client: out of voters"] = phase["errors"].get("client: out of voters", 0) + 1
+            return
+        raw = raw.replace(b"\r\n\r\n", f"\r\nX-Request-Start: t={wall:.6f}\r\n\r\n".encode(), 1)
+        client = idle.pop() if idle else Client(args.host, args.port)
+        in_flight += 1
+        peak_in_flight = max(peak_in_flight, in_flight)
+        kind = None
+        try:
+            status, reply = await asyncio.wait_for(client.request(raw), args.timeout)
+        except TimeoutError:
+            kind, status = "timeout", 0
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            kind, status = f"connection: {type(exc).__name__}", 0
+        finally:
+            in_flight -= 1
+        if kind is not None:
+            client.close()
+            phase["errors"][kind] = phase["errors"].get(kind, 0) + 1
+            return
+        idle.append(client)
+        elapsed_ms = (time.perf_counter() - arrived) * 1000
+        key = f"{name} {status}"
+        phase["statuses"][key] = phase["statuses"].get(key, 0) + 1
+        if status == 503:
+            phase["shed"] += 1
+            return
+        phase["admitted"] += 1
+        phase["lat"].append(elapsed_ms)
+        if name == "ballot":
+            phase["ballot_lat"].append(elapsed_ms)
+            if status == 201:
+                accepted.append(email or "")
+        expected = {"ballot": (201,), "ballot_page": (200, 302)}.get(name, (200,))
+        if status not in expected:
+            label = f"{status} on {name}"
+            phase["errors"][label] = phase["errors"].get(label, 0) + 1
+            if len(samples) < 10:
+                samples.append(f"{label}: {reply[:160]!r}")
+
+    tasks: set[asyncio.Task] = set()
+    started = time.perf_counter()
+    slice_s = args.duration / args.phases
+    sent = 0
+    choice_at = 0.0
+    while True:
+        now = time.perf_counter() - started
+        if now >= args.duration:
+            break
+        # Arrivals due by now at the (linearly ramping) rate: the integral of the rate.
+        rate_now = args.rate_start + (args.rate_end - args.rate_start) * now / args.duration
+        due = int(args.rate_start * now + (rate_now - args.rate_start) * now / 2)
+        while sent < due:
+            sent += 1
+            phase = phases[min(args.phases - 1, int(now / slice_s))]
+            phase["offered"] += 1
+            choice_at = (choice_at + 0.6180339887) % 1.0  # a low-discrepancy walk through the mix
+            pick, acc = mix[-1][0], 0.0
+            for name, weight in mix:
+                acc += weight / total
+                if choice_at < acc:
+                    pick = name
+                    break
+            task = asyncio.ensure_future(one(phase, pick, time.perf_counter(), time.time()))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        await asyncio.sleep(0.002)
+    if tasks:
+        await asyncio.wait(tasks, timeout=args.timeout + 1)
+    for client in idle:
+        client.close()
+    report = []
+    for i, phase in enumerate(phases):
+        lat, ballot_lat = sorted(phase["lat"]), sorted(phase["ballot_lat"])
+        t0, t1 = i * slice_s, (i + 1) * slice_s
+        rate = args.rate_start + (args.rate_end - args.rate_start) * (t0 + t1) / 2 / args.duration
+        report.append(
+            {
+                "from_s": round(t0, 1),
+                "offered_per_s": round(rate, 1),
+                "offered": phase["offered"],
+                "admitted_per_s": phase["admitted"] / slice_s,
+                "shed_per_s": phase["shed"] / slice_s,
+                "p50_ms": _percentile(lat, 0.5),
+                "p99_ms": _percentile(lat, 0.99),
+                "ballots_admitted": len(ballot_lat),
+                "ballot_p50_ms": _percentile(ballot_lat, 0.5),
+                "ballot_p99_ms": _percentile(ballot_lat, 0.99),
+                "errors": phase["errors"],
+                "statuses": phase["statuses"],
+            }
+        )
+    return {
+        "phases": report,
+        "accepted": accepted,
+        "samples": samples,
+        "peak_in_flight": peak_in_flight,
+        "voters_used": len(voters) - sum(1 for _ in next_voter),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("mode", choices=["ballots", "get"])
+    parser.add_argument("mode", choices=["ballots", "get", "open"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--concurrency", type=int, default=32)
@@ -207,8 +352,14 @@ def main() -> None:
     parser.add_argument(
         "--body", default='{"choices": [{"entry": ENTRY}]}', help="JSON body; ENTRY is replaced by an entry id"
     )
+    parser.add_argument("--rate-start", type=float, default=0.0, help="open: arrivals/s at the start")
+    parser.add_argument("--rate-end", type=float, default=100.0, help="open: arrivals/s at the end")
+    parser.add_argument("--phases", type=int, default=1, help="open: slices of the run reported apart")
+    parser.add_argument("--mix", default="ballot=1", help="open: name=weight,...")
+    parser.add_argument("--paths", default="", help="open: name=path,... for the GETs of the mix")
+    parser.add_argument("--timeout", type=float, default=10.0, help="open: a request not answered by then is lost")
     args = parser.parse_args()
-    runner = run_ballots if args.mode == "ballots" else run_get
+    runner = {"ballots": run_ballots, "get": run_get, "open": run_open}[args.mode]
     json.dump(asyncio.run(runner(args)), sys.stdout)
 
 

@@ -58,6 +58,14 @@ DURATION = float(os.environ.get("BENCH_DURATION", "10"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "32"))
 TALLY_SIZES = [int(x) for x in os.environ.get("BENCH_TALLY_SIZES", "1000000,5000000").split(",")]
 TALLY_REPEAT = int(os.environ.get("BENCH_TALLY_REPEAT", "3"))
+RAMP_S = float(os.environ.get("BENCH_RAMP_S", "120"))
+RAMP_PEAK = float(os.environ.get("BENCH_RAMP_PEAK", "600"))  # arrivals/s at the end of the ramp
+RAMP_PHASES = int(os.environ.get("BENCH_RAMP_PHASES", "8"))
+FIXED_S = float(os.environ.get("BENCH_FIXED_S", "15"))
+SHED_MAX_QUEUE_MS = os.environ.get("BENCH_SHED_MAX_QUEUE_MS", "250")
+# The opening-day mix, mostly reads (weights): pages of an anonymous visitor, static
+# files, and the API ballot. The ballot page is seen logged out (its redirect to log-in).
+MIX = "home=20,catalogue=15,campaign=20,ballot_page=10,results=15,static=10,ballot=10"
 SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
 
 STARTED = time.perf_counter()
@@ -83,6 +91,9 @@ def portal_env(db: str) -> dict[str, str]:
         LOG_LEVEL="WARNING",
         VAR_DIR=str(VAR / "portal-var"),
         GUNICORN_BIND=f"127.0.0.1:{PORT}",
+        # Shedding (portal/shedding.py): the load generator stamps X-Request-Start as a
+        # front would; the closed-loop phases send none and are never shed.
+        SHED_MAX_QUEUE_MS=SHED_MAX_QUEUE_MS,
     )
     return env
 
@@ -239,7 +250,7 @@ def prepare_portal() -> dict:
         DB,
         """
 from votes.models import Campaign
-open_c = Campaign.objects.open().get(municipality__slug='ekaterinburg')
+open_c = Campaign.objects.open().filter(municipality__slug='ekaterinburg').order_by('pk').first()  # demo voters' own
 closed_c = Campaign.objects.closed().filter(method='choose-1').order_by('pk').first()
 result = {
     'campaign': open_c.pk, 'entries': list(open_c.entries.values_list('pk', flat=True)),
@@ -256,7 +267,7 @@ result = {
             row[0]
             for row in conn.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = 'accounts_user' "
-                "AND column_name NOT IN ('id', 'email', 'phone') ORDER BY ordinal_position"
+                "AND column_name NOT IN ('id', 'email', 'phone', 'phone_verified_at') ORDER BY ordinal_position"
             )
         ]
         template = conn.execute(
@@ -339,10 +350,14 @@ def bench_ballots(info: dict, gunicorn_pid: int) -> dict:
     if api["requests"] >= api["voters_available"]:
         log("  WARNING: the clients ran out of voters; raise BENCH_VOTERS")
 
+    return {"baseline": baseline, "api": api}
+
+
+def integrity_check(info: dict, accepted: set[str], ignore: set[str]) -> tuple[bool, str]:
+    """After every ballot phase: each 201 stored exactly once, nothing stored without one."""
     # Integrity: every 201 left exactly one participation in the register, and the box
     # holds exactly as many ballots as the register has participations, each with its one
     # choice (register and box share no column, so they are counted apart); nothing else.
-    accepted = set(api["accepted"])
     with connect(DB) as conn:
         rows = conn.execute(
             """
@@ -364,7 +379,8 @@ def bench_ballots(info: dict, gunicorn_pid: int) -> dict:
             """,
             {"c": info["campaign"]},
         ).fetchall()
-    stored = dict(rows)
+    # The microbench's voters were answered in-process, not by the HTTP clients.
+    stored = {email: count for email, count in rows if email not in ignore}
     missing = sorted(accepted - stored.keys())
     extra = sorted(stored.keys() - accepted)
     not_one = sorted(email for email, count in stored.items() if count != 1)
@@ -378,12 +394,7 @@ def bench_ballots(info: dict, gunicorn_pid: int) -> dict:
         f"{ballots} ballots, {not_one_choice} ballots with other than one choice"
     )
     log(f"  integrity: {integrity}")
-    return {
-        "baseline": baseline,
-        "api": {k: v for k, v in api.items() if k != "accepted"},
-        "integrity_ok": integrity_ok,
-        "integrity": integrity,
-    }
+    return integrity_ok, integrity
 
 
 def bench_results(info: dict) -> dict:
@@ -419,6 +430,98 @@ result = {{}}
             f"statuses {out[name]['statuses']}"
         )
     out["paths"] = {"results": results_path, "static": static_path}
+    return out
+
+
+MICRO_BALLOTS = int(os.environ.get("BENCH_MICRO_BALLOTS", "400"))
+
+
+def bench_micro(info: dict) -> dict:
+    """CPU of one API ballot in-process (bench/microbench.py), with the last voters of the file."""
+    need = 2 * (MICRO_BALLOTS + 50)
+    skip = max(0, VOTERS - need)
+    log(f"microbench: {MICRO_BALLOTS} API ballots through the WSGI handler in-process, throttles off then on")
+    done = subprocess.run(
+        [
+            *(PY, str(BENCH / "microbench.py"), "--tokens", info["tokens"], "--skip", str(skip)),
+            *("--campaign", str(info["campaign"]), "--entries", ",".join(map(str, info["entries"]))),
+            *("--ballots", str(MICRO_BALLOTS)),
+        ],
+        cwd=ROOT,
+        env=portal_env(DB),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        sys.exit(f"microbench failed:\n{done.stderr}")
+    result = json.loads(done.stdout)
+    lines = Path(info["tokens"]).read_text().splitlines()[skip:]
+    result["voters"] = [line.split(",", 1)[0] for line in lines]
+    log(
+        f"  CPU per ballot: {result['cpu_ms_throttle_off']:.2f} ms throttles off, "
+        f"{result['cpu_ms_throttle_on']:.2f} ms on; statuses {result['statuses']}"
+    )
+    return result
+
+
+def bench_opening(info: dict, skip: int, static_path: str) -> dict:
+    """Open loop: the ramp past saturation with the real mix, then ballots at 100/s and 200/s."""
+    c = info["campaign"]
+    paths = {
+        "home": "/",
+        "catalogue": "/campaigns/",
+        "campaign": f"/campaigns/{c}/",
+        "ballot_page": f"/campaigns/{c}/ballot/",
+        "results": f"/campaigns/{info['closed_campaign']}/results/",
+        "static": static_path,
+    }
+    common = [
+        "--tokens",
+        info["tokens"],
+        "--campaign",
+        str(c),
+        "--entries",
+        ",".join(map(str, info["entries"])),
+        "--paths",
+        ",".join(f"{k}={v}" for k, v in paths.items()),
+    ]
+    out: dict = {"paths": paths, "mix": MIX, "shed_max_queue_ms": SHED_MAX_QUEUE_MS}
+    log(f"opening day: open-loop ramp 0 -> {RAMP_PEAK:.0f} arrivals/s over {RAMP_S:.0f} s, mix {MIX}")
+
+    def run(name: str, rate_start: float, rate_end: float, seconds: float, mix: str, phases: int) -> None:
+        nonlocal skip
+        done = subprocess.run(
+            [
+                *(PY, str(BENCH / "loadgen.py"), "open", "--port", str(PORT), "--skip", str(skip), *common),
+                *("--rate-start", str(rate_start), "--rate-end", str(rate_end), "--duration", str(seconds)),
+                *("--mix", mix, "--phases", str(phases)),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode:
+            sys.exit(f"loadgen open failed:\n{done.stderr}")
+        result = json.loads(done.stdout)
+        skip += result["voters_used"]
+        out[name] = result
+        for phase in result["phases"]:
+            log(
+                f"  {name} {phase['offered_per_s']:5.0f}/s offered: admitted {phase['admitted_per_s']:5.0f}/s, "
+                f"shed {phase['shed_per_s']:4.0f}/s, p50 {phase['p50_ms'] or 0:.0f} ms "
+                f"p99 {phase['p99_ms'] or 0:.0f} ms, "
+                f"ballots p99 {phase['ballot_p99_ms'] or 0:.0f} ms, errors {phase['errors']}"
+            )
+        if result["samples"]:
+            log(f"  first unexpected answers: {result['samples'][:3]}")
+
+    run("ramp", 0, RAMP_PEAK, RAMP_S, MIX, RAMP_PHASES)
+    # The design peak: N ballots/s, each with a static file fetched beside it.
+    for rate in (100, 200):
+        log(f"open loop: {rate} ballots/s (+ {rate} static files/s) for {FIXED_S:.0f} s")
+        run(f"ballots_{rate}", 2 * rate, 2 * rate, FIXED_S, "ballot=1,static=1", 1)
+    out["accepted"] = [email for key in ("ramp", "ballots_100", "ballots_200") for email in out[key].pop("accepted")]
     return out
 
 
@@ -654,6 +757,53 @@ def table_rows(results: dict) -> list[dict]:
         rows.append(
             _row("every 201 left exactly one ballot row; none lost", b["integrity"], "-", "-", "all", b["integrity_ok"])
         )
+    if "micro" in results:
+        m = results["micro"]
+        off, on = m["cpu_ms_throttle_off"], m["cpu_ms_throttle_on"]
+        rows.append(
+            _row(
+                "Django CPU per API ballot, in-process (WSGI handler, PostgreSQL), throttles off / on",
+                f"{off:.2f} / {on:.2f} ms",
+                "4.8 / 5.5 ms on main (issue 18's profile, another run)",
+                f"{off / 4.8:.2f} / {on / 5.5:.2f}",
+                "<= 1.5 / <= 2.0 ms",
+                off <= 1.5 and on <= 2.0,
+            )
+        )
+    if "opening" in results:
+        o = results["opening"]
+        base_rate = results["ballots"]["baseline"]["ok_per_s"]
+        for phase in o["ramp"]["phases"]:
+            errors = phase["errors"]
+            fives = sum(v for k, v in errors.items() if k.startswith("5"))
+            rows.append(
+                _row(
+                    f"ramp {phase['offered_per_s']:.0f}/s offered (mix), from {phase['from_s']:.0f} s",
+                    f"admitted {phase['admitted_per_s']:.0f}/s, shed {phase['shed_per_s']:.0f}/s, "
+                    f"p50 {phase['p50_ms'] or 0:.0f} / p99 {phase['p99_ms'] or 0:.0f} ms"
+                    f" (ballots p99 {phase['ballot_p99_ms'] or 0:.0f} ms); errors {errors or 'none'}",
+                    f"{base_rate:.0f} ballots/s bare psycopg",
+                    "-",
+                    "no 500, no timeout; shed with 503",
+                    fives == 0 and not any(k == "timeout" or k.startswith("connection") for k in errors),
+                )
+            )
+        for rate, target in ((100, 20), (200, 50)):
+            phase = o[f"ballots_{rate}"]["phases"][0]
+            p99 = phase["ballot_p99_ms"]
+            shed = phase["shed_per_s"]
+            rows.append(
+                _row(
+                    f"p99 of ballots at {rate}/s offered, open loop (+{rate} static/s)",
+                    f"{p99 or 0:.0f} ms (p50 {phase['ballot_p50_ms'] or 0:.0f} ms); "
+                    f"{phase['ballots_admitted']} admitted,"
+                    f" shed {shed:.0f}/s; errors {phase['errors'] or 'none'}",
+                    f"{base_rate:.0f} ballots/s bare psycopg",
+                    f"{rate / base_rate:.2f} of bare" if base_rate else "-",
+                    f"< {target} ms, none shed",
+                    p99 is not None and p99 < target and shed == 0 and not phase["errors"],
+                )
+            )
     if "results" in results:
         r = results["results"]
         page = r["results"]
@@ -768,6 +918,8 @@ def main() -> None:
     }
     if not {"ballots", "results"} <= SKIP:
         info = prepare_portal()
+        if "micro" not in SKIP:
+            results["micro"] = bench_micro(info)
         with Gunicorn() as web:
             # A few requests first, so that every worker has imported and connected.
             for _ in range(20):
@@ -776,6 +928,15 @@ def main() -> None:
                 results["ballots"] = bench_ballots(info, web.proc.pid)
             if "results" not in SKIP:
                 results["results"] = bench_results(info)
+            if "ballots" not in SKIP and "opening" not in SKIP:
+                static_path = results.get("results", {}).get("paths", {}).get("static") or "/static/css/portal.css"
+                results["opening"] = bench_opening(info, results["ballots"]["api"]["requests"], static_path)
+            if "ballots" not in SKIP:
+                accepted = set(results["ballots"]["api"].pop("accepted"))
+                accepted |= set(results.get("opening", {}).pop("accepted", []))
+                micro = results.get("micro", {})
+                ok, text = integrity_check(info, accepted, set(micro.pop("voters", [])))
+                results["ballots"]["integrity_ok"], results["ballots"]["integrity"] = ok, text
     if "tally" not in SKIP:
         results["tally"] = bench_tally()
     if "mes" not in SKIP:

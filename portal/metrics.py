@@ -49,6 +49,11 @@ LEDGER_SEAL_SECONDS = Histogram(
     "Time to seal a campaign's ballot ledger (hash chain over every ballot).",
     buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
 )
+REQUESTS_SHED = Counter(
+    "portal_requests_shed",
+    "Requests answered 503 at once because the worker was saturated (portal/shedding.py), by bound.",
+    ["reason"],
+)
 LEDGER_SEAL_BALLOTS = Counter("portal_ledger_sealed_ballots", "Ballots hashed into sealed ledgers.")
 
 QUEUES = ("counting", "seal", "mail")

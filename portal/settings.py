@@ -134,7 +134,10 @@ MIDDLEWARE = [
     "portal.middleware.PermissionsPolicyMiddleware",
     "portal.middleware.NulInQueryMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "portal.csp.CachedCSPMiddleware",  # django-csp's, with the header built once
+    # After WhiteNoise (static files are never shed) and before the session, the user and
+    # the database: a shed request costs nothing and writes nothing (portal/shedding.py).
+    "portal.shedding.LoadSheddingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -545,6 +548,13 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+# Shedding load (portal/shedding.py): 0 turns a bound off.
+SHED_MAX_IN_FLIGHT = env_int("SHED_MAX_IN_FLIGHT", 0)  # requests at once per worker process
+SHED_MAX_QUEUE_MS = env_int("SHED_MAX_QUEUE_MS", 0)  # wait before the worker, from X-Request-Start
+SHED_RETRY_AFTER = env_int("SHED_RETRY_AFTER", 10)  # seconds, in Retry-After and the waiting room
+SHED_EXEMPT_PATHS = env_list(
+    "SHED_EXEMPT_PATHS", [r"^/health/", r"^/metrics$", r"^/campaigns/\d+/results/$", r"^/static/"]
+)
 PERMISSIONS_POLICY = "geolocation=(self), camera=(), microphone=(), payment=()"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

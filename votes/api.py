@@ -31,6 +31,7 @@ from portal.accounts.models import IdentityDocument
 from portal.accounts.services import TokenRefused, api_token_issue, api_token_revoke
 from portal.accounts.validators import validate_birth_date
 from portal.idempotency.services import Answer, IdempotencyError, idempotent, request_text
+from portal.prepared import Prepared
 from portal.replica import reads_from_replica
 from projects.models import Municipality
 from votes.models import Campaign, Channel, Entry, Participation
@@ -45,7 +46,7 @@ from votes.services import (
     desk_phone_code_send,
     volunteer_ballot_cast,
 )
-from votes.throttles import AuthAccountThrottle, AuthIPThrottle, BallotIPThrottle, BallotUserThrottle
+from votes.throttles import AuthAccountThrottle, AuthIPThrottle, BallotThrottle
 
 CAMPAIGN_STATUSES = ["open", "upcoming", "closed"]
 
@@ -369,12 +370,18 @@ class CampaignDetailView(generics.RetrieveAPIView):
     )
 
 
+# The ballot's campaign, with what eligibility reads; compiled once per process.
+_CAMPAIGN_TO_CAST: Prepared[Campaign] = Prepared(
+    Campaign, lambda pk: Campaign.objects.select_related("municipality__region").filter(pk=pk)
+)
+
+
 class BallotCreateView(APIView):
     """Cast the caller's ballot in a campaign."""
 
     parser_classes = [JSONParser]
     permission_classes = [permissions.IsAuthenticated]
-    throttle_classes = [BallotIPThrottle, BallotUserThrottle]
+    throttle_classes = [BallotThrottle]
 
     @extend_schema(
         operation_id="campaigns_ballots_create",
@@ -386,7 +393,9 @@ class BallotCreateView(APIView):
         return _idempotent(request, lambda: self._cast(request, pk))
 
     def _cast(self, request, pk: int) -> Response:
-        campaign = get_object_or_404(Campaign.objects.select_related("municipality__region"), pk=pk)
+        campaign = _CAMPAIGN_TO_CAST.first(pk)
+        if campaign is None:
+            raise Http404
         serializer = BallotRequestSerializer(data=request.data)
         if not serializer.is_valid():
             return _malformed(serializer)
@@ -426,7 +435,7 @@ class VolunteerBallotView(APIView):
 
     parser_classes = [JSONParser]
     permission_classes = [permissions.IsAuthenticated, IsVolunteer]
-    throttle_classes = [BallotIPThrottle, BallotUserThrottle]
+    throttle_classes = [BallotThrottle]
 
     @extend_schema(
         request=VolunteerBallotRequestSerializer,
@@ -466,7 +475,7 @@ class VolunteerCodeView(APIView):
 
     parser_classes = [JSONParser]
     permission_classes = [permissions.IsAuthenticated, IsVolunteer]
-    throttle_classes = [BallotIPThrottle, BallotUserThrottle]
+    throttle_classes = [BallotThrottle]
 
     @extend_schema(request=VolunteerCodeRequestSerializer, responses={202: VolunteerCodeSerializer, **ERROR_RESPONSES})
     def post(self, request):

@@ -39,6 +39,10 @@ def _birth_date(number: int, today: datetime.date) -> datetime.date:
     return anniversary - datetime.timedelta(days=(number * 37) % 365)
 
 
+def demo_voter_phone(number: int) -> str:
+    return f"+7999{number:07d}"
+
+
 def demo_voters_create(*, count: int, tokens_path: str | None) -> int:
     """Add up to `count` demo voters (those that exist are kept); return how many were added."""
     if count < 0:
@@ -62,6 +66,9 @@ def demo_voters_create(*, count: int, tokens_path: str | None) -> int:
                 birth_date=_birth_date(number, today),
                 municipality=municipality,
                 verified_at=now,
+                # Demo campaigns ask for a confirmed phone (Campaign.min_assurance).
+                phone=demo_voter_phone(number),
+                phone_verified_at=now,
                 notify_by_email=False,
             )
             for number, email in enumerate(emails, start=1)

@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
+import uuid
+from typing import Any
 
 from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache import cache as default_cache
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -83,3 +89,84 @@ class LedgerLookupThrottle(PortalThrottle):
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+# Both ballot limits in one Redis round trip: DRF's SimpleRateThrottle reads and writes
+# each scope's history separately (4 commands per ballot). The same sliding window as
+# DRF's, kept as a sorted set of request times per key: a request is refused when a key
+# already holds `limit` times within `window` seconds, and recorded in every key only
+# when no key refuses it (as DRF records only admitted requests).
+_SLIDING_WINDOW_LUA = """
+local now = tonumber(ARGV[1])
+for i = 1, #KEYS do
+    local limit, window = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+    if redis.call('ZCARD', KEYS[i]) >= limit then
+        local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+        return {i, tostring(tonumber(oldest[2]) + window - now)}
+    end
+end
+for i = 1, #KEYS do
+    local window = tonumber(ARGV[2 * i + 2])
+    redis.call('ZADD', KEYS[i], now, ARGV[2])
+    redis.call('PEXPIRE', KEYS[i], math.ceil(window * 1000))
+end
+return {0, '0'}
+"""
+
+
+class BallotThrottle(PortalThrottle):
+    """The ballot endpoints' limits per IP and per account (scopes ballot_ip, ballot_user)
+    checked in one Lua script on Redis; with another cache, the two DRF throttles."""
+
+    scope = "ballot_ip"
+    scopes: tuple[type[PortalThrottle], ...] = (BallotIPThrottle, BallotUserThrottle)
+    _script: object = None
+
+    def __init__(self) -> None:  # the rate is per scope, read at request time
+        self._wait: float | None = None
+
+    def allow_request(self, request, view) -> bool:
+        if not settings.THROTTLE:
+            return True
+        # DRF's `cache` is the proxy of the default cache: the backend is behind it.
+        backend = caches[DEFAULT_CACHE_ALIAS] if self.cache is default_cache else self.cache
+        if not isinstance(backend, RedisCache):
+            return self._allow_separately(request, view)
+        keys, args = [], [time.time(), uuid.uuid4().hex]
+        for throttle_class in self.scopes:
+            throttle: Any = throttle_class()  # SimpleRateThrottle sets its rate in __init__
+            key = throttle.get_cache_key(request, view)
+            if key is None or throttle.num_requests is None or throttle.duration is None:
+                continue
+            keys.append(backend.make_and_validate_key(key + ":window"))  # not DRF's list
+            args += [throttle.num_requests, throttle.duration]
+        if not keys:
+            return True
+        try:
+            refused, wait = self._run(backend, keys, args)
+        except Exception:  # the cache (Redis) is down or slow: fail open, as PortalThrottle
+            logger.warning("throttle %s skipped: cache unavailable", "ballot", exc_info=True)
+            return True
+        if int(refused):
+            self._wait = max(0.0, float(wait))
+            return False
+        return True
+
+    def _run(self, backend: RedisCache, keys: list[str], args: list) -> tuple[int, str]:
+        client = backend._cache.get_client(keys[0], write=True)
+        if BallotThrottle._script is None:
+            BallotThrottle._script = client.register_script(_SLIDING_WINDOW_LUA)
+        refused, wait = BallotThrottle._script(keys=keys, args=args, client=client)  # type: ignore[operator]
+        return refused, wait.decode() if isinstance(wait, bytes) else wait
+
+    def _allow_separately(self, request, view) -> bool:
+        for throttle_class in self.scopes:
+            throttle = throttle_class()
+            if not throttle.allow_request(request, view):
+                self._wait = throttle.wait()
+                return False
+        return True
+
+    def wait(self) -> float | None:
+        return self._wait

@@ -16,6 +16,8 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
+from portal.prepared import Prepared
+
 
 def token_expires_at(token: Token) -> datetime.datetime:
     return token.created + datetime.timedelta(days=settings.API_TOKEN_TTL_DAYS)
@@ -30,6 +32,9 @@ def token_of(user) -> Token | None:
     return Token.objects.filter(user=user).first()
 
 
+_TOKEN_WITH_USER: Prepared[Token] = Prepared(Token, lambda key: Token.objects.select_related("user").filter(key=key))
+
+
 class ExpiringTokenAuthentication(TokenAuthentication):
     """`Authorization: Token <key>`, refused once expired or for an unverified account.
 
@@ -37,7 +42,13 @@ class ExpiringTokenAuthentication(TokenAuthentication):
     """
 
     def authenticate_credentials(self, key):
-        user, token = super().authenticate_credentials(key)
+        # DRF's own lookup and checks, with the query compiled once per process.
+        token = _TOKEN_WITH_USER.first(key) if isinstance(key, str) else None
+        if token is None:
+            raise AuthenticationFailed(_("Invalid token."))
+        user = token.user
+        if not user.is_active:
+            raise AuthenticationFailed(_("User inactive or deleted."))
         if token_is_expired(token):
             raise AuthenticationFailed(
                 _("This API token has expired: log in again to get a new one."), code="token_expired"

@@ -35,6 +35,7 @@ from portal.accounts.models import PhoneCode, User
 from portal.accounts.phones import InvalidPhone, phone_normalise
 from portal.accounts.services import ResidentHasAccount, ResidentMismatch, resident_verify_in_person
 from portal.audit.services import audit_decision
+from portal.prepared import Prepared
 from votes import rules, sealing
 from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry, Participation, ballot_id_new
 from votes.permissions import (
@@ -135,6 +136,11 @@ def _count_limits(campaign: Campaign, n: int) -> None:
 MAX_POINTS = 32767
 
 
+_ENTRIES_CHOSEN: Prepared[Entry] = Prepared(
+    Entry, lambda campaign_id, entry_ids: Entry.objects.filter(campaign_id=campaign_id, pk__in=entry_ids)
+)
+
+
 def ballot_validate(*, campaign: Campaign, choices: Iterable[ChoiceInput]) -> list[tuple[Entry, int]]:
     """The ballot's (entry, points) pairs, or the `InvalidBallot` that explains what is wrong."""
     parsed = _parse_choices(choices)
@@ -169,7 +175,11 @@ def ballot_validate(*, campaign: Campaign, choices: Iterable[ChoiceInput]) -> li
     else:  # a method added to the model but not here must fail loudly, not count silently
         raise InvalidBallot(_("This campaign's voting method is not supported."), code="unsupported_method")
 
-    entries = {entry.pk: entry for entry in Entry.objects.filter(campaign=campaign, pk__in=entry_ids)}
+    if all(type(entry_id) is int for entry_id in entry_ids):  # compiled once per process and count
+        found = _ENTRIES_CHOSEN.all(campaign.pk, entry_ids)
+    else:
+        found = list(Entry.objects.filter(campaign=campaign, pk__in=entry_ids))
+    entries = {entry.pk: entry for entry in found}
     if len(entries) != len(entry_ids):
         raise UnknownEntry()
     if method == rules.KNAPSACK:
