@@ -635,6 +635,15 @@ class AnnulmentReason(models.TextChoices):
     OTHER = "other", _("other")
 
 
+class BallotQuerySet(models.QuerySet["Ballot"]):
+    def counted(self) -> BallotQuerySet:
+        """Ballots the commission did not annul: the ones every tally counts."""
+        return self.filter(annulled_reason="")
+
+    def annulled(self) -> BallotQuerySet:
+        return self.exclude(annulled_reason="")
+
+
 class Ballot(models.Model):
     """The ballot box: what was voted, with no voter, no time finer than the day and an id
     that reveals no order. Written in the same transaction as its participation.
@@ -649,6 +658,8 @@ class Ballot(models.Model):
     annulled_reason = models.CharField(
         _("annulled for"), max_length=24, choices=AnnulmentReason.choices, blank=True, default="", editable=False
     )
+
+    objects = BallotQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("ballot")

@@ -23,6 +23,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_http_methods
 from openpyxl import Workbook
 
+from lib.client_address import client_of
 from lib.money import rubles
 from lib.spreadsheets import csv_row, xlsx_append
 from portal.accounts.phones import phone_display
@@ -195,7 +196,9 @@ def ballot(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             form = BallotForm(campaign=campaign, entries=entries, initial=BallotForm.initial_for(campaign, choices))
             return _ballot_page(request, campaign, form)
         try:
-            cast = ballot_cast(campaign=campaign, voter=request.user, choices=choices, channel=Channel.WEB)
+            cast = ballot_cast(
+                campaign=campaign, voter=request.user, choices=choices, channel=Channel.WEB, client=client_of(request)
+            )
         except BallotError as error:
             if error.http_status == 400:
                 form = BallotForm(campaign=campaign, entries=entries, initial=BallotForm.initial_for(campaign, choices))
