@@ -24,11 +24,12 @@ where ``+`` joins the hex strings and the canonical text, all UTF-8 encoded. The
 ``h_n`` is the head, stored in the final Tally and published with the results.
 
 A ballot the commission annulled after the close (votes.services.verification) stays in
-the ledger, marked with the reason's category (``duplicate_person``, ``bulk_accounts``,
+the ledger with no choices (the annulment deletes them: the register names whose ballot
+it was), marked with the reason's category (``duplicate_person``, ``bulk_accounts``,
 ``burst``, ``volunteer_outlier``, ``eligibility_changed``, ``other``), which the chain
 covers::
 
-    h_i = sha256(h_{i-1} + receipt_hash_i + canonical(choices_i) + "!" + reason_i)
+    h_i = sha256(h_{i-1} + receipt_hash_i + "!" + reason_i)
 
 Counted ballots link exactly as before, so a ledger with no annulment is unchanged. The
 recount leaves annulled ballots out, as the published results do.
@@ -67,7 +68,9 @@ def canonical_choices(choices: Choices) -> str:
 
 
 def link(previous: str, receipt_hash: str, choices: Choices, annulled: str = "") -> str:
-    data = previous + receipt_hash + canonical_choices(choices) + (f"!{annulled}" if annulled else "")
+    # An annulled ballot's choices are gone from the box (the annulment deletes them):
+    # its link is its receipt and reason only.
+    data = previous + receipt_hash + (f"!{annulled}" if annulled else canonical_choices(choices))
     return hashlib.sha256(data.encode()).hexdigest()
 
 

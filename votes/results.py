@@ -171,9 +171,7 @@ def results_dict(campaign: Campaign, tally: Tally, rows: list[TallyRow] | None =
     }
 
 
-def ledger_ballots(
-    campaign_id: int, *, chunk_size: int = 5000
-) -> Iterator[tuple[str, list[tuple[str, int]], str]]:
+def ledger_ballots(campaign_id: int, *, chunk_size: int = 5000) -> Iterator[tuple[str, list[tuple[str, int]], str]]:
     """Ballots in ledger order (receipt hash), with their choices and annulment reason
     ("" when counted); streamed, in one transaction (one snapshot per statement, and a
     cursor PgBouncer can keep)."""

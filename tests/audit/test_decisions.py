@@ -16,7 +16,7 @@ from portal.accounts.services import official_assign
 from portal.audit.models import AuditEvent
 from projects import services as projects_services
 from projects.models import Comment, ProgressUpdate, Proposal
-from tests.builders import make_campaign, make_entry, make_proposal, make_space, make_user
+from tests.builders import approve_verification, make_campaign, make_entry, make_proposal, make_space, make_user
 from votes import services
 from votes.models import Tally
 
@@ -105,6 +105,7 @@ def counted(town):
 
 
 def test_publication_is_recorded_with_its_official(counted, official):
+    approve_verification(counted)
     services.results_publish(campaign=counted, actor=official)
 
     [event] = decisions("results_publish")

@@ -50,8 +50,8 @@ def _ledger_head_sql(campaign_id: int) -> tuple[str, int]:
             text = f"{choices[0][0]}:{choices[0][1]}"
         else:
             text = ",".join(f"{e}:{p}" for e, p in sorted(choices))
-        if reason:  # annulled: chained with its reason (ledger.link), not counted
-            text += f"!{reason}"
+        if reason:  # annulled: chained with its reason and no choices (ledger.link), not counted
+            text = f"!{reason}"
             annulled += 1
         head = sha256((head + current + text).encode()).hexdigest()
 
@@ -132,12 +132,15 @@ def ledger_seal(*, campaign_id: int) -> str:
 # when (docs/threat-model.md; VACUUM then clears the old versions). The ballots' ids
 # and receipt hashes, and so the ledger and the sealed links, are unchanged.
 _BOX_REWRITE_SQL = [
+    # A second seal in one transaction (a recount sealed again) finds the first's tables.
+    "DROP TABLE IF EXISTS pg_temp.box_ballots, pg_temp.box_choices",
     "CREATE TEMP TABLE box_ballots ON COMMIT DROP AS SELECT * FROM votes_ballot WHERE campaign_id = %(c)s",
     "CREATE TEMP TABLE box_choices ON COMMIT DROP AS"
     " SELECT ballot_id, campaign_id, entry_id, points FROM votes_ballotchoice WHERE campaign_id = %(c)s",
     "DELETE FROM votes_ballotchoice WHERE campaign_id = %(c)s",
     "DELETE FROM votes_ballot WHERE campaign_id = %(c)s",
-    "INSERT INTO votes_ballot (id, campaign_id, cast_on, receipt_hash) SELECT id, campaign_id, cast_on, receipt_hash"
+    "INSERT INTO votes_ballot (id, campaign_id, cast_on, receipt_hash, annulled_reason)"
+    " SELECT id, campaign_id, cast_on, receipt_hash, annulled_reason"
     ' FROM box_ballots ORDER BY receipt_hash COLLATE "C"',
     "INSERT INTO votes_ballotchoice (ballot_id, campaign_id, entry_id, points)"
     " SELECT c.ballot_id, c.campaign_id, c.entry_id, c.points"

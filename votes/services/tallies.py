@@ -315,7 +315,8 @@ def tally_compute(*, campaign_id: int, final: bool) -> Tally:
             results_page_invalidate_on_commit(campaign_id=campaign_id)
             if final:
                 ledger_seal_enqueue(campaign_id=campaign_id)
-                screening_enqueue(campaign_id=campaign_id)
+                # The screening of the register follows each final count (votes.services.verification).
+                task_send_on_commit(tasks.screening_run, campaign_id)
     except Exception as exc:
         _mark_failed(tally.pk, f"{type(exc).__name__}: {exc}")
         raise
