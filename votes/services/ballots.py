@@ -295,8 +295,8 @@ _BALLOT_INSERT_SQL = """
         SELECT %s, %s, voter.id, %s, %s, %s, %s, %s, %s, %s FROM voter
         RETURNING id, voted_at
     ), ballot AS (
-        INSERT INTO votes_ballot (id, campaign_id, cast_on, receipt_hash)
-        SELECT %s, %s, (participation.voted_at AT TIME ZONE %s)::date, %s FROM participation
+        INSERT INTO votes_ballot (id, campaign_id, cast_on, receipt_hash, annulled_reason)
+        SELECT %s, %s, (participation.voted_at AT TIME ZONE %s)::date, %s, '' FROM participation
         RETURNING cast_on
     ), choices AS (
         INSERT INTO votes_ballotchoice (ballot_id, campaign_id, entry_id, points)

@@ -4,7 +4,8 @@ decisions, its approval, and the erasure of what the screening kept.
 `screening_run` reads only the register (participations, their accounts, the audit log)
 and never the box: a finding names participations, its evidence counts, hashes and
 times, never a choice. Idempotent: open findings are replaced by the new run's, decided
-ones stay (and a finding the commission decided is not raised again).
+ones stay (and a finding the commission decided is not raised again); an open finding
+found again keeps its id.
 
 The commission of the campaign's municipality decides (votes.permissions): it clears a
 finding, or annuls the ballot of a named participation, opening its sealed link with the
@@ -274,19 +275,24 @@ def screening_run(*, campaign_id: int) -> int:
         if campaign.phase() != "closed":
             return 0
         found = screening_findings(campaign)
-        decided = {
-            (finding.kind, frozenset(finding.participations.values_list("pk", flat=True)))
-            for finding in campaign.findings.exclude(status=Finding.Status.OPEN).prefetch_related("participations")
+        known = {
+            (finding.kind, frozenset(p.pk for p in finding.participations.all())): finding
+            for finding in campaign.findings.prefetch_related("participations")
         }
-        campaign.findings.open().delete()
-        opened = 0
+        kept: set[int] = set()
         for item in found:
-            if (item.kind, frozenset(item.participations)) in decided:
+            finding = known.get((item.kind, frozenset(item.participations)))
+            if finding is not None:  # decided ones stay decided; open ones keep their id
+                if finding.status == Finding.Status.OPEN and finding.evidence != item.evidence:
+                    finding.evidence = item.evidence
+                    finding.save(update_fields=["evidence"])
+                kept.add(finding.pk)
                 continue
             finding = Finding.objects.create(campaign=campaign, kind=item.kind, evidence=item.evidence)
             finding.participations.set(item.participations)
-            opened += 1
-    return opened
+            kept.add(finding.pk)
+        campaign.findings.open().exclude(pk__in=kept).delete()  # no longer found
+        return campaign.findings.open().count()
 
 
 def screening_enqueue(*, campaign_id: int) -> None:
@@ -397,6 +403,7 @@ def participation_annul(
 def verification_approve(*, campaign: Campaign, actor: Any) -> Campaign:
     """The commission approves the verification: only with no finding open (screened
     again first, so nothing new slipped in since). Publication waits for it."""
+    _decision_checks(actor, campaign)
     screening_run(campaign_id=campaign.pk)
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
