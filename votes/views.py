@@ -770,9 +770,9 @@ def ledger_lookup(request: HttpRequest, pk: int) -> HttpResponse:
 def commission_index(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The closed campaigns whose verification the user sees (their commission's or
     their municipalities'), newest first."""
-    scope = Municipality.objects.administered_by(request.user) | Municipality.objects.filter(
-        pk__in=request.user.scope_municipalities.values("pk") if is_commission_member(request.user) else []
-    )
+    scope = Municipality.objects.administered_by(request.user)
+    if is_commission_member(request.user):
+        scope = scope | Municipality.objects.filter(pk__in=request.user.scope_municipalities.values("pk"))
     campaigns = list(
         Campaign.objects.closed()
         .filter(municipality__in=scope)
@@ -830,6 +830,13 @@ def _evidence_lines(evidence: dict) -> list[tuple[str, str]]:
     return lines
 
 
+def _posted_id(request: HttpRequest, name: str) -> int:
+    value = request.POST.get(name, "")
+    if not value.isdigit():
+        raise Http404
+    return int(value)
+
+
 # A key file or a share is a line of text; anything much bigger is not one.
 _KEY_FILE_MAX_BYTES = 4096
 
@@ -857,16 +864,17 @@ def _verification(request: HttpRequest, pk: int) -> HttpResponse:
         action = request.POST.get("action")
         try:
             if action == "clear":
-                finding = get_object_or_404(campaign.findings, pk=request.POST.get("finding"))
+                finding = get_object_or_404(campaign.findings, pk=_posted_id(request, "finding"))
                 finding_clear(finding=finding, actor=request.user, note=request.POST.get("note", ""))
                 done = _("The finding is cleared: its ballots are counted.")
             elif action == "annul":
                 participation = get_object_or_404(
                     Participation.objects.select_related("campaign"),
                     campaign=campaign,
-                    pk=request.POST.get("participation"),
+                    pk=_posted_id(request, "participation"),
                 )
-                finding = campaign.findings.filter(pk=request.POST.get("finding") or None).first()
+                finding_id = request.POST.get("finding", "")
+                concerned = campaign.findings.filter(pk=int(finding_id)).first() if finding_id.isdigit() else None
                 key_texts = [
                     upload.read(_KEY_FILE_MAX_BYTES).decode("ascii", errors="replace")
                     for upload in request.FILES.getlist("key")
@@ -877,7 +885,7 @@ def _verification(request: HttpRequest, pk: int) -> HttpResponse:
                     reason=request.POST.get("reason", ""),
                     note=request.POST.get("note", ""),
                     key_texts=key_texts,
-                    finding=finding,
+                    finding=concerned,
                 )
                 done = _("The ballot is annulled; the votes are being recounted.")
             elif action == "approve":

@@ -32,8 +32,8 @@ def _closed_with_ballots() -> Campaign:
 def test_publish_is_refused_until_the_ledger_is_sealed() -> None:
     obj = _closed_with_ballots()
     services.tally_compute(campaign_id=obj.pk, final=True)
+    approve_verification(obj)
     with pytest.raises(services.ResultsError, match="ledger is not sealed"):
-        approve_verification(obj)
         services.results_publish(campaign=obj)
     assert Campaign.objects.get(pk=obj.pk).results_published_at is None
     services.ledger_seal(campaign_id=obj.pk)

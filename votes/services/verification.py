@@ -20,7 +20,7 @@ import datetime
 import re
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,8 @@ from votes.models import Annulment, AnnulmentReason, Ballot, BallotChoice, Campa
 from votes.permissions import can_decide_verification
 from votes.services.commission import participation_link_open
 from votes.services.tallies import tally_enqueue
+
+Rows = Sequence[Mapping[str, Any]]  # participations with their accounts, as values()
 
 # Accounts made this long before the vote opened count as made "shortly before" it.
 BULK_LEAD = datetime.timedelta(days=7)
@@ -69,7 +71,7 @@ class _Found:
 # ------------------------------------------------------------------ the screening
 
 
-def _by_person(rows: list[dict]) -> list[_Found]:
+def _by_person(rows: Rows) -> list[_Found]:
     found = []
     by_name: dict[tuple[str, datetime.date], set[int]] = defaultdict(set)
     by_phone: dict[str, set[int]] = defaultdict(set)
@@ -121,7 +123,7 @@ def _windows_of(items: list[tuple[datetime.datetime, int]], window: datetime.tim
     return runs
 
 
-def _bulk_accounts(campaign: Campaign, rows: list[dict]) -> list[_Found]:
+def _bulk_accounts(campaign: Campaign, rows: Rows) -> list[_Found]:
     since = campaign.voting_opens_at - BULK_LEAD
     until = campaign.closed_at or campaign.voting_closes_at
     window = datetime.timedelta(minutes=settings.SCREENING_BULK_WINDOW_MINUTES)
@@ -143,7 +145,7 @@ def _bulk_accounts(campaign: Campaign, rows: list[dict]) -> list[_Found]:
     return found
 
 
-def _bursts(rows: list[dict]) -> list[_Found]:
+def _bursts(rows: Rows) -> list[_Found]:
     threshold = settings.SCREENING_BURST_THRESHOLD
     groups: dict[tuple[str, str, datetime.datetime], set[int]] = defaultdict(set)
     for row in rows:
@@ -176,7 +178,7 @@ def _outliers(values: dict[Any, float]) -> tuple[float, float, list[Any]]:
     return median, mad, [key for key, value in values.items() if value > limit]
 
 
-def _volunteer_outliers(campaign: Campaign, rows: list[dict]) -> list[_Found]:
+def _volunteer_outliers(campaign: Campaign, rows: Rows) -> list[_Found]:
     assisted = [row for row in rows if row["volunteer_id"] is not None]
     if len({row["volunteer_id"] for row in assisted}) < MIN_VOLUNTEERS:
         return []
@@ -216,7 +218,7 @@ def _volunteer_outliers(campaign: Campaign, rows: list[dict]) -> list[_Found]:
     return found
 
 
-def _eligibility_changed(campaign: Campaign, rows: list[dict]) -> list[_Found]:
+def _eligibility_changed(campaign: Campaign, rows: Rows) -> list[_Found]:
     participation_of = {str(row["voter_id"]): row["pk"] for row in rows if row["voter_id"] is not None}
     events = AuditEvent.objects.filter(
         action="action:eligibility_correct",
