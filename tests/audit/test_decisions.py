@@ -115,6 +115,7 @@ def test_publication_is_recorded_with_its_official(counted, official):
 
 
 def test_publication_through_the_admin_is_recorded_once(client, counted, official):
+    approve_verification(counted)
     client.force_login(official)
     client.post(
         reverse("admin:votes_campaign_changelist"), {"action": "publish_results", "_selected_action": [counted.pk]}
