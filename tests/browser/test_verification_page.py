@@ -74,7 +74,7 @@ def test_a_commission_member_annuls_one_ballot_with_the_key_file_and_approves(
     form.get_by_label("Файл ключа комиссии или k файлов долей").set_input_files(str(key_file))
     screenshot(page, f"verification-annul-{label}")
     form.get_by_role("button", name="Аннулировать").click()
-    assert "Голос аннулирован" in page.locator("[role=status]").first.inner_text()
+    assert "Голос аннулирован" in page.locator(".messages").inner_text()
     assert "один человек, несколько аккаунтов: 1" in page.locator(".verification-status").inner_text()
     # The recount ran in the request (Celery eager): one ballot fewer is counted.
     assert Ballot.objects.get(campaign=campaign, annulled_reason="duplicate_person")
@@ -82,7 +82,7 @@ def test_a_commission_member_annuls_one_ballot_with_the_key_file_and_approves(
     assert Finding.objects.get(campaign=campaign).status == "annulled"
 
     page.get_by_role("button", name="Утвердить проверку").click()
-    assert "Проверка утверждена" in page.locator("[role=status]").first.inner_text()
+    assert "Проверка утверждена" in page.locator(".messages").inner_text()
     assert "утверждена" in page.locator("[data-approved]").inner_text()
     screenshot(page, f"verification-approved-{label}")
     campaign.refresh_from_db()

@@ -9,6 +9,7 @@ import json
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -178,6 +179,9 @@ def test_findings_one_annulment_recount_and_the_published_numbers_agree(
     # A tampered mark (an annulled ballot shown as counted) breaks the chain and the counts.
     tampered = [lines[0], *(line.replace('"annulled": "duplicate_person"', '"x": 1') for line in lines[1:])]
     assert ledger.verify(tampered)
+    results_page = Client().get(reverse("votes:campaign_results", args=[campaign.pk])).content.decode()
+    assert "Аннулировано комиссией" in results_page
+    assert "один человек, несколько аккаунтов: 1" in results_page
     for name in ("participation_annul", "finding_clear", "verification_approve", "participation_link_open"):
         assert AuditEvent.objects.filter(action=f"action:{name}").exists(), name
 
@@ -340,3 +344,30 @@ def test_the_verification_page_is_the_campaigns_and_404_elsewhere(
     assert answer.status_code == 302
     finding.refresh_from_db()
     assert finding.status == "cleared"
+
+
+def test_accounts_made_in_bulk_with_one_e_mail_pattern_are_a_finding(keyed, make_user, ids, settings):
+    settings.SCREENING_BULK_ACCOUNTS = 3
+    campaign, _key = keyed
+    bulk = [make_user(email=f"golos.{n}@example.net") for n in range(1, 5)]
+    for voter in bulk:
+        _vote(campaign, voter, ids)
+    _close_and_count(campaign)
+    [finding] = campaign.findings.filter(kind="bulk_accounts", evidence__signal="email_pattern")
+    assert finding.evidence["pattern"] == "golos#@example.net"
+    assert set(finding.participations.values_list("voter", flat=True)) == {v.pk for v in bulk}
+
+
+def test_one_document_on_two_accounts_is_one_person(keyed, make_user, ids, official):
+    from portal.accounts.models import InPersonVerification
+
+    campaign, _key = keyed
+    pair = [make_user(), make_user()]
+    for voter in pair:
+        InPersonVerification.objects.create(
+            user=voter, verified_by=official, document_type="passport", document_hmac="ab" * 32
+        )
+        _vote(campaign, voter, ids)
+    _close_and_count(campaign)
+    [finding] = campaign.findings.filter(kind="duplicate_person", evidence__signal="document")
+    assert set(finding.participations.values_list("voter", flat=True)) == {v.pk for v in pair}
