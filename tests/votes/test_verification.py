@@ -371,3 +371,13 @@ def test_one_document_on_two_accounts_is_one_person(keyed, make_user, ids, offic
     _close_and_count(campaign)
     [finding] = campaign.findings.filter(kind="duplicate_person", evidence__signal="document")
     assert set(finding.participations.values_list("voter", flat=True)) == {v.pk for v in pair}
+
+
+def test_the_commission_list_shows_its_closed_votes_and_is_404_for_residents(client, keyed, member, resident):
+    campaign, _key = keyed
+    _close_and_count(campaign)
+    client.force_login(member)
+    page = client.get(reverse("votes:commission")).content.decode()
+    assert reverse("votes:verification", args=[campaign.pk]) in page
+    client.force_login(resident)
+    assert client.get(reverse("votes:commission")).status_code == 404
