@@ -78,3 +78,8 @@ def client_address(request: HttpRequest) -> str:
             return address
         nearest = address
     return nearest
+
+
+def client_of(request: HttpRequest) -> tuple[str, str]:
+    """``(address, user agent)`` of the request's client, as the screening reads them."""
+    return client_address(request), request.META.get("HTTP_USER_AGENT", "")[:512]

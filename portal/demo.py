@@ -39,7 +39,14 @@ from votes.models import (
     design_group_label,
 )
 from votes.receipts import receipt_code_new, receipt_hash
-from votes.services import ImportedBallot, ballots_import, ledger_seal, results_publish, tally_compute
+from votes.services import (
+    ImportedBallot,
+    ballots_import,
+    ledger_seal,
+    results_publish,
+    tally_compute,
+    verification_approve,
+)
 
 REGION = {"name": "Свердловская область", "slug": "sverdlovskaya-oblast", "code": "RU-SVE"}
 
@@ -833,6 +840,7 @@ DEMO_PHONES = {
     "volunteer@example.org": "+79000000004",
     "auditor@example.org": "+79000000005",
     "resident@example.org": "+79000000006",
+    "commission@example.org": "+79000000007",
 }
 DEMO_USERS: list[tuple[str, str, str]] = [
     ("region@example.org", DEMO_PASSWORD, "Regional official (Свердловская область)"),
@@ -841,6 +849,7 @@ DEMO_USERS: list[tuple[str, str, str]] = [
     ("volunteer@example.org", DEMO_PASSWORD, "Volunteer"),
     ("auditor@example.org", DEMO_PASSWORD, "Auditor"),
     ("resident@example.org", DEMO_PASSWORD, "Verified resident of Екатеринбург, 30"),
+    ("commission@example.org", DEMO_PASSWORD, "Commission member (Нижний Тагил)"),
 ]
 
 
@@ -886,7 +895,12 @@ def seed_demo(*, today: datetime.date | None = None) -> DemoSummary:
             },
         )
 
-    users = _seed_users(region=region, ekaterinburg=municipalities["ekaterinburg"], today=today)
+    users = _seed_users(
+        region=region,
+        ekaterinburg=municipalities["ekaterinburg"],
+        tagil=municipalities["nizhny-tagil"],
+        today=today,
+    )
     admin = User.objects.filter(email=DEMO_ADMIN_EMAIL).first() or User.objects.create_superuser(
         DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, full_name="Администратор портала"
     )
@@ -1020,7 +1034,7 @@ def seed_demo(*, today: datetime.date | None = None) -> DemoSummary:
         weights=[weight for _, weight in CLOSED_CAMPAIGN_ENTRIES],
         opens_at=days(-410),
     )
-    _seed_closed_results(campaign=closed_campaign)
+    _seed_closed_results(campaign=closed_campaign, commission=users["commission@example.org"])
     _seed_pictures(spaces=list(spaces.values()), designs=design_campaign)
 
     return DemoSummary(
@@ -1137,7 +1151,9 @@ def _seed_pictures(*, spaces: list[Space], designs: Campaign) -> None:
         )
 
 
-def _seed_users(*, region: Region, ekaterinburg: Municipality, today: datetime.date) -> dict[str, User]:
+def _seed_users(
+    *, region: Region, ekaterinburg: Municipality, tagil: Municipality, today: datetime.date
+) -> dict[str, User]:
     R = User.Role
     # email → (full name, role, region scope, municipality scope)
     people = {
@@ -1147,6 +1163,7 @@ def _seed_users(*, region: Region, ekaterinburg: Municipality, today: datetime.d
         "volunteer@example.org": ("Илья Денисович Орлов", R.VOLUNTEER, region, []),
         "auditor@example.org": ("Павел Андреевич Зорин", R.AUDITOR, region, []),
         "resident@example.org": ("Анна Михайловна Кузнецова", R.RESIDENT, None, []),
+        "commission@example.org": ("Елена Викторовна Соколова", R.COMMISSION_MEMBER, None, [tagil]),
     }
     users: dict[str, User] = {}
     for email, password, _label in DEMO_USERS:
@@ -1170,12 +1187,17 @@ def _seed_users(*, region: Region, ekaterinburg: Municipality, today: datetime.d
     return users
 
 
-def _seed_closed_results(*, campaign: Campaign) -> None:
+def _seed_closed_results(*, campaign: Campaign, commission: User) -> None:
     """The closed vote's final tally, counted and sealed by the same services as the
-    Celery tasks, and published. Counted once: a second run finds the tally done and leaves it."""
+    Celery tasks, screened, approved by the commission and published. Counted once: a
+    second run finds the tally done, the verification approved and leaves them."""
     if not Tally.objects.final_done().filter(campaign=campaign).exists():
         tally_compute(campaign_id=campaign.pk, final=True)
     ledger_seal(campaign_id=campaign.pk)  # publishing needs the seal; a sealed tally keeps its head
+    campaign.refresh_from_db()
+    if campaign.verification_approved_at is None and campaign.results_published_at is None:
+        # Imported ballots have no accounts to screen: the screening finds nothing.
+        verification_approve(campaign=campaign, actor=commission)
     results_publish(campaign=campaign)
 
 

@@ -299,7 +299,25 @@ LIVE_TALLY_STALE_INTERVALS = env_int("LIVE_TALLY_STALE_INTERVALS", 3)
 # Live standings (and any per-entry figure of a live tally) appear only from this many
 # ballots: below it they would show the few voters' choices. Final results are not held.
 LIVE_STANDINGS_MIN_BALLOTS = env_int("LIVE_STANDINGS_MIN_BALLOTS", 50)
+# The screening after the close (votes.screening): participations keep keyed hashes of
+# the client's network and user agent and a time bucket of this many minutes, erased this
+# many days after the results are published (README, 152-ФЗ). The key: its own, or one
+# derived from SECRET_KEY.
+SCREENING_HASH_KEY = env_str("SCREENING_HASH_KEY", "")
+SCREENING_TIME_BUCKET_MINUTES = env_int("SCREENING_TIME_BUCKET_MINUTES", 10)
+SCREENING_RETENTION_DAYS = env_int("SCREENING_RETENTION_DAYS", 30)
+# A burst: more participations than this from one network or device in one bucket.
+SCREENING_BURST_THRESHOLD = env_int("SCREENING_BURST_THRESHOLD", 20)
+# Bulk accounts: at least this many made within SCREENING_BULK_WINDOW_MINUTES from one network.
+SCREENING_BULK_ACCOUNTS = env_int("SCREENING_BULK_ACCOUNTS", 10)
+SCREENING_BULK_WINDOW_MINUTES = env_int("SCREENING_BULK_WINDOW_MINUTES", 60)
+# A volunteer is an outlier above the median of the volunteers + k·MAD.
+SCREENING_OUTLIER_K = env_float("SCREENING_OUTLIER_K", 5.0)
 CELERY_BEAT_SCHEDULE = {
+    "screening-erase": {
+        "task": "votes.tasks.screening_data_erase",
+        "schedule": 86400.0,
+    },
     "campaigns-clock": {
         "task": "votes.tasks.campaigns_clock",
         "schedule": float(CAMPAIGN_CLOCK_INTERVAL),

@@ -47,7 +47,7 @@ COMMIT;
 SQL
 }
 box_copy "$dest/box-ballots.copy.partial" \
-  'SELECT id, campaign_id, cast_on, receipt_hash FROM votes_ballot ORDER BY receipt_hash COLLATE "C"'
+  'SELECT id, campaign_id, cast_on, receipt_hash, annulled_reason FROM votes_ballot ORDER BY receipt_hash COLLATE "C"'
 box_copy "$dest/box-choices.copy.partial" \
   'SELECT c.ballot_id, c.campaign_id, c.entry_id, c.points FROM votes_ballotchoice c
    JOIN votes_ballot b ON b.id = c.ballot_id ORDER BY b.receipt_hash COLLATE "C", c.points, c.entry_id'

@@ -38,7 +38,7 @@ pg_restore --no-owner --no-acl --exit-on-error --single-transaction --section=pr
   --dbname="$DATABASE_URL" "$src/db.dump"
 if [ -f "$src/box-ballots.copy" ]; then
   psql "$DATABASE_URL" --no-psqlrc --quiet -v ON_ERROR_STOP=1 --single-transaction <<SQL
-\\copy votes_ballot (id, campaign_id, cast_on, receipt_hash) FROM '$src/box-ballots.copy'
+\\copy votes_ballot (id, campaign_id, cast_on, receipt_hash, annulled_reason) FROM '$src/box-ballots.copy'
 \\copy votes_ballotchoice (ballot_id, campaign_id, entry_id, points) FROM '$src/box-choices.copy'
 SQL
 fi

@@ -216,3 +216,10 @@ def make_ballot(
 def make_imported_ballot(campaign: Campaign, external_voter_id: str, **fields) -> Ballot:
     """A ballot from a file (channel 'import'): no user, only the file's voter id."""
     return make_ballot(campaign, external_voter_id=external_voter_id, channel="import", **fields)
+
+
+def approve_verification(campaign: Campaign) -> Campaign:
+    """The commission's approval of the screening, which publication waits for (tests that
+    are not about the verification)."""
+    Campaign.objects.filter(pk=campaign.pk).update(verification_approved_at=timezone.now())
+    return campaign

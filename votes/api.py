@@ -27,6 +27,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from lib.client_address import client_of
 from portal.accounts.models import IdentityDocument
 from portal.accounts.services import TokenRefused, api_token_issue, api_token_revoke
 from portal.accounts.validators import validate_birth_date
@@ -405,6 +406,7 @@ class BallotCreateView(APIView):
                 voter=request.user,
                 choices=_choices(serializer.validated_data["choices"]),
                 channel=Channel.API,
+                client=client_of(request),
             )
         except BallotError as error:
             return _error(error)

@@ -23,12 +23,26 @@ agree). The chain is::
 where ``+`` joins the hex strings and the canonical text, all UTF-8 encoded. The last
 ``h_n`` is the head, stored in the final Tally and published with the results.
 
+A ballot the commission annulled after the close (votes.services.verification) stays in
+the ledger with no choices (the annulment deletes them: the register names whose ballot
+it was), marked with the reason's category (``duplicate_person``, ``bulk_accounts``,
+``burst``, ``volunteer_outlier``, ``eligibility_changed``, ``other``), which the chain
+covers::
+
+    h_i = sha256(h_{i-1} + receipt_hash_i + "!" + reason_i)
+
+Counted ballots link exactly as before, so a ledger with no annulment is unchanged. The
+recount leaves annulled ballots out, as the published results do.
+
 The download (``ledger.jsonl``) is JSON Lines: one header object (``"type": "header"``,
 campaign, method, rule, budget, parameters -- threshold, ``tie_break`` and the lottery's
 ``tie_break_seed``, ``reserve_share`` --, entries with their ``exclusivity_group``,
 published results (``selected`` and ``selected_by_reserve`` per entry), ``ballots`` and
 ``head``), then one object per ballot (``"type": "ballot"``, ``position`` from 1,
 ``receipt_hash``, ``choices`` as ``[[external_id, points], ...]`` and ``chain`` = h_i).
+An annulled ballot's object also has ``"annulled": <reason>``; the header's ``ballots``
+and the results' ``ballots`` count the counted ones, and the results' ``annulled`` maps
+each reason to its number of ballots.
 """
 
 from __future__ import annotations
@@ -53,26 +67,31 @@ def canonical_choices(choices: Choices) -> str:
     return ",".join(f"{external_id}:{int(points)}" for external_id, points in sorted(choices))
 
 
-def link(previous: str, receipt_hash: str, choices: Choices) -> str:
-    data = previous + receipt_hash + canonical_choices(choices)
+def link(previous: str, receipt_hash: str, choices: Choices, annulled: str = "") -> str:
+    # An annulled ballot's choices are gone from the box (the annulment deletes them):
+    # its link is its receipt and reason only.
+    data = previous + receipt_hash + (f"!{annulled}" if annulled else canonical_choices(choices))
     return hashlib.sha256(data.encode()).hexdigest()
 
 
 def chain(
-    campaign_id: int, ballots: Iterable[tuple[str, Choices]]
+    campaign_id: int, ballots: Iterable[tuple[str, Choices] | tuple[str, Choices, str]]
 ) -> Iterator[tuple[int, str, list[tuple[str, int]], str]]:
-    """Yield ``(position, receipt_hash, sorted choices, h_i)`` for ballots in ledger order.
+    """Yield ``(position, receipt_hash, sorted choices, h_i)`` for ballots in ledger order;
+    a ballot may carry a third item, its annulment's reason ("" when counted).
 
     Refuses ballots out of order (or repeated), since the order is part of the format.
     """
     head = genesis(campaign_id)
     last = ""
-    for position, (receipt_hash, choices) in enumerate(ballots, start=1):
+    for position, ballot in enumerate(ballots, start=1):
+        receipt_hash, choices = ballot[0], ballot[1]
+        annulled = ballot[2] if len(ballot) > 2 else ""
         if receipt_hash <= last:
             raise ValueError(f"ballot {position}: receipt hashes must be strictly ascending")
         last = receipt_hash
         ordered = sorted((str(e), int(p)) for e, p in choices)
-        head = link(head, receipt_hash, ordered)
+        head = link(head, receipt_hash, ordered, annulled)
         yield position, receipt_hash, ordered, head
 
 
@@ -153,6 +172,7 @@ def verify(lines: Iterable[str]) -> list[str]:
     previous = genesis(campaign_id)
     last = ""
     count = 0
+    annulled_by_reason: dict[str, int] = {}
     for number, line in enumerate(it, start=2):
         if not line.strip():
             continue
@@ -160,10 +180,14 @@ def verify(lines: Iterable[str]) -> list[str]:
             record = json.loads(line)
             receipt = record["receipt_hash"]
             choices = sorted((str(e), int(p)) for e, p in record["choices"])
+            annulled = str(record.get("annulled") or "")
         except (ValueError, KeyError, TypeError):
             problems.append(f"line {number}: not a ballot record")
             continue
-        count += 1
+        if annulled:
+            annulled_by_reason[annulled] = annulled_by_reason.get(annulled, 0) + 1
+        else:
+            count += 1
         if receipt <= last:
             problems.append(f"line {number}: receipt hashes are not strictly ascending")
         last = receipt
@@ -171,9 +195,11 @@ def verify(lines: Iterable[str]) -> list[str]:
         if unknown:
             problems.append(f"line {number}: unknown entries {sorted(unknown)}")
             continue
-        previous = link(previous, receipt, choices)
+        previous = link(previous, receipt, choices, annulled)
         if record.get("chain") != previous:
             problems.append(f"line {number}: chain hash does not follow from the lines before it")
+        if annulled:
+            continue  # annulled by the commission: listed and chained, not counted
         key = tuple(choices)
         grouped[key] = grouped.get(key, 0) + 1
     if previous != header.get("head"):
@@ -181,6 +207,10 @@ def verify(lines: Iterable[str]) -> list[str]:
     results = header.get("results") or {}
     if results.get("ballots") != count:
         problems.append(f"{count} ballots in the ledger, {results.get('ballots')} in the published results")
+    if annulled_by_reason != (results.get("annulled") or {}):
+        problems.append(
+            f"annulled ballots in the ledger {annulled_by_reason}, in the published results {results.get('annulled')}"
+        )
     if problems and any("unknown entries" in p for p in problems):
         return problems
     try:

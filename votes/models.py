@@ -301,6 +301,20 @@ class Campaign(ConstraintErrorsOnFields, models.Model):
     opened_at = models.DateTimeField(_("opened at"), null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
     results_published_at = models.DateTimeField(_("results published at"), null=True, blank=True, editable=False)
+    # The commission approved the screening after the close (votes.services.verification):
+    # publication waits for it.
+    verification_approved_at = models.DateTimeField(
+        _("verification approved at"), null=True, blank=True, editable=False
+    )
+    verification_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("verification approved by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
 
     objects = CampaignQuerySet.as_manager()
 
@@ -577,6 +591,12 @@ class Participation(models.Model):
     )
     voted_at = models.DateTimeField(_("voted at"), default=timezone.now)
     sealed_link = models.BinaryField(_("sealed link to the ballot"), null=True, blank=True, editable=False)
+    # What the screening after the close needs and no more (votes.screening): keyed hashes
+    # of the client's network (/24, /48) and user agent, and the 10-minute bucket. Erased
+    # once the results are published and the retention passed (README, 152-ФЗ).
+    client_hash = models.CharField(_("network hash"), max_length=64, null=True, blank=True, editable=False)
+    agent_hash = models.CharField(_("user agent hash"), max_length=64, null=True, blank=True, editable=False)
+    time_bucket = models.DateTimeField(_("time bucket"), null=True, blank=True, editable=False)
 
     objects = ParticipationQuerySet.as_manager()
 
@@ -609,14 +629,42 @@ class Participation(models.Model):
         return f"{self.campaign_id}:{self.pk}"
 
 
+class AnnulmentReason(models.TextChoices):
+    """Why the commission annulled a ballot: a category, public in the ledger and results."""
+
+    DUPLICATE_PERSON = "duplicate_person", _("one person, several accounts")
+    BULK_ACCOUNTS = "bulk_accounts", _("accounts made in bulk")
+    BURST = "burst", _("a burst from one network or device")
+    VOLUNTEER_OUTLIER = "volunteer_outlier", _("a volunteer's ballots far outside the others")
+    ELIGIBILITY_CHANGED = "eligibility_changed", _("eligibility changed during the vote")
+    OTHER = "other", _("other")
+
+
+class BallotQuerySet(models.QuerySet["Ballot"]):
+    def counted(self) -> BallotQuerySet:
+        """Ballots the commission did not annul: the ones every tally counts."""
+        return self.filter(annulled_reason="")
+
+    def annulled(self) -> BallotQuerySet:
+        return self.exclude(annulled_reason="")
+
+
 class Ballot(models.Model):
     """The ballot box: what was voted, with no voter, no time finer than the day and an id
-    that reveals no order. Written in the same transaction as its participation."""
+    that reveals no order. Written in the same transaction as its participation.
+
+    `annulled_reason` is empty for a counted ballot; the commission's annulment sets only
+    its category here (who and why in detail stays in the register's `Annulment`)."""
 
     id = models.BigIntegerField(primary_key=True, default=ballot_id_new, editable=False)
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="ballots")
     cast_on = models.DateField(_("day cast"), default=timezone.localdate)
     receipt_hash = models.CharField(_("receipt hash"), max_length=64, unique=True)
+    annulled_reason = models.CharField(
+        _("annulled for"), max_length=24, choices=AnnulmentReason.choices, blank=True, default="", editable=False
+    )
+
+    objects = BallotQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("ballot")
@@ -657,6 +705,93 @@ class BallotChoice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry_id}×{self.points}"
+
+
+class FindingQuerySet(models.QuerySet["Finding"]):
+    def open(self) -> FindingQuerySet:
+        return self.filter(status=Finding.Status.OPEN)
+
+
+class Finding(models.Model):
+    """What the screening after the close found in the register (votes.services.verification):
+    its kind, the evidence (counts, hashes, times, never choices) and the participations
+    concerned. The commission clears it or annuls ballots of its participations."""
+
+    class Kind(models.TextChoices):
+        DUPLICATE_PERSON = "duplicate_person", _("accounts that look like one person")
+        BULK_ACCOUNTS = "bulk_accounts", _("accounts made in bulk")
+        BURST = "burst", _("a burst from one network or device")
+        VOLUNTEER_OUTLIER = "volunteer_outlier", _("a volunteer far outside the others")
+        ELIGIBILITY_CHANGED = "eligibility_changed", _("eligibility changed during the vote")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        CLEARED = "cleared", _("cleared")
+        ANNULLED = "annulled", _("ballots annulled")
+
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="findings"
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    evidence = models.JSONField(_("evidence"), default=dict, blank=True)
+    participations = models.ManyToManyField(
+        Participation, verbose_name=_("participations"), related_name="findings", blank=True
+    )
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.OPEN)
+    found_at = models.DateTimeField(_("found at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    objects = FindingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("finding")
+        verbose_name_plural = _("findings")
+        ordering = ["campaign", "kind", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="open", decided_at__isnull=True)
+                | (~Q(status="open") & Q(decided_at__isnull=False, decided_by__isnull=False)),
+                name="finding_decision_stamped",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+
+class Annulment(models.Model):
+    """The register's side of an annulled ballot: which participation, why, who decided.
+    It names no ballot: the only link stays sealed (the box keeps the reason's category)."""
+
+    participation = models.OneToOneField(
+        Participation, verbose_name=_("participation"), on_delete=models.PROTECT, related_name="annulment"
+    )
+    reason = models.CharField(_("reason"), max_length=24, choices=AnnulmentReason.choices)
+    note = models.TextField(_("note"), blank=True)
+    finding = models.ForeignKey(
+        Finding, verbose_name=_("finding"), on_delete=models.SET_NULL, null=True, blank=True, related_name="annulments"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("annulment")
+        verbose_name_plural = _("annulments")
+        ordering = ["decided_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.participation_id}: {self.get_reason_display()}"
 
 
 # A final tally whose count has finished; Tally.Kind and Tally.Status hold these values.

@@ -17,7 +17,12 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from portal.accounts.models import Assurance, assurance_at_least
-from portal.accounts.permissions import is_official, is_official_for, is_volunteer
+from portal.accounts.permissions import (
+    is_commission_member_for,
+    is_official,
+    is_official_for,
+    is_volunteer,
+)
 from votes.models import Campaign
 
 
@@ -168,3 +173,13 @@ def can_assist_in(user, campaign: Campaign) -> bool:
     if assisted_channel(user) is None:
         return False
     return Campaign.objects.assistable_by(user).filter(pk=campaign.pk).exists()
+
+
+# The verification after the close: the campaign's officials and commission see it; only
+# the commission decides (clears, annuls, approves). Anyone else: 404.
+def can_decide_verification(user, campaign: Campaign) -> bool:
+    return is_commission_member_for(user, campaign.municipality_id)
+
+
+def can_view_verification(user, campaign: Campaign) -> bool:
+    return can_decide_verification(user, campaign) or is_official_for(user, campaign.municipality_id)

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from portal.replica import REPLICA, primary_wal_position, read_alias, replica_has_replayed
@@ -109,7 +109,8 @@ def campaign_election(campaign: Campaign) -> pabulib.PbElection:
     # register, apart from the box): none may hint at who cast a ballot.
     with streaming_transaction():
         ballots = (
-            Ballot.objects.filter(campaign=campaign)
+            Ballot.objects.counted()
+            .filter(campaign=campaign)
             .order_by("receipt_hash", "choices__points", "choices__entry__external_id")
             .values_list("pk", "receipt_hash", "choices__entry__external_id", "choices__points")
             .iterator(chunk_size=5000)
@@ -152,6 +153,7 @@ def results_dict(campaign: Campaign, tally: Tally, rows: list[TallyRow] | None =
         "budget": _number(campaign.budget) if campaign.budget is not None else None,
         "budget_used": _number(tally.budget_used),
         "ledger_head": tally.ledger_head or None,
+        "annulled": annulled_by_reason(campaign.pk) if tally.kind == Tally.Kind.FINAL else {},
         "entries": [
             {
                 "entry": row.entry_id,
@@ -169,32 +171,46 @@ def results_dict(campaign: Campaign, tally: Tally, rows: list[TallyRow] | None =
     }
 
 
-def ledger_ballots(campaign_id: int, *, chunk_size: int = 5000) -> Iterator[tuple[str, list[tuple[str, int]]]]:
-    """Ballots in ledger order (receipt hash), with their choices; streamed, in one
-    transaction (one snapshot per statement, and a cursor PgBouncer can keep)."""
+def ledger_ballots(campaign_id: int, *, chunk_size: int = 5000) -> Iterator[tuple[str, list[tuple[str, int]], str]]:
+    """Ballots in ledger order (receipt hash), with their choices and annulment reason
+    ("" when counted); streamed, in one transaction (one snapshot per statement, and a
+    cursor PgBouncer can keep)."""
     with streaming_transaction():
         rows = (
             Ballot.objects.filter(campaign_id=campaign_id)
             .order_by("receipt_hash", "choices__entry__external_id")
-            .values_list("receipt_hash", "choices__entry__external_id", "choices__points")
+            .values_list("receipt_hash", "annulled_reason", "choices__entry__external_id", "choices__points")
             .iterator(chunk_size=chunk_size)
         )
         current: str | None = None
+        reason = ""
         choices: list[tuple[str, int]] = []
-        for receipt, external_id, points in rows:
+        for receipt, annulled, external_id, points in rows:
             if receipt != current:
                 if current is not None:
-                    yield current, choices
-                current, choices = receipt, []
+                    yield current, choices, reason
+                current, choices, reason = receipt, [], annulled
             if external_id is not None:
                 choices.append((external_id, points))
         if current is not None:
-            yield current, choices
+            yield current, choices, reason
 
 
 def ledger_rows(campaign_id: int) -> Iterator[tuple[int, str, list, str]]:
     """``(position, receipt_hash, choices, chain hash)`` of the campaign's public ledger."""
     return ledger.chain(campaign_id, ledger_ballots(campaign_id))
+
+
+def annulled_by_reason(campaign_id: int) -> dict[str, int]:
+    """How many ballots the commission annulled, by reason (category): public."""
+    rows = (
+        Ballot.objects.annulled()
+        .filter(campaign_id=campaign_id)
+        .order_by("annulled_reason")
+        .values_list("annulled_reason")
+        .annotate(n=models.Count("*"))
+    )
+    return dict(rows)
 
 
 def ledger_header(campaign: Campaign, tally: Tally) -> dict:
@@ -232,14 +248,17 @@ def ledger_header(campaign: Campaign, tally: Tally) -> dict:
 def ledger_lines(campaign: Campaign, tally: Tally):
     """The ledger download, line by line (JSON Lines; see votes/ledger.py)."""
     yield json.dumps(ledger_header(campaign, tally), ensure_ascii=False) + "\n"
+    reasons = dict(Ballot.objects.annulled().filter(campaign=campaign).values_list("receipt_hash", "annulled_reason"))
     for position, receipt_hash, choices, chain_hash in ledger_rows(campaign.pk):
-        record = {
+        record: dict[str, Any] = {
             "type": "ballot",
             "position": position,
             "receipt_hash": receipt_hash,
             "choices": [[e, p] for e, p in choices],
             "chain": chain_hash,
         }
+        if receipt_hash in reasons:
+            record["annulled"] = reasons[receipt_hash]
         yield json.dumps(record, ensure_ascii=False) + "\n"
 
 

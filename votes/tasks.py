@@ -37,6 +37,16 @@ def ledger_seal(campaign_id: int) -> str:
     return services.ledger_seal(campaign_id=campaign_id)
 
 
+@shared_task
+def screening_run(campaign_id: int) -> int:
+    return services.screening_run(campaign_id=campaign_id)
+
+
+@shared_task
+def screening_data_erase() -> int:
+    return services.screening_data_erase()
+
+
 # The e-mail tasks keep the names they had in `portal.tasks`: messages already waiting
 # in the broker when a new release starts still find their task.
 @shared_task(name="portal.tasks.notify_idea_decided")

@@ -12,7 +12,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch, QuerySet
+from django.core.files.uploadhandler import MemoryFileUploadHandler
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -20,11 +21,15 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 from openpyxl import Workbook
 
+from lib.client_address import client_of
 from lib.money import rubles
 from lib.spreadsheets import csv_row, xlsx_append
+from portal.accounts.models import User
+from portal.accounts.permissions import is_commission_member, is_official
 from portal.accounts.phones import phone_display
 from portal.accounts.requests import AuthenticatedHttpRequest
 from portal.replica import reads_from_replica
@@ -32,9 +37,28 @@ from portal.views import too_many_requests
 from projects.models import Municipality, Space
 from votes import pabulib, receipts, rules, services
 from votes.forms import BallotForm, DeskPhoneForm, IdeaForm, ResidentForm, ballot_token, ballot_token_choices
-from votes.models import Ballot, Campaign, Channel, Entry, Idea, Participation, Tally, live_standings_min_ballots
-from votes.permissions import assisted_channel, ballot_refusal, idea_refusal
+from votes.models import (
+    Annulment,
+    AnnulmentReason,
+    Ballot,
+    Campaign,
+    Channel,
+    Entry,
+    Finding,
+    Idea,
+    Participation,
+    Tally,
+    live_standings_min_ballots,
+)
+from votes.permissions import (
+    assisted_channel,
+    ballot_refusal,
+    can_decide_verification,
+    can_view_verification,
+    idea_refusal,
+)
 from votes.results import (
+    annulled_by_reason,
     campaign_election,
     ledger_lines,
     public_tally,
@@ -52,10 +76,15 @@ from votes.services import (
     BallotError,
     CastBallot,
     InvalidBallot,
+    VerificationError,
     ballot_cast,
     desk_phone_code_send,
+    finding_clear,
+    participation_annul,
+    verification_approve,
     volunteer_ballot_cast,
 )
+from votes.services.errors import CommissionKeyError
 from votes.throttles import LedgerLookupThrottle
 
 RECEIPT_SESSION_KEY = "votes.receipt"
@@ -195,7 +224,9 @@ def ballot(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             form = BallotForm(campaign=campaign, entries=entries, initial=BallotForm.initial_for(campaign, choices))
             return _ballot_page(request, campaign, form)
         try:
-            cast = ballot_cast(campaign=campaign, voter=request.user, choices=choices, channel=Channel.WEB)
+            cast = ballot_cast(
+                campaign=campaign, voter=request.user, choices=choices, channel=Channel.WEB, client=client_of(request)
+            )
         except BallotError as error:
             if error.http_status == 400:
                 form = BallotForm(campaign=campaign, entries=entries, initial=BallotForm.initial_for(campaign, choices))
@@ -606,6 +637,10 @@ def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
             "population": population,
             "turnout": 100 * tally.ballots_counted / population if population else None,
             "selected_count": sum(1 for r in rows if r["selected"]),
+            # Ballots the commission annulled, by reason (their category is public).
+            "annulled": [
+                (AnnulmentReason(reason).label, count) for reason, count in (data.get("annulled") or {}).items()
+            ],
         }
     response = render(request, "votes/results.html", context)
     seconds = results_page_seconds(campaign)
@@ -646,8 +681,13 @@ def results_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
     sheet = workbook.active
     sheet.title = "results"
     sheet.append(_CSV_COLUMNS)
-    for row in results_dict(campaign, tally)["entries"]:
+    data = results_dict(campaign, tally)
+    for row in data["entries"]:
         xlsx_append(sheet, [int(row[c]) if c in _FLAGS else row[c] for c in _CSV_COLUMNS])
+    annulled = workbook.create_sheet("annulled")  # ballots the commission annulled, by reason
+    annulled.append(["reason", "ballots"])
+    for reason, count in (data.get("annulled") or {}).items():
+        xlsx_append(annulled, [reason, count])
     buffer = io.BytesIO()
     workbook.save(buffer)
     response = HttpResponse(
@@ -720,3 +760,167 @@ def ledger_lookup(request: HttpRequest, pk: int) -> HttpResponse:
             )
             context |= {"ballot": ballot, "position": position, "choices": choices}
     return render(request, "votes/ledger.html", context)
+
+
+# --- The verification after the close (votes.services.verification) -----------------
+
+
+@never_cache
+@login_required
+def commission_index(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The closed campaigns whose verification the user sees (their commission's or
+    their municipalities'), newest first."""
+    scope = Municipality.objects.administered_by(request.user)
+    if is_commission_member(request.user):
+        scope = scope | Municipality.objects.filter(pk__in=request.user.scope_municipalities.values("pk"))
+    campaigns = list(
+        Campaign.objects.closed()
+        .filter(municipality__in=scope)
+        .select_related("municipality")
+        .annotate(open_findings=Count("findings", filter=Q(findings__status=Finding.Status.OPEN)))
+        .order_by("-voting_closes_at", "-pk")
+    )
+    if not campaigns and not (is_commission_member(request.user) or is_official(request.user)):
+        raise Http404
+    return render(request, "votes/commission_index.html", {"campaigns": campaigns})
+
+
+_EVIDENCE_LABELS = {
+    "signal": _("signal"),
+    "accounts": _("accounts"),
+    "participations": _("participations"),
+    "threshold": _("threshold"),
+    "bucket": _("time bucket"),
+    "bucket_minutes": _("bucket, minutes"),
+    "window_minutes": _("window, minutes"),
+    "network_hash": _("network (hash)"),
+    "agent_hash": _("device (hash)"),
+    "pattern": _("e-mail pattern"),
+    "volunteer": _("volunteer"),
+    "hour": _("hour"),
+    "median": _("median of the others"),
+    "mad": _("spread (MAD)"),
+    "median_age": _("median age"),
+    "others_median": _("median age of the others"),
+    "changes": _("changes"),
+    "first": _("first change"),
+}
+_SIGNAL_LABELS = {
+    "name_birth_date": _("same full name and birth date"),
+    "phone": _("same phone"),
+    "document": _("same identity document"),
+    "network": _("one network"),
+    "email_pattern": _("one e-mail pattern"),
+    "per_hour": _("ballots per hour"),
+    "ages": _("ages of the residents"),
+    "eligibility_correct": _("birth date or residence corrected"),
+}
+
+
+def _evidence_lines(evidence: dict) -> list[tuple[str, str]]:
+    lines = []
+    for key, value in evidence.items():
+        if key == "signal":
+            value = _SIGNAL_LABELS.get(value, value)
+        elif key.endswith("_hash"):
+            value = str(value)[:12] + "…"
+        elif key == "volunteer":
+            value = str(User.objects.filter(pk=value).first() or value)
+        lines.append((str(_EVIDENCE_LABELS.get(key, key)), str(value)))
+    return lines
+
+
+def _posted_id(request: HttpRequest, name: str) -> int:
+    value = request.POST.get(name, "")
+    if not value.isdigit():
+        raise Http404
+    return int(value)
+
+
+# A key file or a share is a line of text; anything much bigger is not one.
+_KEY_FILE_MAX_BYTES = 4096
+
+
+@csrf_exempt  # protected below: the upload handlers are set before CSRF reads the body
+@never_cache
+def verification(request: HttpRequest, pk: int) -> HttpResponse:
+    # The commission's key is read in memory and never written to disk or the database.
+    request.upload_handlers = [MemoryFileUploadHandler(request)]
+    return _verification(request, pk)
+
+
+@csrf_protect
+@login_required
+@require_http_methods(["GET", "POST"])
+def _verification(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign.objects.select_related("municipality"), pk=pk)
+    if not can_view_verification(request.user, campaign):
+        raise Http404
+    decides = can_decide_verification(request.user, campaign)
+    error: VerificationError | CommissionKeyError | None = None
+    if request.method == "POST":
+        if not decides:
+            raise Http404
+        action = request.POST.get("action")
+        try:
+            if action == "clear":
+                finding = get_object_or_404(campaign.findings, pk=_posted_id(request, "finding"))
+                finding_clear(finding=finding, actor=request.user, note=request.POST.get("note", ""))
+                done = _("The finding is cleared: its ballots are counted.")
+            elif action == "annul":
+                participation = get_object_or_404(
+                    Participation.objects.select_related("campaign"),
+                    campaign=campaign,
+                    pk=_posted_id(request, "participation"),
+                )
+                finding_id = request.POST.get("finding", "")
+                concerned = campaign.findings.filter(pk=int(finding_id)).first() if finding_id.isdigit() else None
+                key_texts = [
+                    upload.read(_KEY_FILE_MAX_BYTES).decode("ascii", errors="replace")
+                    for upload in request.FILES.getlist("key")
+                ]
+                participation_annul(
+                    participation=participation,
+                    actor=request.user,
+                    reason=request.POST.get("reason", ""),
+                    note=request.POST.get("note", ""),
+                    key_texts=key_texts,
+                    finding=concerned,
+                )
+                done = _("The ballot is annulled; the votes are being recounted.")
+            elif action == "approve":
+                verification_approve(campaign=campaign, actor=request.user)
+                done = _("The verification is approved: the results may be published.")
+            else:
+                raise Http404
+        except (VerificationError, CommissionKeyError) as refused:
+            error = refused
+        else:
+            messages.success(request, done)
+            return redirect("votes:verification", pk=campaign.pk)
+    findings = list(
+        campaign.findings.select_related("decided_by").prefetch_related(
+            Prefetch(
+                "participations",
+                queryset=Participation.objects.select_related("voter", "volunteer", "annulment").order_by("voted_at"),
+            )
+        )
+    )
+    for finding in findings:
+        finding.evidence_lines = _evidence_lines(finding.evidence)  # type: ignore[attr-defined]
+    context = {
+        "campaign": campaign,
+        "findings": findings,
+        "open_count": sum(1 for f in findings if f.status == Finding.Status.OPEN),
+        "decides": decides,
+        "error": error,
+        "reasons": AnnulmentReason.choices,
+        "annulled": [
+            (AnnulmentReason(reason).label, count) for reason, count in annulled_by_reason(campaign.pk).items()
+        ],
+        "annulments": Annulment.objects.filter(participation__campaign=campaign).select_related(
+            "participation__voter", "decided_by"
+        ),
+        "closed": campaign.phase() == "closed",
+    }
+    return render(request, "votes/verification.html", context, status=400 if error else 200)

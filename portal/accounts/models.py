@@ -130,9 +130,14 @@ class User(ConstraintErrorsOnFields, AbstractBaseUser, PermissionsMixin):
         MODERATOR = "moderator", _("moderator")
         VOLUNTEER = "volunteer", _("volunteer")
         AUDITOR = "auditor", _("auditor")
+        # A member of the municipality's public commission (общественная комиссия): screens
+        # the closed votes of the municipalities in scope, decides, holds the key.
+        COMMISSION_MEMBER = "commission_member", _("commission member")
 
     # Roles that enter the Django admin.
-    ADMIN_ROLES = frozenset({Role.REGIONAL_OFFICIAL, Role.MUNICIPAL_OFFICIAL, Role.MODERATOR, Role.AUDITOR})
+    ADMIN_ROLES = frozenset(
+        {Role.REGIONAL_OFFICIAL, Role.MUNICIPAL_OFFICIAL, Role.MODERATOR, Role.AUDITOR, Role.COMMISSION_MEMBER}
+    )
     OFFICIAL_ROLES = frozenset({Role.REGIONAL_OFFICIAL, Role.MUNICIPAL_OFFICIAL})
 
     email = models.EmailField(_("e-mail"), max_length=254, unique=True)
@@ -186,7 +191,7 @@ class User(ConstraintErrorsOnFields, AbstractBaseUser, PermissionsMixin):
         verbose_name=_("municipalities in scope"),
         blank=True,
         related_name="officials",
-        help_text=_("For municipal officials (and auditors of municipalities)."),
+        help_text=_("For municipal officials, commission members (and auditors of municipalities)."),
     )
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)

@@ -66,3 +66,14 @@ def is_volunteer(user: Any) -> bool:
 
 def is_auditor(user: Any) -> bool:
     return _active(user) and user.role == user.Role.AUDITOR
+
+
+def is_commission_member(user: Any) -> bool:
+    return _active(user) and user.role == user.Role.COMMISSION_MEMBER
+
+
+def is_commission_member_for(user: Any, municipality: Municipality | int) -> bool:
+    """A member of the public commission of `municipality` (in their scope): only they
+    decide on the verification of its votes; a superuser assigns them, and is not one."""
+    municipality_id = municipality if isinstance(municipality, int) else municipality.pk
+    return is_commission_member(user) and user.scope_municipalities.filter(pk=municipality_id).exists()

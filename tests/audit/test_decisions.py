@@ -17,7 +17,7 @@ from portal.accounts.services import official_assign
 from portal.audit.models import AuditEvent
 from projects import services as projects_services
 from projects.models import Comment, ProgressUpdate, Proposal
-from tests.builders import make_campaign, make_entry, make_proposal, make_space, make_user
+from tests.builders import approve_verification, make_campaign, make_entry, make_proposal, make_space, make_user
 from votes import services
 from votes.models import Tally
 
@@ -106,6 +106,7 @@ def counted(town):
 
 
 def test_publication_is_recorded_with_its_official(counted, official):
+    approve_verification(counted)
     services.results_publish(campaign=counted, actor=official)
 
     [event] = decisions("results_publish")
@@ -115,6 +116,7 @@ def test_publication_is_recorded_with_its_official(counted, official):
 
 
 def test_publication_through_the_admin_is_recorded_once(client, counted, official):
+    approve_verification(counted)
     client.force_login(official)
     client.post(
         reverse("admin:votes_campaign_changelist"), {"action": "publish_results", "_selected_action": [counted.pk]}

@@ -14,7 +14,7 @@ from django.utils import timezone
 from portal.accounts.models import User
 from tests.browser.conftest import screenshot
 from tests.browser.town import build_town
-from tests.builders import make_campaign, make_user
+from tests.builders import approve_verification, make_campaign, make_user
 from votes import services
 from votes.models import Campaign, Channel, Idea, Participation, Tally
 
@@ -170,6 +170,7 @@ def test_a_resident_signs_up_proposes_an_idea_votes_and_finds_the_ballot(context
     assert final.status == Tally.Status.DONE
     assert final.ballots_counted == 1
     assert len(final.ledger_head) == 64  # sealed by the eager ledger_seal task the tally enqueued
+    approve_verification(campaign)
     services.results_publish(campaign=campaign)
 
     # The resident finds the ballot in the ledger with the receipt, then the results.

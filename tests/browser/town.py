@@ -12,6 +12,7 @@ from django.utils import timezone
 from portal.accounts.models import User
 from projects.models import Municipality, Proposal, Space
 from tests.builders import (
+    approve_verification,
     make_campaign,
     make_entry,
     make_municipality,
@@ -103,6 +104,7 @@ def count_and_publish(campaign: Campaign) -> None:
     services the clock task, the Celery task and the admin action call)."""
     services.campaign_close(campaign=campaign)
     services.tally_compute(campaign_id=campaign.pk, final=True)  # seals through the eager ledger_seal task
+    approve_verification(campaign)
     services.results_publish(campaign=campaign)
 
 

@@ -20,7 +20,14 @@ from django.test import Client
 from django.utils import translation
 
 from portal.templatetags.portal_tags import rub
-from tests.builders import make_campaign, make_municipality, make_proposal, make_region, make_space
+from tests.builders import (
+    approve_verification,
+    make_campaign,
+    make_municipality,
+    make_proposal,
+    make_region,
+    make_space,
+)
 
 CATALOGUE = Path(settings.BASE_DIR) / "locale" / "ru" / "LC_MESSAGES" / "django.po"
 RUSSIAN_PLURALS = (
@@ -246,6 +253,7 @@ def test_the_results_page_formats_amounts_and_counts_for_the_language() -> None:
     cast(counted, "v1", {"a": 1, "b": 1})
     services.tally_compute(campaign_id=counted.pk, final=True)
     services.ledger_seal(campaign_id=counted.pk)
+    approve_verification(counted)
     services.results_publish(campaign=counted)
     url = f"/campaigns/{counted.pk}/results/"
 

@@ -49,6 +49,7 @@ ROLES = [
     "official_b",
     "regional",
     "auditor",
+    "commission_a",
     "superuser",
 ]
 # Which of the towns A, B (region 1) and C (region 2) each role administers.
@@ -58,6 +59,9 @@ SCOPE = {
     "official_b": {"B"},
     "regional": {"A", "B"},
     "auditor": {"A"},
+    # The commission enters the admin but reads none of its models: it works on the
+    # verification page (tests/votes/test_verification.py), so every object is 404.
+    "commission_a": {"A"},
     "superuser": {"A", "B", "C"},
 }
 STAFF = set(SCOPE)
@@ -176,6 +180,9 @@ def cast(region, other_region, town_a, town_b, town_c, superuser):
         "official_b": make_user("m-off-b@example.org", User.Role.MUNICIPAL_OFFICIAL, scope_municipalities=[town_b]),
         "regional": make_user("m-regional@example.org", User.Role.REGIONAL_OFFICIAL, scope_region=region),
         "auditor": make_user("m-auditor@example.org", User.Role.AUDITOR, scope_municipalities=[town_a]),
+        "commission_a": make_user(
+            "m-commission@example.org", User.Role.COMMISSION_MEMBER, scope_municipalities=[town_a]
+        ),
         "superuser": superuser,
     }
     for user in users.values():

@@ -10,6 +10,7 @@ from django.test import Client, override_settings
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
+from tests.builders import approve_verification
 from tests.votes.counting_fixtures import campaign, cast, receipt_of
 from votes import services
 
@@ -83,6 +84,7 @@ def published():
     cast(obj, "v1", {"a": 1})
     services.tally_compute(campaign_id=obj.pk, final=True)
     services.ledger_seal(campaign_id=obj.pk)
+    approve_verification(obj)
     services.results_publish(campaign=obj)
     return obj
 

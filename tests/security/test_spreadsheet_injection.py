@@ -19,6 +19,7 @@ from openpyxl import load_workbook
 
 from lib.spreadsheets import csv_cell
 from projects.models import Proposal
+from tests.builders import approve_verification
 from tests.votes.counting_fixtures import campaign, cast
 from votes import services
 
@@ -48,6 +49,7 @@ def published_with_titles(titles: list[str]):
         Proposal.objects.filter(pk=entry.proposal_id).update(title=title)
     services.tally_compute(campaign_id=obj.pk, final=True)
     services.ledger_seal(campaign_id=obj.pk)
+    approve_verification(obj)
     services.results_publish(campaign=obj)
     return obj
 

@@ -7,6 +7,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
+from tests.builders import approve_verification
 from votes.models import Campaign
 from votes.permissions import ballot_refusal
 from votes.services import ballot_cast, campaign_close, ledger_seal, results_publish, tally_compute
@@ -70,6 +71,7 @@ def test_closed_campaign_links_results_only_once_published(make_campaign, voter)
     assert reverse("votes:ledger_lookup", args=[campaign.pk]) in html
     tally_compute(campaign_id=campaign.pk, final=True)
     ledger_seal(campaign_id=campaign.pk)
+    approve_verification(campaign)
     results_publish(campaign=campaign)
     assert results_url in page(Client(), campaign)
     assert results_url in Client().get(reverse("votes:campaign_list")).content.decode()

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from portal.accounts.models import User
+from tests.builders import approve_verification
 from tests.votes.counting_fixtures import campaign, cast
 from votes import services, tasks
 from votes.admin import tally_state_text
@@ -63,6 +64,10 @@ def test_publish_action_refuses_before_the_final_tally_then_publishes(admin_clie
     assert "ledger is not sealed yet" in page
     assert Campaign.objects.get(pk=obj.pk).results_published_at is None
     services.ledger_seal(campaign_id=obj.pk)
+    page = _action(admin_client, "publish_results", obj).content.decode()
+    assert "has not approved the verification" in page
+    assert Campaign.objects.get(pk=obj.pk).results_published_at is None
+    approve_verification(obj)
     page = _action(admin_client, "publish_results", obj).content.decode()
     assert "results published" in page
     assert Campaign.objects.get(pk=obj.pk).results_published_at is not None
@@ -124,6 +129,7 @@ def test_change_page_offers_each_step_when_it_applies_and_takes_it_through_the_s
     services.ledger_seal(campaign_id=obj.pk)
     panel = admin_client.get(url).content.decode().split('id="counting-title"', 1)[1]
     assert "Publish results" in panel
+    approve_verification(obj)
     assert "results published" in _step(admin_client, obj, "publish").content.decode()
     assert Campaign.objects.get(pk=obj.pk).results_published_at is not None
     panel = admin_client.get(url).content.decode().split('id="counting-title"', 1)[1]

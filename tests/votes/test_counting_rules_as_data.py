@@ -17,6 +17,7 @@ from django.test import Client
 from django.urls import reverse
 
 from portal.accounts.models import User
+from tests.builders import approve_verification
 from tests.votes.counting_fixtures import PABULIB_SAMPLES, campaign, cast, municipality
 from votes import rules, services
 from votes.models import Campaign, Entry, Tally
@@ -32,6 +33,7 @@ def client() -> Client:
 def _publish(obj: Campaign) -> Tally:
     services.tally_compute(campaign_id=obj.pk, final=True)
     services.ledger_seal(campaign_id=obj.pk)
+    approve_verification(obj)
     services.results_publish(campaign=obj)
     obj.refresh_from_db()
     return Tally.objects.get(campaign=obj, kind="final")

@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
+from tests.builders import approve_verification
 from tests.votes.counting_fixtures import campaign, cast
 from votes import ledger, services, tasks
 from votes.models import Campaign, Tally
@@ -31,10 +32,12 @@ def _closed_with_ballots() -> Campaign:
 def test_publish_is_refused_until_the_ledger_is_sealed() -> None:
     obj = _closed_with_ballots()
     services.tally_compute(campaign_id=obj.pk, final=True)
+    approve_verification(obj)
     with pytest.raises(services.ResultsError, match="ledger is not sealed"):
         services.results_publish(campaign=obj)
     assert Campaign.objects.get(pk=obj.pk).results_published_at is None
     services.ledger_seal(campaign_id=obj.pk)
+    approve_verification(obj)
     assert services.results_publish(campaign=obj).results_published_at is not None
 
 
@@ -73,6 +76,7 @@ def test_head_equals_the_chain_over_the_downloaded_ledger() -> None:
     obj = _closed_with_ballots()
     services.tally_compute(campaign_id=obj.pk, final=True)
     head = services.ledger_seal(campaign_id=obj.pk)
+    approve_verification(obj)
     services.results_publish(campaign=obj)
     response = Client().get(reverse("votes:ledger_download", args=[obj.pk]))
     lines = b"".join(response.streaming_content).decode().splitlines()  # type: ignore[attr-defined]
@@ -114,6 +118,7 @@ def test_publication_selects_the_winners_and_the_results_then_stand() -> None:
     rows = {row.entry.proposal_id: row.selected for row in Tally.objects.get(campaign=obj, kind="final").rows.all()}
     assert any(rows.values())
     assert not all(rows.values())
+    approve_verification(obj)
     services.results_publish(campaign=obj)
     statuses = dict(Proposal.objects.filter(pk__in=rows).values_list("pk", "status"))
     assert statuses == {pk: ("selected" if won else "approved") for pk, won in rows.items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.builders import approve_verification
 from tests.concurrency import race
 from tests.votes.counting_fixtures import campaign, cast
 from votes import services
@@ -31,7 +32,7 @@ def assert_published_on_a_sealed_tally(obj: Campaign) -> None:
 
 
 def test_a_recount_during_publication_waits_and_is_refused():
-    obj = counted_and_sealed()
+    obj = approve_verification(counted_and_sealed())
 
     outcome = race(
         lambda: services.results_publish(campaign=obj),
@@ -45,7 +46,7 @@ def test_a_recount_during_publication_waits_and_is_refused():
 
 
 def test_a_publication_during_a_recount_waits_and_is_refused():
-    obj = counted_and_sealed()
+    obj = approve_verification(counted_and_sealed())
 
     outcome = race(
         lambda: services.tally_compute(campaign_id=obj.pk, final=True),
@@ -57,5 +58,6 @@ def test_a_publication_during_a_recount_waits_and_is_refused():
     obj.refresh_from_db()
     assert obj.results_published_at is None  # the recount needs a new seal first
     services.ledger_seal(campaign_id=obj.pk)
+    approve_verification(obj)
     services.results_publish(campaign=obj)
     assert_published_on_a_sealed_tally(obj)

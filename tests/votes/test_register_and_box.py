@@ -49,7 +49,7 @@ def test_no_field_relates_a_ballot_to_a_voter_or_a_participation():
         related = {field.related_model for field in model._meta.get_fields() if field.is_relation}
         assert not related & forbidden, model
     ballot_columns = {field.name for field in Ballot._meta.concrete_fields}
-    assert ballot_columns == {"id", "campaign", "cast_on", "receipt_hash"}
+    assert ballot_columns == {"id", "campaign", "cast_on", "receipt_hash", "annulled_reason"}
 
 
 def test_a_cast_writes_one_participation_and_one_anonymous_ballot(make_campaign, voter, ids):

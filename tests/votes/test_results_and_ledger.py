@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from tests.builders import approve_verification
 from tests.votes.counting_fixtures import PABULIB_SAMPLES, campaign, cast, receipt_of
 from votes import ledger, services
 from votes.models import Campaign, Tally
@@ -37,6 +38,7 @@ def _counted(*, publish: bool = True) -> Campaign:
     services.tally_compute(campaign_id=obj.pk, final=True)
     services.ledger_seal(campaign_id=obj.pk)  # what the ledger_seal task does after the tally
     if publish:
+        approve_verification(obj)
         services.results_publish(campaign=obj)
     obj.refresh_from_db()
     return obj

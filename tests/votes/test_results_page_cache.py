@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
+from tests.builders import approve_verification
 from tests.votes.counting_fixtures import campaign, cast
 from votes import results, services
 from votes.models import Tally
@@ -30,6 +31,7 @@ def _count_and_publish(obj, captured) -> None:
     with captured(execute=True):
         services.ledger_seal(campaign_id=obj.pk)
     with captured(execute=True):
+        approve_verification(obj)
         services.results_publish(campaign=obj)
 
 
@@ -82,6 +84,7 @@ def test_a_seal_replaces_the_cached_page_and_published_results_are_not_recounted
     with django_capture_on_commit_callbacks(execute=True):
         head = services.ledger_seal(campaign_id=obj.pk)
     with django_capture_on_commit_callbacks(execute=True):
+        approve_verification(obj)
         services.results_publish(campaign=obj)
     published = _get(client, obj)
     assert head in published
@@ -99,6 +102,7 @@ def test_publication_replaces_the_cached_not_yet_page(django_capture_on_commit_c
         services.ledger_seal(campaign_id=obj.pk)
     unpublished = _get(client, obj)
     with django_capture_on_commit_callbacks(execute=True):
+        approve_verification(obj)
         services.results_publish(campaign=obj)
     published = _get(client, obj)
     assert published != unpublished

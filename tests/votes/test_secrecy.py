@@ -16,6 +16,7 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from portal.accounts.models import User
+from tests.builders import approve_verification
 from votes.models import Ballot, Channel
 from votes.services import ballot_cast, campaign_close, ledger_seal, results_publish, tally_compute
 
@@ -36,6 +37,7 @@ def published(make_campaign, make_user, ids):
     campaign_close(campaign=campaign)
     tally_compute(campaign_id=campaign.pk, final=True)
     ledger_seal(campaign_id=campaign.pk)
+    approve_verification(campaign)
     results_publish(campaign=campaign)
     return campaign, voters
 

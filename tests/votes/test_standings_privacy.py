@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from portal.stats import campaign_turnout
+from tests.builders import approve_verification
 from tests.votes.counting_fixtures import campaign, cast
 from votes import services
 from votes.models import Campaign, Tally
@@ -133,6 +134,7 @@ def test_published_final_results_of_one_ballot_are_shown(client, settings, town)
     cast(obj, "v1", {"b": 1})
     services.tally_compute(campaign_id=obj.pk, final=True)
     services.ledger_seal(campaign_id=obj.pk)
+    approve_verification(obj)
     services.results_publish(campaign=obj)
     body = client.get(f"/api/v1/campaigns/{obj.pk}/results/").json()
     assert body["final"] is True

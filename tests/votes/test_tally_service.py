@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tests.builders import approve_verification
 from tests.votes.counting_fixtures import campaign, cast
 from votes import services, tasks
 from votes.models import Campaign, Tally, TallyRow
@@ -145,6 +146,7 @@ def test_ordinal_borda_scores_come_from_sql() -> None:
 
 def test_results_publish_needs_a_done_final_tally() -> None:
     obj = _greedy_campaign()
+    approve_verification(obj)
     with pytest.raises(services.ResultsError) as refused:
         services.results_publish(campaign=obj)
     assert refused.value.code == "tally_not_done"
@@ -152,6 +154,7 @@ def test_results_publish_needs_a_done_final_tally() -> None:
     assert obj.results_published_at is None
     services.tally_compute(campaign_id=obj.pk, final=True)
     services.ledger_seal(campaign_id=obj.pk)
+    approve_verification(obj)
     services.results_publish(campaign=obj)
     obj.refresh_from_db()
     assert obj.results_published_at is not None

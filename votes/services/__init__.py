@@ -11,6 +11,7 @@ A package by concern; the names callers use are re-exported here, so
 - imports: a published pabulib election as a closed campaign;
 - ideas: residents' ideas and their moderation;
 - notifications: the vote's e-mails, enqueued after commit and sent by the tasks;
+- verification: the screening after the close and the commission's decisions;
 - locks: the advisory lock that keeps two workers off one tally.
 """
 
@@ -90,6 +91,15 @@ from votes.services.tallies import (
     tally_outcome,
     tally_recount,
 )
+from votes.services.verification import (
+    VerificationError,
+    finding_clear,
+    participation_annul,
+    screening_data_erase,
+    screening_enqueue,
+    screening_run,
+    verification_approve,
+)
 
 __all__ = [
     "BIGINT_MAX",
@@ -121,6 +131,7 @@ __all__ = [
     "TooFewChoices",
     "TooManyChoices",
     "UnknownEntry",
+    "VerificationError",
     "ballot_cast",
     "ballot_validate",
     "ballots_import",
@@ -132,6 +143,7 @@ __all__ = [
     "email_campaign_opened_send",
     "email_idea_decided_send",
     "email_results_published_send",
+    "finding_clear",
     "idea_approve",
     "idea_merge",
     "idea_reject",
@@ -146,10 +158,15 @@ __all__ = [
     "notifications_campaign_opened_enqueue",
     "notifications_idea_decided_enqueue",
     "notifications_results_published_enqueue",
+    "participation_annul",
     "results_publish",
+    "screening_data_erase",
+    "screening_enqueue",
+    "screening_run",
     "tally_compute",
     "tally_enqueue",
     "tally_outcome",
     "tally_recount",
+    "verification_approve",
     "volunteer_ballot_cast",
 ]

@@ -36,7 +36,7 @@ from portal.accounts.phones import InvalidPhone, phone_normalise
 from portal.accounts.services import ResidentHasAccount, ResidentMismatch, resident_verify_in_person
 from portal.audit.services import audit_decision
 from portal.prepared import Prepared
-from votes import rules, sealing
+from votes import rules, screening, sealing
 from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry, Participation, ballot_id_new
 from votes.permissions import (
     PHASE_REFUSALS,
@@ -227,8 +227,12 @@ def ballot_cast(
     choices: Iterable[ChoiceInput],
     channel: str,
     volunteer: User | None = None,
+    client: screening.Client | None = None,
 ) -> CastBallot:
     """Record `voter`'s ballot in `campaign` and return its receipt (shown once).
+
+    `client` is the request's (address, user agent) (lib.client_address): the register
+    keeps only their keyed hashes and the time bucket, for the screening after the close.
 
     `choices` is a list of (entry_id, points): points is 1 (or None) for choose-1,
     approval and knapsack, the points given for cumulative, the rank for ordinal.
@@ -256,6 +260,8 @@ def ballot_cast(
     participation = Participation(
         campaign=campaign, vote_group_id=campaign.vote_group_id, voter=voter, channel=channel, volunteer=volunteer
     )
+    participation.client_hash, participation.agent_hash = screening.client_hashes(client)
+    participation.time_bucket = screening.time_bucket(participation.voted_at)
     ballot = Ballot(campaign=campaign, receipt_hash=receipt_hash(receipt))
     if campaign.commission_public_key:
         participation.sealed_link = sealing.link_seal(campaign.commission_public_key, ballot.receipt_hash)
@@ -295,12 +301,12 @@ _BALLOT_INSERT_SQL = """
         FOR KEY SHARE
     ), participation AS (
         INSERT INTO votes_participation (campaign_id, vote_group_id, voter_id, channel, volunteer_id, voted_at,
-                                         sealed_link)
-        SELECT %s, %s, voter.id, %s, %s, %s, %s FROM voter
+                                         sealed_link, client_hash, agent_hash, time_bucket)
+        SELECT %s, %s, voter.id, %s, %s, %s, %s, %s, %s, %s FROM voter
         RETURNING id, voted_at
     ), ballot AS (
-        INSERT INTO votes_ballot (id, campaign_id, cast_on, receipt_hash)
-        SELECT %s, %s, (participation.voted_at AT TIME ZONE %s)::date, %s FROM participation
+        INSERT INTO votes_ballot (id, campaign_id, cast_on, receipt_hash, annulled_reason)
+        SELECT %s, %s, (participation.voted_at AT TIME ZONE %s)::date, %s, '' FROM participation
         RETURNING cast_on
     ), choices AS (
         INSERT INTO votes_ballotchoice (ballot_id, campaign_id, entry_id, points)
@@ -345,6 +351,9 @@ def _ballot_insert(participation: Participation, ballot: Ballot, chosen: list[tu
         participation.volunteer_id,
         participation.voted_at,  # replaced by the trigger
         participation.sealed_link,
+        participation.client_hash,
+        participation.agent_hash,
+        participation.time_bucket,
         ballot.id,
         ballot.campaign_id,
         settings.TIME_ZONE,

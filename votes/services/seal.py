@@ -27,7 +27,7 @@ def _ledger_head_sql(campaign_id: int) -> tuple[str, int]:
     (choices sorted by external id only when a ballot has several) and hashed.
     """
     sql = """
-        SELECT b.receipt_hash, c.entry_id, c.points
+        SELECT b.receipt_hash, c.entry_id, c.points, b.annulled_reason
         FROM votes_ballot b
         LEFT JOIN votes_ballotchoice c ON c.ballot_id = b.id AND c.campaign_id = b.campaign_id
         WHERE b.campaign_id = %s
@@ -37,17 +37,22 @@ def _ledger_head_sql(campaign_id: int) -> tuple[str, int]:
     sha256 = hashlib.sha256
     head = ledger.genesis(campaign_id)
     count = 0
+    annulled = 0
     current = ""
+    reason = ""
     choices: list[tuple[str, int]] = []
 
     def link() -> None:
-        nonlocal head
+        nonlocal head, annulled
         if not choices:
             text = ""
         elif len(choices) == 1:
             text = f"{choices[0][0]}:{choices[0][1]}"
         else:
             text = ",".join(f"{e}:{p}" for e, p in sorted(choices))
+        if reason:  # annulled: chained with its reason and no choices (ledger.link), not counted
+            text = f"!{reason}"
+            annulled += 1
         head = sha256((head + current + text).encode()).hexdigest()
 
     with streaming_transaction(using=connection.alias):
@@ -59,30 +64,32 @@ def _ledger_head_sql(campaign_id: int) -> tuple[str, int]:
         with connection.chunked_cursor() as cursor:
             cursor.execute(sql, [campaign_id])
             while rows := cursor.fetchmany(20000):
-                for receipt, entry_id, points in rows:
+                for receipt, entry_id, points, annulled_reason in rows:
                     if receipt != current:
                         if receipt < current:
                             raise TallyError(f"ballot {count + 1}: receipt hashes must be strictly ascending")
                         if count:
                             link()
-                        current, choices = receipt, []
+                        current, choices, reason = receipt, [], annulled_reason
                         count += 1
                     if entry_id is not None:
                         choices.append((external_id[entry_id], points))
     if count:
         link()
-    return head, count
+    return head, count - annulled
 
 
 def ledger_head_compute(campaign_id: int) -> tuple[str, int]:
-    """``(head, ballots)`` of the campaign's ledger as it stands in the database."""
+    """``(head, ballots counted)`` of the campaign's ledger as it stands in the database
+    (annulled ballots are chained but not counted)."""
     if connection.vendor == "postgresql":
         return _ledger_head_sql(campaign_id)
-    count = 0
+    counted = 0
     head = ledger.genesis(campaign_id)
-    for count, _receipt, _choices, head in ledger.chain(campaign_id, ledger_ballots(campaign_id)):  # noqa: B007
-        pass
-    return head, count
+    for receipt, choices, reason in ledger_ballots(campaign_id):
+        head = ledger.link(head, receipt, sorted(choices), reason)
+        counted += not reason
+    return head, counted
 
 
 def ledger_seal(*, campaign_id: int) -> str:
@@ -130,13 +137,15 @@ _BOX_REWRITE_SQL = [
     " SELECT ballot_id, campaign_id, entry_id, points FROM votes_ballotchoice WHERE campaign_id = %(c)s",
     "DELETE FROM votes_ballotchoice WHERE campaign_id = %(c)s",
     "DELETE FROM votes_ballot WHERE campaign_id = %(c)s",
-    "INSERT INTO votes_ballot (id, campaign_id, cast_on, receipt_hash) SELECT id, campaign_id, cast_on, receipt_hash"
+    "INSERT INTO votes_ballot (id, campaign_id, cast_on, receipt_hash, annulled_reason)"
+    " SELECT id, campaign_id, cast_on, receipt_hash, annulled_reason"
     ' FROM box_ballots ORDER BY receipt_hash COLLATE "C"',
     "INSERT INTO votes_ballotchoice (ballot_id, campaign_id, entry_id, points)"
     " SELECT c.ballot_id, c.campaign_id, c.entry_id, c.points"
     " FROM box_choices c JOIN box_ballots b ON b.id = c.ballot_id"
     ' ORDER BY b.receipt_hash COLLATE "C", c.points, c.entry_id',
-    # Dropped here, not at commit: one transaction may seal more than one vote.
+    # Dropped here, not at commit: one transaction may seal more than one vote (a
+    # recount sealed again).
     "DROP TABLE box_ballots, box_choices",
 ]
 

@@ -44,7 +44,8 @@ def _project_id_of(entries: list[Entry]) -> dict[int, str]:
 
 
 def _scores_from_sql(campaign: Campaign, entries: list[Entry]) -> dict[str, rules.ProjectScore]:
-    """Votes and score per entry in one GROUP BY over votes_ballotchoice."""
+    """Votes and score per entry in one GROUP BY over votes_ballotchoice (annulled
+    ballots left out, as everywhere a tally reads the box)."""
     points = "points"
     score: Sum | Count
     if campaign.method == rules.ORDINAL:
@@ -68,7 +69,7 @@ def _scores_from_sql(campaign: Campaign, entries: list[Entry]) -> dict[str, rule
         score = Count("*")
     # count(*), not count(id): the (campaign, entry) index answers it without the heap.
     rows = (
-        BallotChoice.objects.filter(campaign_id=campaign.pk)
+        BallotChoice.objects.filter(campaign_id=campaign.pk, ballot__annulled_reason="")
         .order_by()
         .values("entry_id")
         .annotate(votes=Count("*"), score=score)
@@ -95,7 +96,8 @@ def _grouped_ballots(campaign: Campaign, entries: list[Entry], *, chunk_size: in
         sql = """
             SELECT choices, count(*) FROM (
                 SELECT array_agg(entry_id || ':' || points ORDER BY entry_id) AS choices
-                FROM votes_ballotchoice WHERE campaign_id = %s GROUP BY ballot_id
+                FROM votes_ballotchoice c JOIN votes_ballot b ON b.id = c.ballot_id
+                WHERE c.campaign_id = %s AND b.annulled_reason = '' GROUP BY c.ballot_id
             ) AS per_ballot GROUP BY choices
         """
         with connection.cursor() as cursor:
@@ -118,7 +120,7 @@ def _grouped_ballots(campaign: Campaign, entries: list[Entry], *, chunk_size: in
 
         with streaming_transaction():
             choices = (
-                BallotChoice.objects.filter(campaign_id=campaign.pk)
+                BallotChoice.objects.filter(campaign_id=campaign.pk, ballot__annulled_reason="")
                 .order_by("ballot_id")
                 .values_list("ballot_id", "entry_id", "points")
                 .iterator(chunk_size=chunk_size)
@@ -133,7 +135,7 @@ def _grouped_ballots(campaign: Campaign, entries: list[Entry], *, chunk_size: in
         if current_ballot is not None:
             flush()
             with_choices += 1
-    empty = Ballot.objects.filter(campaign_id=campaign.pk).count() - with_choices
+    empty = Ballot.objects.counted().filter(campaign_id=campaign.pk).count() - with_choices
     if empty:
         grouped[()] = grouped.get((), 0) + empty
     return grouped
@@ -300,7 +302,7 @@ def tally_compute(*, campaign_id: int, final: bool) -> Tally:
                 # enforce it), so the votes add up to the ballots: no second scan.
                 ballots_counted = sum(score.votes for score in scores.values())
             else:
-                ballots_counted = Ballot.objects.filter(campaign_id=campaign_id).count()
+                ballots_counted = Ballot.objects.counted().filter(campaign_id=campaign_id).count()
             _write_rows(tally, campaign, entries, scores, outcome, scale)
             tally.status = Tally.Status.DONE
             tally.computed_at = timezone.now()
@@ -313,6 +315,8 @@ def tally_compute(*, campaign_id: int, final: bool) -> Tally:
             results_page_invalidate_on_commit(campaign_id=campaign_id)
             if final:
                 ledger_seal_enqueue(campaign_id=campaign_id)
+                # The screening of the register follows each final count (votes.services.verification).
+                task_send_on_commit(tasks.screening_run, campaign_id)
     except Exception as exc:
         _mark_failed(tally.pk, f"{type(exc).__name__}: {exc}")
         raise
@@ -371,6 +375,11 @@ def results_publish(*, campaign: Campaign, actor: Any = None) -> Campaign:
             raise ResultsError(
                 _("The ballot ledger is not sealed yet: wait for the seal after the final tally, or recount."),
                 code="not_sealed",
+            )
+        if campaign.verification_approved_at is None:
+            raise ResultsError(
+                _("The commission has not approved the verification of the votes yet."),
+                code="verification_pending",
             )
         if campaign.results_published_at is None:
             before = audit_snapshot(campaign)
