@@ -108,13 +108,16 @@ class ScrapeTimeCollector(Collector):
         yield family
 
     def _queue_depth(self) -> Iterator[Metric]:
-        if not settings.REDIS_URL:
-            return  # the development broker (files) has no cheap length
-        from portal.heartbeats import redis_client
-
         family = GaugeMetricFamily(
             "portal_celery_queue_depth", "Messages waiting in each Celery queue.", labels=["queue"]
         )
+        if not settings.REDIS_URL:
+            # The development broker (files) has no cheap length: the series is declared,
+            # with no sample, so a dashboard shows "no data" rather than a missing metric.
+            yield family
+            return
+        from portal.heartbeats import redis_client
+
         try:
             # The broker is REDIS_URL (settings): one client per process, connections reused.
             with redis_client().pipeline(transaction=False) as pipe:

@@ -180,8 +180,9 @@ def test_the_path_without_a_key_makes_no_extra_query(token_client, make_campaign
         assert post(client, campaign, entry, None).status_code == 201
     statements = [query["sql"] for query in queries.captured_queries]
     assert not any("idempoten" in sql for sql in statements)
-    # Token, campaign, entries, the one INSERT (and the test transaction's savepoint pair).
-    assert len(statements) == 6, statements
+    if connection.vendor == "postgresql":
+        # Token, campaign, entries, the one INSERT (and the test transaction's savepoint pair).
+        assert len(statements) == 6, statements
 
 
 @pytest.mark.postgres
