@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -28,7 +29,6 @@ def turnout_notices_send(*, now: datetime.datetime | None = None) -> list[int]:
         turnout = turnout_of(campaign, participants=counts[campaign.pk], now=now)
         if not turnout.behind_pace:
             continue
-        assert turnout.projected_percent is not None  # behind_pace says so
         officials = User.objects.filter(
             is_active=True, role=User.Role.MUNICIPAL_OFFICIAL, scope_municipalities=campaign.municipality_id
         ).exclude(email="")
@@ -40,7 +40,7 @@ def turnout_notices_send(*, now: datetime.datetime | None = None) -> list[int]:
                         official=official,
                         sent_on=today,
                         sent_at=now,
-                        projected_percent=turnout.projected_percent,
+                        projected_percent=turnout.projected_percent or Decimal(0),
                     )
                     task_send_on_commit(tasks.notify_turnout_behind, notice.pk)
             except IntegrityError:
