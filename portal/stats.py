@@ -61,18 +61,18 @@ def campaign_turnout() -> list[dict]:
         )
         .order_by("-campaign__year", "campaign__municipality__name", "campaign__title")
     )
-    tallies = list(tallies)
+    rows = list(tallies)
     # Turnout of residents aged 14 and over counts the register (participants), never the
     # box, for the same campaigns the rule above makes public: two queries in all.
     campaigns = {
         c.pk: c
-        for c in Campaign.objects.filter(pk__in=[t["campaign_id"] for t in tallies]).select_related(
+        for c in Campaign.objects.filter(pk__in=[t["campaign_id"] for t in rows]).select_related(
             "municipality__region"
         )
     }
     participants = participants_by_campaign(campaigns.values())
     result = []
-    for tally in tallies:
+    for tally in rows:
         campaign = campaigns[tally["campaign_id"]]
         watch = turnout_of(campaign, participants=participants[campaign.pk])
         population = tally["campaign__municipality__population"]

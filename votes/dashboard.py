@@ -66,9 +66,9 @@ def dashboard_for(user, *, now: datetime.datetime | None = None) -> Dashboard:
     if not everywhere:
         campaigns = campaigns.filter(municipality__in=scope)
     stale_after = settings.LIVE_TALLY_INTERVAL * settings.LIVE_TALLY_STALE_INTERVALS
-    campaigns = list(campaigns.order_by("voting_closes_at", "pk"))
-    participants = participants_by_campaign(campaigns)
-    for campaign in campaigns:
+    open_campaigns = list(campaigns.order_by("voting_closes_at", "pk"))
+    participants = participants_by_campaign(open_campaigns)
+    for campaign in open_campaigns:
         ballots: int = campaign.live_ballots  # type: ignore[attr-defined]  # with_live_count
         counted_at = campaign.live_computed_at  # type: ignore[attr-defined]
         population = campaign.municipality.population
