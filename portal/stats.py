@@ -66,9 +66,7 @@ def campaign_turnout() -> list[dict]:
     # box, for the same campaigns the rule above makes public: two queries in all.
     campaigns = {
         c.pk: c
-        for c in Campaign.objects.filter(pk__in=[t["campaign_id"] for t in rows]).select_related(
-            "municipality__region"
-        )
+        for c in Campaign.objects.filter(pk__in=[t["campaign_id"] for t in rows]).select_related("municipality__region")
     }
     participants = participants_by_campaign(campaigns.values())
     result = []
