@@ -174,6 +174,9 @@ class Municipality(ConstraintErrorsOnFields, models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return self.name
+
     def residents_14_plus(self) -> int | None:
         """Residents aged 14 and over: the municipality's own figure, else its population
         times the region's share (select_related("region") to avoid a query); None when
@@ -183,9 +186,6 @@ class Municipality(ConstraintErrorsOnFields, models.Model):
         if not self.population:
             return None
         return int(self.population * self.region.share_14_plus / 100)
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class EmbedOrigin(ConstraintErrorsOnFields, models.Model):

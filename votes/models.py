@@ -977,3 +977,6 @@ class TurnoutNotice(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["campaign", "official", "sent_on"], name="turnout_notice_once_a_day")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} · {self.official_id} · {self.sent_on}"
