@@ -314,6 +314,12 @@ SCREENING_BULK_WINDOW_MINUTES = env_int("SCREENING_BULK_WINDOW_MINUTES", 60)
 # A volunteer is an outlier above the median of the volunteers + k·MAD.
 SCREENING_OUTLIER_K = env_float("SCREENING_OUTLIER_K", 5.0)
 CELERY_BEAT_SCHEDULE = {
+    # Hourly, so a worker down at one hour still tells officials that day; the notices'
+    # unique (campaign, official, day) keeps it to one e-mail a day (votes.services.turnout).
+    "turnout-watch": {
+        "task": "votes.tasks.turnout_watch",
+        "schedule": 3600.0,
+    },
     "screening-erase": {
         "task": "votes.tasks.screening_data_erase",
         "schedule": 86400.0,

@@ -52,6 +52,26 @@ class Region(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
     slug = models.SlugField(_("slug"), max_length=100, unique=True)
     code = models.CharField(_("ISO 3166-2 code"), max_length=10, unique=True)
+    # The federal vote's rule of thumb: a municipality with at least 20 % of its residents
+    # aged 14 and over voting had better chances of the subsidy; regions set their own.
+    turnout_threshold = models.PositiveSmallIntegerField(
+        _("turnout threshold, %"),
+        default=20,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("Turnout of residents aged 14 and over that a municipality should reach."),
+    )
+    # The municipal data (projects/data/municipalities) has the total population only; this
+    # share turns it into residents aged 14 and over where a municipality has no own figure.
+    # 83 %: Rosstat's age tables put about 17 % of Russia's residents under 14 (2021-2023);
+    # an assumption to check against the region's own table.
+    share_14_plus = models.DecimalField(
+        _("share of residents aged 14 and over, %"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(83),
+        validators=[MinValueValidator(Decimal(1)), MaxValueValidator(Decimal(100))],
+        help_text=_("Used where a municipality has no figure of its own for residents aged 14 and over."),
+    )
 
     class Meta:
         verbose_name = _("region")
@@ -102,6 +122,12 @@ class Municipality(ConstraintErrorsOnFields, models.Model):
     # Unknown (None) where no source confirms a figure (projects/data/municipalities):
     # pages then show no turnout rather than one against a guessed population.
     population = models.PositiveIntegerField(_("population"), null=True, blank=True)
+    population_14_plus = models.PositiveIntegerField(
+        _("residents aged 14 and over"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the population times the region's share of residents aged 14 and over."),
+    )
     oktmo = models.CharField(_("OKTMO code"), max_length=11, unique=True, null=True, blank=True)
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
@@ -150,6 +176,16 @@ class Municipality(ConstraintErrorsOnFields, models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def residents_14_plus(self) -> int | None:
+        """Residents aged 14 and over: the municipality's own figure, else its population
+        times the region's share (select_related("region") to avoid a query); None when
+        neither is known, and then no turnout is shown."""
+        if self.population_14_plus:
+            return self.population_14_plus
+        if not self.population:
+            return None
+        return int(self.population * self.region.share_14_plus / 100)
 
 
 class EmbedOrigin(ConstraintErrorsOnFields, models.Model):

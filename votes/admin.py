@@ -30,6 +30,7 @@ from votes.models import (
     live_standings_min_ballots,
 )
 from votes.results import live_tally_is_stale
+from votes.turnout import participants_by_campaign, turnout_by_day, turnout_of
 
 
 def _warning_text() -> str:
@@ -352,7 +353,12 @@ class CampaignAdmin(ScopedAdmin):
                 messages.warning(request, _warning_text())
             if campaign is not None and campaign.lacks_commission_key:
                 messages.warning(request, _no_commission_key_text(campaign))
-            extra_context = {**(extra_context or {}), "counting": self._counting_panel(request, campaign)}
+            extra_context = {
+                **(extra_context or {}),
+                "counting": self._counting_panel(request, campaign),
+                "turnout_days": turnout_by_day(campaign),
+                "turnout": turnout_of(campaign, participants=participants_by_campaign([campaign])[campaign.pk]),
+            }
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     # The campaign's own page shows its count and offers the same steps as the list's

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from projects.models import Comment, Municipality
 from votes.models import Campaign, Idea
+from votes.turnout import Turnout, participants_by_campaign, turnout_of
 
 # "Closing soon": the last week, when officials remind residents to vote.
 CLOSING_SOON = datetime.timedelta(days=7)
@@ -30,6 +31,8 @@ class OpenVote:
     turnout_percent: Decimal | None
     counted_at: datetime.datetime | None
     stale: bool
+    # Residents aged 14 and over who took part (the register), against the threshold.
+    turnout: Turnout | None = None
 
 
 @dataclass
@@ -59,11 +62,13 @@ def dashboard_for(user, *, now: datetime.datetime | None = None) -> Dashboard:
     municipalities = [] if everywhere else list(scope.select_related("region").order_by("name"))
     dashboard = Dashboard(scope_label="" if everywhere else _scope_label(user, municipalities), everywhere=everywhere)
 
-    campaigns = Campaign.objects.open(now).select_related("municipality").with_live_count()
+    campaigns = Campaign.objects.open(now).select_related("municipality__region").with_live_count()
     if not everywhere:
         campaigns = campaigns.filter(municipality__in=scope)
     stale_after = settings.LIVE_TALLY_INTERVAL * settings.LIVE_TALLY_STALE_INTERVALS
-    for campaign in campaigns.order_by("voting_closes_at", "pk"):
+    open_campaigns = list(campaigns.order_by("voting_closes_at", "pk"))
+    participants = participants_by_campaign(open_campaigns)
+    for campaign in open_campaigns:
         ballots: int = campaign.live_ballots  # type: ignore[attr-defined]  # with_live_count
         counted_at = campaign.live_computed_at  # type: ignore[attr-defined]
         population = campaign.municipality.population
@@ -75,6 +80,7 @@ def dashboard_for(user, *, now: datetime.datetime | None = None) -> Dashboard:
                 turnout_percent=(Decimal(ballots * 100) / population).quantize(Decimal("0.01")) if population else None,
                 counted_at=counted_at,
                 stale=(now - reference).total_seconds() > stale_after,
+                turnout=turnout_of(campaign, participants=participants[campaign.pk], now=now),
             )
         )
     dashboard.closing_soon = [

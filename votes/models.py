@@ -962,3 +962,26 @@ class Idea(models.Model):
     @property
     def state(self) -> str:
         return self.proposal.status
+
+
+class TurnoutNotice(models.Model):
+    """The day an official was last told that a vote of theirs is behind pace: at most one
+    e-mail per campaign, official and local day (the unique constraint is the rule)."""
+
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="+")
+    official = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("official"), on_delete=models.CASCADE, related_name="+"
+    )
+    sent_on = models.DateField(_("day (local time)"))
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    projected_percent = models.DecimalField(_("projected turnout, %"), max_digits=6, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("turnout notice")
+        verbose_name_plural = _("turnout notices")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "official", "sent_on"], name="turnout_notice_once_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} · {self.official_id} · {self.sent_on}"

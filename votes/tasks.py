@@ -68,3 +68,13 @@ def notify_results_published(campaign_id: int, after_id: int = 0) -> None:
     next_after = services.email_results_published_send(campaign_id=campaign_id, after_id=after_id)
     if next_after is not None:
         notify_results_published.delay(campaign_id, next_after)
+
+
+@shared_task
+def turnout_watch() -> list[int]:
+    return services.turnout_notices_send()
+
+
+@shared_task(name="portal.tasks.notify_turnout_behind")
+def notify_turnout_behind(notice_id: int) -> int:
+    return services.email_turnout_behind_send(notice_id=notice_id)

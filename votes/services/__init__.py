@@ -12,6 +12,7 @@ A package by concern; the names callers use are re-exported here, so
 - ideas: residents' ideas and their moderation;
 - notifications: the vote's e-mails, enqueued after commit and sent by the tasks;
 - verification: the screening after the close and the commission's decisions;
+- turnout: officials told once a day that a vote is behind pace;
 - locks: the advisory lock that keeps two workers off one tally.
 """
 
@@ -72,6 +73,7 @@ from votes.services.notifications import (
     email_campaign_opened_send,
     email_idea_decided_send,
     email_results_published_send,
+    email_turnout_behind_send,
     notifications_campaign_opened_enqueue,
     notifications_idea_decided_enqueue,
     notifications_results_published_enqueue,
@@ -91,6 +93,7 @@ from votes.services.tallies import (
     tally_outcome,
     tally_recount,
 )
+from votes.services.turnout import turnout_notices_send
 from votes.services.verification import (
     VerificationError,
     finding_clear,
@@ -143,6 +146,7 @@ __all__ = [
     "email_campaign_opened_send",
     "email_idea_decided_send",
     "email_results_published_send",
+    "email_turnout_behind_send",
     "finding_clear",
     "idea_approve",
     "idea_merge",
@@ -167,6 +171,7 @@ __all__ = [
     "tally_enqueue",
     "tally_outcome",
     "tally_recount",
+    "turnout_notices_send",
     "verification_approve",
     "volunteer_ballot_cast",
 ]

@@ -19,7 +19,8 @@ from portal.accounts.models import User, UserQuerySet
 from portal.accounts.unsubscribe import unsubscribe_url
 from projects.models import Proposal
 from votes import tasks
-from votes.models import Campaign, Idea
+from votes.models import Campaign, Idea, TurnoutNotice
+from votes.turnout import participants_by_campaign, turnout_of
 
 
 def notifications_idea_decided_enqueue(*, idea: Idea) -> None:
@@ -98,3 +99,12 @@ def email_results_published_send(*, campaign_id: int, after_id: int = 0, batch_s
     users, next_after = _batch(voters, after_id, batch_size)
     mail_send([_message(user=user, template="results_published", context={"campaign": campaign}) for user in users])
     return next_after
+
+
+def email_turnout_behind_send(*, notice_id: int) -> int:
+    """The e-mail of one turnout notice: the vote's turnout so far and its projection."""
+    notice = TurnoutNotice.objects.select_related("campaign__municipality__region", "official").get(pk=notice_id)
+    campaign = notice.campaign
+    turnout = turnout_of(campaign, participants=participants_by_campaign([campaign])[campaign.pk], now=notice.sent_at)
+    context = {"campaign": campaign, "turnout": turnout, "notice": notice}
+    return mail_send([_message(user=notice.official, template="turnout_behind", context=context)])
