@@ -17,6 +17,7 @@ from tests.browser.town import build_town
 from tests.builders import approve_verification, make_campaign, make_user
 from votes import services
 from votes.models import Campaign, Channel, Idea, Participation, Tally
+from votes.services.verification import verification_approve
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -291,12 +292,22 @@ def test_an_official_builds_a_campaign_approves_ideas_opens_it_and_publishes_res
     services.campaigns_clock_tick()
     assert Tally.objects.get(campaign=campaign, kind=Tally.Kind.FINAL).status == Tally.Status.DONE
 
-    # Publish the results from the admin.
-    page.goto("/admin/votes/campaign/")
-    page.locator(f"input[name=_selected_action][value='{campaign.pk}']").check()
-    page.locator("select[name=action]").select_option("publish_results")
-    with page.expect_navigation():
-        page.locator("button[name=index]").click()
+    # Publication waits for the commission's approval of the verification.
+    def publish_from_the_admin() -> None:
+        page.goto("/admin/votes/campaign/")
+        page.locator(f"input[name=_selected_action][value='{campaign.pk}']").check()
+        page.locator("select[name=action]").select_option("publish_results")
+        with page.expect_navigation():
+            page.locator("button[name=index]").click()
+
+    publish_from_the_admin()
+    assert "Комиссия ещё не утвердила проверку голосов" in page.locator(".messagelist").inner_text()
+    campaign.refresh_from_db()
+    assert campaign.results_published_at is None
+    member = make_user(role=User.Role.COMMISSION_MEMBER, verified_at=timezone.now())
+    member.scope_municipalities.add(town.municipality)
+    verification_approve(campaign=campaign, actor=member)
+    publish_from_the_admin()
     screenshot(page, "journey-official-04-published")
     campaign.refresh_from_db()
     assert campaign.results_published_at is not None, page.locator(".messagelist").inner_text()
