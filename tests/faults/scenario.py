@@ -14,8 +14,6 @@ import os
 import sys
 from decimal import Decimal
 
-from tests.builders import approve_verification
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 import django
@@ -27,6 +25,7 @@ from django.utils import timezone  # noqa: E402
 
 from portal.accounts.models import User  # noqa: E402
 from projects.models import Municipality, Proposal, Region, Space  # noqa: E402
+from tests.builders import approve_verification  # noqa: E402  (imports models: after setup)
 from votes.models import Ballot, BallotChoice, Campaign, Channel, Entry, Idea, Participation, Tally  # noqa: E402
 
 
