@@ -54,9 +54,11 @@ from votes.permissions import (
     assisted_channel,
     ballot_refusal,
     can_decide_verification,
+    can_download_protocol,
     can_view_verification,
     idea_refusal,
 )
+from votes.protocol import protocol_final_tally, protocol_pdf
 from votes.results import (
     annulled_by_reason,
     campaign_election,
@@ -728,6 +730,17 @@ def ledger_download(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     campaign, tally = _published_final_or_404(pk)
     response = StreamingHttpResponse(ledger_lines(campaign, tally), content_type="application/x-ndjson; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-ledger.jsonl"'
+    return response
+
+
+@never_cache  # before publication only the commission and officials may have it
+def protocol_download(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = _campaign_or_404(pk)
+    tally = protocol_final_tally(campaign)
+    if tally is None or not can_download_protocol(request.user, campaign, final_done=True):
+        raise Http404
+    response = HttpResponse(protocol_pdf(campaign, tally), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-protocol.pdf"'
     return response
 
 
