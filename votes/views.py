@@ -935,5 +935,6 @@ def _verification(request: HttpRequest, pk: int) -> HttpResponse:
             "participation__voter", "decided_by"
         ),
         "closed": campaign.phase() == "closed",
+        "protocol": protocol_final_tally(campaign) is not None,  # the viewers here may download it
     }
     return render(request, "votes/verification.html", context, status=400 if error else 200)
