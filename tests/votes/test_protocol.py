@@ -120,6 +120,8 @@ def test_before_publication_only_the_commission_and_the_campaigns_officials_get_
         assert response.content.startswith(b"%PDF-")
     page = _as(member).get(reverse("votes:verification", args=[verified.pk])).content.decode()
     assert reverse("votes:protocol", args=[verified.pk]) in page
+    admin_page = _as(official).get(reverse("admin:votes_campaign_change", args=[verified.pk])).content.decode()
+    assert reverse("votes:protocol", args=[verified.pk]) in admin_page
     results_page = Client().get(reverse("votes:campaign_results", args=[verified.pk])).content.decode()
     assert reverse("votes:protocol", args=[verified.pk]) not in results_page  # not published yet
 
