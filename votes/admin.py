@@ -29,6 +29,7 @@ from votes.models import (
     design_group_label,
     live_standings_min_ballots,
 )
+from votes.permissions import can_download_protocol
 from votes.results import live_tally_is_stale
 from votes.turnout import participants_by_campaign, turnout_by_day, turnout_of
 
@@ -406,6 +407,8 @@ class CampaignAdmin(ScopedAdmin):
             "stale_text": _warning_text(),
             "published": published,
             "steps": steps,
+            # The view decides who may download it; the link shows where it may.
+            "protocol": final_done and can_download_protocol(request.user, campaign, final_done=True),
         }
 
     def counting_view(self, request: HttpRequest, object_id: str, step: str):

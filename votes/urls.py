@@ -19,6 +19,7 @@ urlpatterns = [
     path("campaigns/<int:pk>/results.json", views.results_json, name="results_json"),
     path("campaigns/<int:pk>/results.pb", views.results_pb, name="results_pb"),
     path("campaigns/<int:pk>/ledger.jsonl", views.ledger_download, name="ledger_download"),
+    path("campaigns/<int:pk>/protocol.pdf", views.protocol_download, name="protocol"),
     path("campaigns/<int:pk>/ledger/", views.ledger_lookup, name="ledger_lookup"),
 ]
 

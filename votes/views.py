@@ -54,9 +54,11 @@ from votes.permissions import (
     assisted_channel,
     ballot_refusal,
     can_decide_verification,
+    can_download_protocol,
     can_view_verification,
     idea_refusal,
 )
+from votes.protocol import protocol_final_tally, protocol_pdf
 from votes.results import (
     annulled_by_reason,
     campaign_election,
@@ -731,6 +733,17 @@ def ledger_download(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     return response
 
 
+@never_cache  # before publication only the commission and officials may have it
+def protocol_download(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = _campaign_or_404(pk)
+    tally = protocol_final_tally(campaign)
+    if tally is None or not can_download_protocol(request.user, campaign, final_done=True):
+        raise Http404
+    response = HttpResponse(protocol_pdf(campaign, tally), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-protocol.pdf"'
+    return response
+
+
 @never_cache  # the answer names a ballot's choices: no cache along the way keeps it
 @require_http_methods(["GET", "POST"])
 @reads_from_replica  # the form (GET); a lookup (POST) reads the primary
@@ -922,5 +935,6 @@ def _verification(request: HttpRequest, pk: int) -> HttpResponse:
             "participation__voter", "decided_by"
         ),
         "closed": campaign.phase() == "closed",
+        "protocol": protocol_final_tally(campaign) is not None,  # the viewers here may download it
     }
     return render(request, "votes/verification.html", context, status=400 if error else 200)
