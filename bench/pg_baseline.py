@@ -27,8 +27,8 @@ BALLOT_SQL = """
         INSERT INTO votes_participation (campaign_id, voter_id, channel, voted_at)
         VALUES (%(campaign)s, %(voter)s, 'api', now()) RETURNING voted_at
     ), ballot AS (
-        INSERT INTO votes_ballot (id, campaign_id, cast_on, receipt_hash)
-        SELECT %(ballot)s, %(campaign)s, voted_at::date, %(receipt)s FROM participation RETURNING id
+        INSERT INTO votes_ballot (id, campaign_id, cast_on, receipt_hash, annulled_reason)
+        SELECT %(ballot)s, %(campaign)s, voted_at::date, %(receipt)s, '' FROM participation RETURNING id
     )
     INSERT INTO votes_ballotchoice (ballot_id, campaign_id, entry_id, points)
     SELECT ballot.id, %(campaign)s, %(entry)s, 1 FROM ballot

@@ -63,11 +63,11 @@ def ballots_generate(
                     SELECT %(campaign)s, 'bench-' || lpad(g::text, 9, '0'), 'import', now()
                     FROM generate_series(%(start)s + 1, %(stop)s) AS g
                 ), new AS (
-                    INSERT INTO votes_ballot (id, campaign_id, cast_on, receipt_hash)
+                    INSERT INTO votes_ballot (id, campaign_id, cast_on, receipt_hash, annulled_reason)
                     SELECT (('x' || substr(md5(random()::text || g::text), 1, 16))::bit(64)::bigint
                             & 9223372036854775807),
                            %(campaign)s, current_date,
-                           encode(sha256(convert_to('bench:' || %(campaign)s || ':' || g, 'UTF8')), 'hex')
+                           encode(sha256(convert_to('bench:' || %(campaign)s || ':' || g, 'UTF8')), 'hex'), ''
                     FROM generate_series(%(start)s + 1, %(stop)s) AS g
                     RETURNING id
                 )
