@@ -11,9 +11,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from portal.accounts.models import User
-from votes.models import AnnulmentReason, Campaign, Channel, Participation, Tally
-from votes.results import results_dict, tally_rows
+from votes.models import Campaign, Channel, Participation, Tally
 from votes.turnout import participants_by_campaign, turnout_of
+from votes.wording import SCORED_METHODS, annulled_by_label, money, tie_break_text, worded_results
 
 
 def protocol_final_tally(campaign: Campaign) -> Tally | None:
@@ -22,21 +22,7 @@ def protocol_final_tally(campaign: Campaign) -> Tally | None:
 
 
 def protocol_context(campaign: Campaign, tally: Tally) -> dict:
-    # The results page's wording of each project's explanation (imported here: the views
-    # import this module).
-    from votes.views import SCORED_METHODS, explain, money, tie_break_text
-
-    row_list = list(tally_rows(tally))
-    data = results_dict(campaign, tally, row_list)
-    explanations = {row.entry_id: row.explanation for row in row_list}
-    rows = [
-        item
-        | {
-            "explanation": explain(explanations.get(item["entry"], {}), item["selected"], campaign),
-            "cost_text": money(item["cost"]),
-        }
-        for item in data["entries"]
-    ]
+    data, rows = worded_results(campaign, tally)
     participants = participants_by_campaign([campaign])[campaign.pk]
     by_channel = dict(
         Participation.objects.in_vote_of(campaign).values_list("channel").annotate(n=Count("pk")).order_by()
@@ -64,7 +50,7 @@ def protocol_context(campaign: Campaign, tally: Tally) -> dict:
         "budget_used": money(tally.budget_used),
         "turnout": turnout_of(campaign, participants=participants, now=campaign.voting_closes_at),
         "channels": [(label, by_channel[value]) for value, label in Channel.choices if by_channel.get(value)],
-        "annulled": [(AnnulmentReason(reason).label, count) for reason, count in data["annulled"].items()],
+        "annulled": annulled_by_label(data["annulled"]),
         "annulled_total": sum(data["annulled"].values()),
         "members": members,
         "made_at": timezone.localtime(),

@@ -26,7 +26,6 @@ from django.views.decorators.http import require_http_methods
 from openpyxl import Workbook
 
 from lib.client_address import client_of
-from lib.money import rubles
 from lib.spreadsheets import csv_row, xlsx_append
 from portal.accounts.models import User
 from portal.accounts.permissions import is_commission_member, is_official
@@ -35,7 +34,7 @@ from portal.accounts.requests import AuthenticatedHttpRequest
 from portal.replica import reads_from_replica
 from portal.views import too_many_requests
 from projects.models import Municipality, Space
-from votes import pabulib, receipts, rules, services
+from votes import pabulib, receipts, services
 from votes.forms import BallotForm, DeskPhoneForm, IdeaForm, ResidentForm, ballot_token, ballot_token_choices
 from votes.models import (
     Annulment,
@@ -69,7 +68,6 @@ from votes.results import (
     results_page_seconds,
     results_page_storable,
     results_page_store,
-    tally_rows,
     withheld_live_tally,
 )
 from votes.services import (
@@ -88,6 +86,7 @@ from votes.services import (
 )
 from votes.services.errors import CommissionKeyError
 from votes.throttles import LedgerLookupThrottle
+from votes.wording import SCORED_METHODS, annulled_by_label, money, tie_break_text, worded_results
 
 RECEIPT_SESSION_KEY = "votes.receipt"
 VOLUNTEER_RECEIPT_SESSION_KEY = "votes.volunteer_receipt"
@@ -440,108 +439,6 @@ def my_ideas(request: AuthenticatedHttpRequest) -> HttpResponse:
 # Everything below reads the stored tally; nothing counts in a request.
 
 
-def money(value) -> str:
-    """An amount in roubles for the active language, "—" for none."""
-    return rubles(value, empty="—")
-
-
-# Methods whose standings are points or ranks rather than a count of votes.
-SCORED_METHODS = ("cumulative", "ordinal")
-
-
-def explain(explanation: dict, selected: bool, campaign) -> str:
-    """A plain-language sentence from a TallyRow's machine-readable explanation."""
-    e = explanation
-    reason = e.get("reason", "")
-    scored = campaign.method in SCORED_METHODS
-    values = {
-        "position": e.get("position"),
-        "round": e.get("round"),
-        "cost": money(e.get("cost")),
-        "left": money(e.get("budget_left")),
-        "score": e.get("score"),
-        "votes": e.get("votes"),
-        "threshold": e.get("threshold"),
-        "supporters": e.get("supporters"),
-        "supporters_budget": money(e.get("supporters_budget")),
-        "winners": campaign.winners,
-        "excluded_by": e.get("excluded_by"),
-        "reserve_used": money(e.get("reserve_used")),
-        "share": f"{round(100 * (e.get('reserve_share') or 0)):d}",
-    }
-    sentences = {
-        "fits_budget": gettext(
-            "Selected because it was number %(position)s by score and its cost, %(cost)s, fitted in the "
-            "budget left, %(left)s."
-        )
-        if scored
-        else gettext(
-            "Selected because it was number %(position)s by votes and its cost, %(cost)s, fitted in the "
-            "budget left, %(left)s."
-        ),
-        "budget_exhausted": gettext(
-            "Not selected because the budget left was %(left)s and it costs %(cost)s; counting went on to "
-            "cheaper projects."
-        ),
-        "stopped_no_skip": gettext(
-            "Not selected because the budget left was %(left)s and it costs %(cost)s; under this rule counting "
-            "stops at the first project that does not fit."
-        ),
-        "not_reached": gettext(
-            "Not selected because counting had stopped at a higher-ranked project that did not fit the budget "
-            "(%(left)s left)."
-        ),
-        "below_threshold": gettext("Not selected because its score, %(score)s, is below the minimum of %(threshold)s."),
-        "top_k": gettext("Selected because it is among the %(winners)s projects with the most votes."),
-        "not_in_top_k": gettext("Not selected because it is not among the %(winners)s projects with the most votes."),
-        "equal_shares_round": gettext(
-            "Selected in round %(round)s of the Method of Equal Shares: its %(supporters)s supporters could pay "
-            "its cost, %(cost)s, from their equal shares of the budget."
-        ),
-        "too_expensive_for_supporters": gettext(
-            "Not selected because its supporters had %(supporters_budget)s left of their equal shares, less than "
-            "its cost, %(cost)s."
-        ),
-        "no_supporters": gettext("Not selected because nobody voted for it."),
-        "excluded_by_group": gettext(
-            "Not selected because it excludes project %(excluded_by)s, which was selected first: at most one of "
-            "them can be carried out."
-        ),
-        "reserve": gettext(
-            "Selected from the reserve: it did not fit in the budget left, %(left)s, but that covers at least "
-            "%(share)s %% of its cost, %(cost)s; the reserve pays the remaining %(reserve_used)s."
-        ),
-        "free_project": gettext("Selected because it costs nothing and has supporters."),
-        "completion": gettext(
-            "Selected when the budget left, %(left)s, was filled by score: its cost, %(cost)s, fitted."
-        )
-        if scored
-        else gettext("Selected when the budget left, %(left)s, was filled by votes: its cost, %(cost)s, fitted."),
-    }
-    template = sentences.get(reason)
-    if template is None:
-        return gettext("Selected.") if selected else gettext("Not selected.")
-    return template % values
-
-
-def tie_break_text(campaign) -> str:
-    """How the campaign breaks ties, in one sentence for its pages."""
-    if campaign.tie_break == rules.TIE_LOTTERY:
-        return gettext(
-            "Projects with equal results are ordered by a public lottery: by the SHA-256 of the seed %(seed)s, "
-            "a colon and the project number, smallest first. The seed was published before the count, so anyone "
-            "can redo it."
-        ) % {"seed": campaign.tie_break_seed}
-    sentences = {
-        rules.TIE_MORE_VOTES: gettext("Of projects with equal scores, the one with more voters goes first."),
-        rules.TIE_CHEAPER: gettext("Of projects with equal results, the cheaper one goes first."),
-        rules.TIE_DEARER: gettext("Of projects with equal results, the dearer one goes first."),
-    }
-    return sentences.get(
-        campaign.tie_break, gettext("Of projects with equal results, the one with the lower number goes first.")
-    )
-
-
 # Each project takes two lines: its name, then its bar with the number.
 CHART_ROW_HEIGHT = 46
 CHART_WIDTH = 420
@@ -605,22 +502,9 @@ def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
         withheld = withheld_live_tally(campaign)
         context |= {"withheld": withheld, "live": withheld is not None, "min_ballots": live_standings_min_ballots()}
     else:
-        tally_row_list = list(tally_rows(tally))  # one read serves the numbers and the explanations
-        data = results_dict(campaign, tally, tally_row_list)
-        scored = campaign.method in SCORED_METHODS
         live = tally.kind == Tally.Kind.LIVE
-        explanations = {row.entry_id: row.explanation for row in tally_row_list}
-        rows = []
-        for item in data["entries"]:
-            item = dict(item)
-            if live:
-                # Nothing is selected before the close: the standings are provisional.
-                item["selected"] = False
-                item["explanation"] = ""
-            else:
-                item["explanation"] = explain(explanations.get(item["entry"], {}), item["selected"], campaign)
-            item["cost_text"] = money(item["cost"])
-            rows.append(item)
+        data, rows = worded_results(campaign, tally, provisional=live)
+        scored = campaign.method in SCORED_METHODS
         population = campaign.municipality.population
         budget_left = (campaign.budget - tally.budget_used) if campaign.budget is not None else None
         context |= {
@@ -640,9 +524,7 @@ def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
             "turnout": 100 * tally.ballots_counted / population if population else None,
             "selected_count": sum(1 for r in rows if r["selected"]),
             # Ballots the commission annulled, by reason (their category is public).
-            "annulled": [
-                (AnnulmentReason(reason).label, count) for reason, count in (data.get("annulled") or {}).items()
-            ],
+            "annulled": annulled_by_label(data.get("annulled")),
         }
     response = render(request, "votes/results.html", context)
     seconds = results_page_seconds(campaign)
@@ -928,9 +810,7 @@ def _verification(request: HttpRequest, pk: int) -> HttpResponse:
         "decides": decides,
         "error": error,
         "reasons": AnnulmentReason.choices,
-        "annulled": [
-            (AnnulmentReason(reason).label, count) for reason, count in annulled_by_reason(campaign.pk).items()
-        ],
+        "annulled": annulled_by_label(annulled_by_reason(campaign.pk)),
         "annulments": Annulment.objects.filter(participation__campaign=campaign).select_related(
             "participation__voter", "decided_by"
         ),
