@@ -550,6 +550,11 @@ class ParticipationQuerySet(models.QuerySet["Participation"]):
             return self.filter(vote_group_id=campaign.vote_group_id)
         return self.filter(campaign_id=campaign.pk)
 
+    def of_voter_in_vote(self, voter_id: int, campaign: Campaign) -> ParticipationQuerySet:
+        """The voter's participation in the campaign's vote (this list or another of its
+        group), whatever the channel: at most one, by the register's constraints."""
+        return self.in_vote_of(campaign).filter(voter_id=voter_id)
+
 
 class Participation(models.Model):
     """The register: who took part in which vote, how and when; never what they chose.

@@ -165,9 +165,7 @@ def _chosen(entries: list[Entry], choices: list[tuple[int, int | None]]) -> list
 def _participation_in_vote(request: HttpRequest, campaign: Campaign) -> Participation | None:
     if not request.user.is_authenticated:
         return None
-    return (
-        Participation.objects.in_vote_of(campaign).filter(voter_id=request.user.pk).select_related("campaign").first()
-    )
+    return Participation.objects.of_voter_in_vote(request.user.pk, campaign).select_related("campaign").first()
 
 
 def _refused(request: AuthenticatedHttpRequest, campaign: Campaign, *, code: str, message, status: int) -> HttpResponse:

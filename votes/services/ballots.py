@@ -442,7 +442,7 @@ def volunteer_ballot_cast(
 
 def _has_voted(user: User, campaign: Campaign) -> bool:
     """In the campaign's vote: this list or another of its vote group, in any channel."""
-    return Participation.objects.in_vote_of(campaign).filter(voter=user).exists()
+    return Participation.objects.of_voter_in_vote(user.pk, campaign).exists()
 
 
 def desk_phone_code_send(*, volunteer: User, phone: str) -> None:
