@@ -115,6 +115,21 @@ return {0, '0'}
 """
 
 
+# One Redis client per connection pool of the process. Django's cache makes a new
+# `redis.Redis` per call, and building one (its table of reply callbacks) cost more CPU
+# than the script's round trip; a client is thread-safe, the pool holds the sockets.
+_clients: dict[int, tuple[object, Any]] = {}
+
+
+def _client_of(backend: RedisCache) -> Any:
+    cache: Any = backend._cache  # Django's RedisCacheClient: its pool and client class
+    pool = cache._get_connection_pool(write=True)
+    kept = _clients.get(id(pool))
+    if kept is None or kept[0] is not pool:
+        kept = _clients[id(pool)] = (pool, cache._client(connection_pool=pool))
+    return kept[1]
+
+
 class BallotThrottle(PortalThrottle):
     """The ballot endpoints' limits per IP and per account (scopes ballot_ip, ballot_user)
     checked in one Lua script on Redis; with another cache, the two DRF throttles."""
@@ -154,7 +169,7 @@ class BallotThrottle(PortalThrottle):
         return True
 
     def _run(self, backend: RedisCache, keys: list[str], args: list) -> tuple[int, str]:
-        client = backend._cache.get_client(keys[0], write=True)
+        client = _client_of(backend)
         if BallotThrottle._script is None:
             BallotThrottle._script = client.register_script(_SLIDING_WINDOW_LUA)
         refused, wait = BallotThrottle._script(keys=keys, args=args, client=client)  # type: ignore[operator]
