@@ -579,6 +579,9 @@ SHED_RETRY_AFTER = env_int("SHED_RETRY_AFTER", 10)  # seconds, in Retry-After an
 SHED_EXEMPT_PATHS = env_list(
     "SHED_EXEMPT_PATHS", [r"^/health/", r"^/metrics$", r"^/campaigns/\d+/results/$", r"^/static/"]
 )
+# An open campaign is read once per this many seconds per process for its ballots
+# (votes/ballot_campaign.py); 0 reads it for every ballot.
+BALLOT_CAMPAIGN_CACHE_SECONDS = env_float("BALLOT_CAMPAIGN_CACHE_SECONDS", 2.0)
 PERMISSIONS_POLICY = "geolocation=(self), camera=(), microphone=(), payment=()"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -163,3 +163,14 @@ def sms_outbox(settings):
     LocmemSmsBackend.outbox.clear()
     yield LocmemSmsBackend.outbox
     LocmemSmsBackend.outbox.clear()
+
+
+@pytest.fixture(autouse=True)
+def ballot_campaigns_kept():
+    """Each test starts with no campaign kept by the ballot path (votes/ballot_campaign.py):
+    ids of rolled-back rows come back on SQLite, and a kept row must not outlive its test."""
+    from votes.ballot_campaign import ballot_campaigns_forget
+
+    ballot_campaigns_forget()
+    yield
+    ballot_campaigns_forget()
