@@ -99,7 +99,7 @@ def main() -> None:
         if args.profile and throttle:
             import cProfile
 
-            profiler = cProfile.Profile()
+            profiler = cProfile.Profile(time.process_time)  # CPU, not the wait for PostgreSQL
             profiler.enable()
         cpu, wall = time.process_time(), time.perf_counter()
         for _ in range(args.ballots):
@@ -109,7 +109,11 @@ def main() -> None:
             import pstats
 
             profiler.disable()
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(45)
+            if os.environ.get("MICROBENCH_PROFILE_OUT"):
+                profiler.dump_stats(os.environ["MICROBENCH_PROFILE_OUT"])
+            stats = pstats.Stats(profiler, stream=sys.stderr)
+            stats.sort_stats("cumulative").print_stats(60)
+            stats.sort_stats("tottime").print_stats(40)
         result[f"cpu_ms_throttle_{mode}"] = 1000 * cpu / args.ballots
         result[f"wall_ms_throttle_{mode}"] = 1000 * wall / args.ballots
     result["statuses"] = statuses
