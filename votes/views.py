@@ -35,6 +35,7 @@ from portal.replica import reads_from_replica
 from portal.views import too_many_requests
 from projects.models import Municipality, Space
 from votes import pabulib, receipts, services
+from votes.ballot_campaign import campaign_to_cast
 from votes.forms import BallotForm, DeskPhoneForm, IdeaForm, ResidentForm, ballot_token, ballot_token_choices
 from votes.models import (
     Annulment,
@@ -198,11 +199,39 @@ def _receipt_for_session(cast: CastBallot) -> dict:
     }
 
 
+def _ballot_confirm(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse | BallotError | None:
+    """The confirm step, reading only what casting needs: the campaign as the API reads it
+    (votes/ballot_campaign.py), no entries and no "already voted?" query (the register's
+    constraint answers it). The redirect to the receipt, or the refusal (nothing written),
+    or None for a review that expired; the full page is then built for the last two."""
+    campaign = campaign_to_cast(pk)
+    if campaign is None:
+        raise Http404
+    choices = ballot_token_choices(request.POST.get("token", ""), campaign=campaign, user_id=request.user.pk)
+    if choices is None:
+        return None
+    try:
+        cast = ballot_cast(
+            campaign=campaign, voter=request.user, choices=choices, channel=Channel.WEB, client=client_of(request)
+        )
+    except BallotError as error:
+        return error
+    request.session[RECEIPT_SESSION_KEY] = _receipt_for_session(cast)
+    return redirect("votes:ballot_receipt", pk=campaign.pk)
+
+
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def ballot(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The ballot: GET the form, POST step=review to see it, step=confirm to cast it."""
+    step = request.POST.get("step", "") if request.method == "POST" else ""
+    refused: BallotError | None = None
+    if step == "confirm":
+        confirmed = _ballot_confirm(request, pk)
+        if isinstance(confirmed, HttpResponse):
+            return confirmed
+        refused = confirmed  # the page below says why, in the order it always has
     campaign, entries = _campaign_with_entries(pk)
     voted = _participation_in_vote(request, campaign)
     if voted is not None:
@@ -212,7 +241,6 @@ def ballot(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if refusal is not None:
         return _refused(request, campaign, code=refusal.code, message=refusal.message, status=403)
 
-    step = request.POST.get("step", "") if request.method == "POST" else ""
     if step in ("confirm", "edit"):
         choices = ballot_token_choices(request.POST.get("token", ""), campaign=campaign, user_id=request.user.pk)
         if choices is None:  # tampered with or expired: start again
@@ -223,6 +251,8 @@ def ballot(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             form = BallotForm(campaign=campaign, entries=entries, initial=BallotForm.initial_for(campaign, choices))
             return _ballot_page(request, campaign, form)
         try:
+            if refused is not None:
+                raise refused
             cast = ballot_cast(
                 campaign=campaign, voter=request.user, choices=choices, channel=Channel.WEB, client=client_of(request)
             )

@@ -178,3 +178,54 @@ def test_a_second_api_ballot_in_an_open_campaign_takes_three_statements(token_cl
     statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
     # The token with its user, the chosen entries, the one INSERT; the campaign was kept.
     assert len(statements) == 3, [sql[:80] for sql in statements]
+
+
+# --- The web ballot's confirm step --------------------------------------------------------
+
+
+def web_review(user, campaign, entry):
+    import re
+
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    review = client.post(f"/campaigns/{campaign.pk}/ballot/", {"step": "review", "entries": [entry]})
+    token = re.search(r'name="token" value="([^"]+)"', review.content.decode()).group(1)
+    return client, token
+
+
+def web_confirm(client, campaign, token):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(f"/campaigns/{campaign.pk}/ballot/", {"step": "confirm", "token": token})
+    return response, queries
+
+
+def test_the_web_confirm_step_reads_neither_the_ballot_page_nor_the_register(make_campaign, voter, ids):
+    campaign = make_campaign()
+    response, queries = web_confirm(*_reviewed(voter, campaign, ids))
+    assert response.status_code == 302
+    assert Participation.objects.filter(voter=voter, campaign=campaign).count() == 1
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    assert not [sql for sql in reads if 'FROM "votes_participation"' in sql], reads  # no "already voted?"
+    assert len([sql for sql in reads if 'FROM "votes_entry"' in sql]) == 1, reads  # the chosen ones only
+
+
+def _reviewed(voter, campaign, ids):
+    client, token = web_review(voter, campaign, ids(campaign)[0])
+    return client, campaign, token
+
+
+def test_a_refused_web_confirm_still_says_already_voted_first(make_campaign, voter, ids):
+    # A second confirm (a double click, the back button) is refused by the register's
+    # constraint in the cheap step; the page then says what it always said, with the
+    # participation's details, and nothing more is written.
+    campaign = make_campaign()
+    client, _campaign, token = _reviewed(voter, campaign, ids)
+    assert web_confirm(client, campaign, token)[0].status_code == 302
+    again, _queries = web_confirm(client, campaign, token)
+    assert again.status_code == 409
+    assert again.context["code"] == "already_voted"
+    assert again.context["participation"].campaign_id == campaign.pk
+    assert Participation.objects.filter(voter=voter).count() == 1
+    assert Ballot.objects.filter(campaign=campaign).count() == 1
