@@ -7,7 +7,7 @@ figure is this process's CPU (time.process_time) per ballot, so PostgreSQL's own
 and the wait for it are not in it; throttles off, then on (rates raised so that none
 refuses). One JSON document on stdout.
 
-    python bench/microbench.py --tokens FILE --campaign ID --entries 1,2,3 [--ballots 400]
+    python bench/microbench.py --tokens FILE --campaign ID --entries 1,2,3 [--ballots 400] [--channel web]
     [--profile]   print the top of a cProfile of the throttled run to stderr
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def environ_for(path: str, token: str, body: bytes) -> dict:
+def environ_for(path: str, headers: dict[str, str], body: bytes, content_type: str) -> dict:
     return {
         "REQUEST_METHOD": "POST",
         "PATH_INFO": path,
@@ -36,8 +36,8 @@ def environ_for(path: str, token: str, body: bytes) -> dict:
         "SERVER_PROTOCOL": "HTTP/1.1",
         "REMOTE_ADDR": "127.0.0.1",
         "HTTP_HOST": "127.0.0.1",
-        "HTTP_AUTHORIZATION": f"Token {token}",
-        "CONTENT_TYPE": "application/json",
+        **headers,
+        "CONTENT_TYPE": content_type,
         "CONTENT_LENGTH": str(len(body)),
         "wsgi.input": io.BytesIO(body),
         "wsgi.url_scheme": "http",
@@ -49,6 +49,49 @@ def environ_for(path: str, token: str, body: bytes) -> dict:
     }
 
 
+def api_requests(campaign: int, entry: int, voters: list[list[str]]) -> list[dict]:
+    body = json.dumps({"choices": [{"entry": entry}]}).encode()
+    path = f"/api/v1/campaigns/{campaign}/ballots/"
+    return [
+        environ_for(path, {"HTTP_AUTHORIZATION": f"Token {token}"}, body, "application/json") for _e, token in voters
+    ]
+
+
+def web_requests(campaign: int, entry: int, voters: list[list[str]]) -> list[dict]:
+    """The confirm step of each voter's web ballot: a logged-in session, the CSRF cookie
+    and field, and the signed review token, all made before the clock starts."""
+    from urllib.parse import urlencode
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.middleware.csrf import _get_new_csrf_string  # type: ignore[attr-defined]
+
+    from portal.accounts.models import User
+    from votes.forms import ballot_token
+    from votes.models import Campaign
+
+    by_email = {user.email: user for user in User.objects.filter(email__in=[email for email, _t in voters])}
+    environs = []
+    for email, _token in voters:
+        user = by_email[email]
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        csrf = _get_new_csrf_string()
+        review = ballot_token(campaign=Campaign(pk=campaign), user_id=user.pk, choices=[(entry, None)])
+        body = urlencode({"step": "confirm", "token": review, "csrfmiddlewaretoken": csrf}).encode()
+        cookie = f"sessionid={session.session_key}; csrftoken={csrf}"
+        environs.append(
+            environ_for(
+                f"/campaigns/{campaign}/ballot/", {"HTTP_COOKIE": cookie}, body, "application/x-www-form-urlencoded"
+            )
+        )
+    return environs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tokens", required=True)
@@ -57,6 +100,9 @@ def main() -> None:
     parser.add_argument("--entries", type=lambda s: [int(x) for x in s.split(",")], required=True)
     parser.add_argument("--ballots", type=int, default=400, help="per mode; plus 50 of warm-up")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--channel", choices=["api", "web"], default="api", help="web: the ballot page's confirm step, logged in"
+    )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -69,25 +115,29 @@ def main() -> None:
 
     handler = WSGIHandler()
     lines = Path(args.tokens).read_text().splitlines()[args.skip :]
-    tokens = iter(line.split(",")[1] for line in lines if "," in line)
-    path = f"/api/v1/campaigns/{args.campaign}/ballots/"
-    body = json.dumps({"choices": [{"entry": args.entries[0]}]}).encode()
+    voters = [line.split(",") for line in lines if "," in line][: 2 * (args.ballots + 50)]
+    requests = iter(
+        api_requests(args.campaign, args.entries[0], voters)
+        if args.channel == "api"
+        else web_requests(args.campaign, args.entries[0], voters)
+    )
+    success = 201 if args.channel == "api" else 302  # the web step redirects to the receipt
     statuses: dict[str, dict[int, int]] = {}
     refusals: dict[int, str] = {}
     logging.getLogger("django.request").setLevel(logging.ERROR)  # a refusal per ballot is not news here
 
     def cast(mode: str) -> None:
         answered: list[str] = []
-        response = handler(environ_for(path, next(tokens), body), lambda status, headers: answered.append(status))
+        response = handler(next(requests), lambda status, headers: answered.append(status))
         content = b"".join(response)
         response.close()  # request_finished: what gunicorn does after the body
         code = int(answered[0].split()[0])
         statuses.setdefault(mode, {}).setdefault(code, 0)
         statuses[mode][code] += 1
-        if code != 201:
+        if code != success:
             refusals.setdefault(code, content.decode(errors="replace")[:300])
 
-    result: dict[str, object] = {"ballots": args.ballots}
+    result: dict[str, object] = {"ballots": args.ballots, "channel": args.channel}
     rates = api_settings.DEFAULT_THROTTLE_RATES
     for scope in ("ballot_ip", "ballot_user"):
         rates[scope] = "1000000/min"
