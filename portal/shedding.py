@@ -94,6 +94,9 @@ class LoadSheddingMiddleware:
             response = HttpResponse(self._waiting_room(), status=503, content_type="text/html; charset=utf-8")
         response["Retry-After"] = self.retry_after
         response["Cache-Control"] = "no-store"
+        # Set here: this answer never passes CommonMiddleware, and without a length a
+        # kept-alive connection gets a chunked reply (gthread workers).
+        response["Content-Length"] = str(len(response.content))
         return response
 
     def _waiting_room(self) -> bytes:

@@ -65,6 +65,7 @@ def test_a_page_that_queued_too_long_gets_the_waiting_room_in_russian(client):
     assert response.status_code == 503
     assert response["Retry-After"] == "7"
     assert response["Cache-Control"] == "no-store"
+    assert response["Content-Length"] == str(len(response.content))  # never chunked on a kept-alive connection
     page = response.content.decode()
     assert "Подождите немного" in page
     assert "data-pause-control" in page
@@ -92,6 +93,7 @@ def test_a_shed_api_ballot_writes_nothing_and_says_so_in_json(token_client, make
     assert response.status_code == 503
     assert response.json()["code"] == "overloaded"
     assert response["Retry-After"]
+    assert response["Content-Length"] == str(len(response.content))
     assert Participation.objects.count() == 0
     assert Ballot.objects.count() == 0
     # The retry with the same key is not a replay of the 503: it is cast.
