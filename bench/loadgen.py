@@ -66,15 +66,23 @@ class Client:
         lines = head.split(b"\r\n")
         status = int(lines[0].split(b" ", 2)[1])
         length = 0
-        keep_alive = True
+        keep_alive, chunked = True, False
         for line in lines[1:]:
             name, _, value = line.partition(b":")
             name = name.strip().lower()
             if name == b"content-length":
                 length = int(value)
+            elif name == b"transfer-encoding" and b"chunked" in value.lower():
+                chunked = True
             elif name == b"connection" and value.strip().lower() == b"close":
                 keep_alive = False
-        body = await self.reader.readexactly(length) if length else b""
+        if chunked:  # a reply without a length on a kept-alive connection
+            body = b""
+            while size := int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16):
+                body += (await self.reader.readexactly(size + 2))[:-2]
+            await self.reader.readuntil(b"\r\n")  # the empty trailer
+        else:
+            body = await self.reader.readexactly(length) if length else b""
         if not keep_alive:
             self.close()
         return status, body
@@ -249,6 +257,8 @@ async def run_open(args) -> dict:
             kind, status = "timeout", 0
         except (OSError, asyncio.IncompleteReadError) as exc:
             kind, status = f"connection: {type(exc).__name__}", 0
+        except Exception as exc:  # a reply that is not HTTP: counted, never a silent loss
+            kind, status = f"reply: {type(exc).__name__}", 0
         finally:
             in_flight -= 1
         if kind is not None:
@@ -276,6 +286,7 @@ async def run_open(args) -> dict:
                 samples.append(f"{label}: {reply[:160]!r}")
 
     tasks: set[asyncio.Task] = set()
+    phase_of: dict[asyncio.Task, dict] = {}
     started = time.perf_counter()
     slice_s = args.duration / args.phases
     sent = 0
@@ -300,10 +311,17 @@ async def run_open(args) -> dict:
                     break
             task = asyncio.ensure_future(one(phase, pick, time.perf_counter(), time.time()))
             tasks.add(task)
+            phase_of[task] = phase
             task.add_done_callback(tasks.discard)
         await asyncio.sleep(0.002)
     if tasks:
-        await asyncio.wait(tasks, timeout=args.timeout + 1)
+        await asyncio.wait(tasks, timeout=args.timeout + 5)
+    # A request neither answered nor timed out by now (the load generator itself fell
+    # behind) is counted, never dropped from the report.
+    for task in list(tasks):
+        task.cancel()
+        errors = phase_of[task]["errors"]
+        errors["unanswered at the end"] = errors.get("unanswered at the end", 0) + 1
     for client in idle:
         client.close()
     report = []
