@@ -4,8 +4,8 @@ Every figure is a ratio against a baseline measured in the same run, because abs
 times drift on a shared two-core machine. Steps (progress lines go to stdout):
 
 1. A fresh database (portal_bench): migrate, collectstatic, `seed_demo --voters N --tokens FILE`.
-2. gunicorn serves the portal (gunicorn.conf.py: workers from GUNICORN_WORKERS, default
-   2 x cores + 1) with DEBUG=0, THROTTLE=0; the load comes from bench/loadgen.py in its
+2. gunicorn serves the portal (gunicorn.conf.py: GUNICORN_WORKERS, default one per core,
+   GUNICORN_THREADS, default 4) with DEBUG=0, THROTTLE=0; the load comes from bench/loadgen.py in its
    own process.
 3. Ballots: bench/pg_baseline.py (32 bare psycopg connections) writes the same rows, then
    32 HTTP clients cast ballots through POST /api/v1/campaigns/{id}/ballots/. Afterwards
@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import runpy
 import shutil
 import signal
 import socket
@@ -895,10 +896,10 @@ def main() -> None:
         and subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"], check=False).returncode
     ):
         sys.exit("PostgreSQL is not running on 127.0.0.1:5432")
+    gunicorn_conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))  # what gunicorn will read, one source
     log(
-        f"bench: {CLIENTS} clients, {DURATION:.0f} s per load phase, gunicorn workers "
-        f"{os.environ.get('GUNICORN_WORKERS') or f'2 x {os.cpu_count()} + 1'}, threads "
-        f"{os.environ.get('GUNICORN_THREADS') or 1}"
+        f"bench: {CLIENTS} clients, {DURATION:.0f} s per load phase, gunicorn {gunicorn_conf['worker_class']} "
+        f"workers {gunicorn_conf['workers']}, threads {gunicorn_conf['threads']}"
     )
     results: dict = {
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -909,8 +910,9 @@ def main() -> None:
             "duration_s": DURATION,
             "voters": VOTERS,
             "cores": os.cpu_count(),
-            "gunicorn_workers": os.environ.get("GUNICORN_WORKERS") or 2 * (os.cpu_count() or 1) + 1,
-            "gunicorn_threads": int(os.environ.get("GUNICORN_THREADS") or 1),
+            "gunicorn_worker_class": gunicorn_conf["worker_class"],
+            "gunicorn_workers": gunicorn_conf["workers"],
+            "gunicorn_threads": gunicorn_conf["threads"],
             "commit": subprocess.run(
                 ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
             ).stdout.strip(),
