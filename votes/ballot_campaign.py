@@ -23,6 +23,7 @@ from django.conf import settings
 
 from portal.prepared import Prepared
 from votes.models import Campaign
+from votes.services import BIGINT_MAX
 
 # With what eligibility reads (the municipality and its region); compiled once per process.
 _CAMPAIGN_TO_CAST: Prepared[Campaign] = Prepared(
@@ -36,6 +37,8 @@ _lock = threading.Lock()
 
 def campaign_to_cast(pk: int) -> Campaign | None:
     """The campaign `pk` (with its municipality and region) for a ballot, or None."""
+    if not 1 <= pk <= BIGINT_MAX:  # no such row, and past what the drivers take
+        return None
     seconds = settings.BALLOT_CAMPAIGN_CACHE_SECONDS
     if seconds > 0:
         kept = _kept.get(pk)

@@ -161,11 +161,11 @@ def test_ballot_409_second_time(token_client, make_campaign, voter, ids):
 
 
 @pytest.mark.postgres
-def test_an_api_ballot_takes_four_statements(token_client, make_campaign, voter, ids):
-    # Token with its user, the campaign, the chosen entries, and one INSERT of the ballot
-    # with its participation and choices that returns the trigger's time: no "already
-    # voted?" pre-check (the register's constraint answers it), no BEGIN/COMMIT, no
-    # re-read (bench/NOTES.md).
+def test_an_api_ballot_takes_three_statements(token_client, make_campaign, voter, ids):
+    # Token with its user, the campaign, and one INSERT of the ballot with its
+    # participation and choices that returns the trigger's time: no "already voted?"
+    # pre-check (the register's constraint answers it), no look-up of the entries (their
+    # foreign key answers it), no BEGIN/COMMIT, no re-read (bench/NOTES.md).
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -178,7 +178,7 @@ def test_an_api_ballot_takes_four_statements(token_client, make_campaign, voter,
     # The test's own transaction turns the INSERT's atomicity into a savepoint; a request
     # in autocommit (gunicorn) runs the statement alone.
     statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 4, [sql[:80] for sql in statements]
+    assert len(statements) == 3, [sql[:80] for sql in statements]
     ballot = Ballot.objects.get(campaign=campaign)
     # The answer carries the database clock's stamp, as stored in the register.
     voted_at = Participation.objects.get(voter=voter).voted_at

@@ -166,7 +166,7 @@ def test_a_ballot_after_the_close_is_refused_by_the_database_even_through_a_kept
 
 
 @pytest.mark.postgres
-def test_a_second_api_ballot_in_an_open_campaign_takes_three_statements(token_client, make_campaign, make_user, ids):
+def test_a_second_api_ballot_in_an_open_campaign_takes_two_statements(token_client, make_campaign, make_user, ids):
     campaign = make_campaign()
     entry = ids(campaign)[0]
     url = f"/api/v1/campaigns/{campaign.pk}/ballots/"
@@ -176,8 +176,8 @@ def test_a_second_api_ballot_in_an_open_campaign_takes_three_statements(token_cl
         response = client.post(url, {"choices": [{"entry": entry}]}, format="json")
     assert response.status_code == 201
     statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
-    # The token with its user, the chosen entries, the one INSERT; the campaign was kept.
-    assert len(statements) == 3, [sql[:80] for sql in statements]
+    # The token with its user and the one INSERT; the campaign was kept.
+    assert len(statements) == 2, [sql[:80] for sql in statements]
 
 
 # --- The web ballot's confirm step --------------------------------------------------------
@@ -208,7 +208,9 @@ def test_the_web_confirm_step_reads_neither_the_ballot_page_nor_the_register(mak
     assert Participation.objects.filter(voter=voter, campaign=campaign).count() == 1
     reads = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
     assert not [sql for sql in reads if 'FROM "votes_participation"' in sql], reads  # no "already voted?"
-    assert len([sql for sql in reads if 'FROM "votes_entry"' in sql]) == 1, reads  # the chosen ones only
+    # The page's entries are not read; on PostgreSQL not even the chosen ones (their key checks them).
+    entry_reads = 0 if connection.vendor == "postgresql" else 1
+    assert len([sql for sql in reads if 'FROM "votes_entry"' in sql]) == entry_reads, reads
 
 
 def _reviewed(voter, campaign, ids):
@@ -229,3 +231,19 @@ def test_a_refused_web_confirm_still_says_already_voted_first(make_campaign, vot
     assert again.context["participation"].campaign_id == campaign.pk
     assert Participation.objects.filter(voter=voter).count() == 1
     assert Ballot.objects.filter(campaign=campaign).count() == 1
+
+
+@pytest.mark.parametrize("method", ["approval", "choose-1", "cumulative", "ordinal", "knapsack"])
+def test_an_entry_of_another_campaign_is_refused_and_nothing_is_written(
+    token_client, make_campaign, voter, ids, method
+):
+    # On PostgreSQL the INSERT's foreign key answers it (no look-up first) except for a
+    # basket, whose costs are read first; the answer is the same either way.
+    campaign, other = make_campaign(method=method), make_campaign(method=method)
+    points = {"cumulative": 1, "ordinal": 1}.get(method)
+    body = {"choices": [{"entry": ids(other)[0], **({"points": points} if points else {})}]}
+    response = token_client(voter).post(f"/api/v1/campaigns/{campaign.pk}/ballots/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "unknown_entry"
+    assert Participation.objects.filter(voter=voter).count() == 0
+    assert Ballot.objects.count() == 0

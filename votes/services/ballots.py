@@ -143,6 +143,28 @@ _ENTRIES_CHOSEN: Prepared[Entry] = Prepared(
 
 def ballot_validate(*, campaign: Campaign, choices: Iterable[ChoiceInput]) -> list[tuple[Entry, int]]:
     """The ballot's (entry, points) pairs, or the `InvalidBallot` that explains what is wrong."""
+    pairs = _ballot_rules_check(campaign, choices)
+    entry_ids = [entry_id for entry_id, _points in pairs]
+    if all(type(entry_id) is int for entry_id in entry_ids):  # compiled once per process and count
+        found = _ENTRIES_CHOSEN.all(campaign.pk, entry_ids)
+    else:
+        found = list(Entry.objects.filter(campaign=campaign, pk__in=entry_ids))
+    entries = {entry.pk: entry for entry in found}
+    if len(entries) != len(entry_ids):
+        raise UnknownEntry()
+    if campaign.method == rules.KNAPSACK:
+        spent = sum((entries[entry_id].cost for entry_id, _p in pairs), Decimal(0))
+        if campaign.budget is not None and spent > campaign.budget:
+            raise OverBudget(
+                _("Your basket costs %(spent)s, over the budget of %(budget)s.")
+                % {"spent": rubles(spent), "budget": rubles(campaign.budget)}
+            )
+    return [(entries[entry_id], points) for entry_id, points in pairs]
+
+
+def _ballot_rules_check(campaign: Campaign, choices: Iterable[ChoiceInput]) -> list[tuple[int, int]]:
+    """The (entry id, points) pairs of a ballot that keeps the campaign's rules, with its
+    entries not looked up yet; or the `InvalidBallot` that explains what is wrong."""
     parsed = _parse_choices(choices)
     entry_ids = [entry_id for entry_id, _points in parsed]
     if len(set(entry_ids)) != len(entry_ids):
@@ -174,22 +196,7 @@ def ballot_validate(*, campaign: Campaign, choices: Iterable[ChoiceInput]) -> li
         pairs = [(entry_id, rank) for entry_id, rank in parsed]  # type: ignore[misc]
     else:  # a method added to the model but not here must fail loudly, not count silently
         raise InvalidBallot(_("This campaign's voting method is not supported."), code="unsupported_method")
-
-    if all(type(entry_id) is int for entry_id in entry_ids):  # compiled once per process and count
-        found = _ENTRIES_CHOSEN.all(campaign.pk, entry_ids)
-    else:
-        found = list(Entry.objects.filter(campaign=campaign, pk__in=entry_ids))
-    entries = {entry.pk: entry for entry in found}
-    if len(entries) != len(entry_ids):
-        raise UnknownEntry()
-    if method == rules.KNAPSACK:
-        spent = sum((entries[entry_id].cost for entry_id, _p in pairs), Decimal(0))
-        if campaign.budget is not None and spent > campaign.budget:
-            raise OverBudget(
-                _("Your basket costs %(spent)s, over the budget of %(budget)s.")
-                % {"spent": rubles(spent), "budget": rubles(campaign.budget)}
-            )
-    return [(entries[entry_id], points) for entry_id, points in pairs]
+    return pairs
 
 
 # The register's one-ballot-per-person constraints as PostgreSQL and SQLite name them.
@@ -199,6 +206,8 @@ ONE_BALLOT_PER_VOTER = frozenset(
 ONE_BALLOT_PER_VOTE = frozenset(
     {"participation_one_per_voter_in_vote", "votes_participation.vote_group_id, votes_participation.voter_id"}
 )
+# A choice's entry must be one of the ballot's campaign (the composite key of migration 0002).
+CHOICE_OF_THE_CAMPAIGN = "choice_entry_same_campaign"
 # A random ballot id that is taken already (one in billions): drawn again.
 BALLOT_ID_TAKEN = frozenset({"votes_ballot_pkey", "votes_ballot.id"})
 
@@ -254,7 +263,13 @@ def ballot_cast(
         if refusal.code in PHASE_REFUSALS:
             raise CampaignNotOpen(refusal.message, code=refusal.code)
         raise NotEligible.from_refusal(refusal)
-    chosen = ballot_validate(campaign=campaign, choices=choices)
+    if connection.vendor == "postgresql" and campaign.method != rules.KNAPSACK:
+        # The entries are looked up by the INSERT itself: a choice's (entry, campaign)
+        # foreign key refuses an entry of another campaign or none (UnknownEntry below),
+        # one query fewer. A basket needs the costs first.
+        chosen = _ballot_rules_check(campaign, choices)
+    else:
+        chosen = [(entry.pk, points) for entry, points in ballot_validate(campaign=campaign, choices=choices)]
 
     receipt = receipt_code_new()
     participation = Participation(
@@ -278,6 +293,8 @@ def ballot_cast(
                 raise AlreadyVotedInVote() from error
             if constraint == "ballot_within_voting_window":
                 raise CampaignNotOpen(_("Voting in this campaign is closed."), code="campaign_closed") from error
+            if constraint == CHOICE_OF_THE_CAMPAIGN:
+                raise UnknownEntry() from error
             if constraint in BALLOT_ID_TAKEN and attempt < 2:
                 ballot.id = ballot_id_new()
                 continue
@@ -317,7 +334,7 @@ _BALLOT_INSERT_SQL = """
 """
 
 
-def _ballot_insert(participation: Participation, ballot: Ballot, chosen: list[tuple[Entry, int]]) -> None:
+def _ballot_insert(participation: Participation, ballot: Ballot, chosen: list[tuple[int, int]]) -> None:
     """Write the participation, the ballot and its choices, all or nothing.
 
     On PostgreSQL one statement does it (atomic by itself: no BEGIN/COMMIT round trips)
@@ -337,8 +354,8 @@ def _ballot_insert(participation: Participation, ballot: Ballot, chosen: list[tu
             ballot.cast_on = timezone.localdate(participation.voted_at)
             ballot.save(force_insert=True)
             BallotChoice.objects.bulk_create(
-                BallotChoice(ballot=ballot, campaign_id=ballot.campaign_id, entry=entry, points=points)
-                for entry, points in chosen
+                BallotChoice(ballot=ballot, campaign_id=ballot.campaign_id, entry_id=entry_id, points=points)
+                for entry_id, points in chosen
             )
         return
     params: list[Any] = [
@@ -360,8 +377,8 @@ def _ballot_insert(participation: Participation, ballot: Ballot, chosen: list[tu
         ballot.receipt_hash,
         ballot.id,
         ballot.campaign_id,
-        [entry.pk for entry, _points in chosen],
-        [points for _entry, points in chosen],
+        [entry_id for entry_id, _points in chosen],
+        [points for _entry_id, points in chosen],
     ]
     # Inside a caller's transaction, a savepoint keeps a refused ballot from spoiling it.
     with transaction.atomic() if connection.in_atomic_block else nullcontext(), connection.cursor() as cursor:
