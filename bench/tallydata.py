@@ -45,6 +45,8 @@ def ballots_generate(
         # for the load, as pg_restore does; the constraints stay defined on the tables.
         conn.execute("SET LOCAL session_replication_role = replica")
         conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        # The same seed for every campaign: the ballot ids mix in the campaign, else the
+        # second campaign drew the first one's ids again (a fresh machine's first run failed).
         conn.execute("SELECT setseed(0.42)")
         # Receipt hashes are random: maintaining their two indexes row by row costs a
         # random page per row once they outgrow shared_buffers (most of the load time).
@@ -64,7 +66,7 @@ def ballots_generate(
                     FROM generate_series(%(start)s + 1, %(stop)s) AS g
                 ), new AS (
                     INSERT INTO votes_ballot (id, campaign_id, cast_on, receipt_hash, annulled_reason)
-                    SELECT (('x' || substr(md5(random()::text || g::text), 1, 16))::bit(64)::bigint
+                    SELECT (('x' || substr(md5(random()::text || %(campaign)s || ':' || g), 1, 16))::bit(64)::bigint
                             & 9223372036854775807),
                            %(campaign)s, current_date,
                            encode(sha256(convert_to('bench:' || %(campaign)s || ':' || g, 'UTF8')), 'hex'), ''
