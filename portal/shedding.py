@@ -97,6 +97,9 @@ class LoadSheddingMiddleware:
         # Set here: this answer never passes CommonMiddleware, and without a length a
         # kept-alive connection gets a chunked reply (gthread workers).
         response["Content-Length"] = str(len(response.content))
+        # Counted in REQUESTS_SHED; an ERROR line per shed request from django.request
+        # would flood the logs, and cost CPU, at the moment the workers have none to spare.
+        response._has_been_logged = True  # type: ignore[attr-defined]
         return response
 
     def _waiting_room(self) -> bytes:
