@@ -287,20 +287,27 @@ async def run_open(args) -> dict:
 
     tasks: set[asyncio.Task] = set()
     phase_of: dict[asyncio.Task, dict] = {}
+    # --warmup s at the starting rate first, answered and checked but not in the figures:
+    # the client's connections are opened then, as a steady state has them.
+    warm = {"statuses": {}, "errors": {}, "lat": [], "ballot_lat": [], "offered": 0, "admitted": 0, "shed": 0}
     started = time.perf_counter()
     slice_s = args.duration / args.phases
     sent = 0
     choice_at = 0.0
     while True:
         now = time.perf_counter() - started
-        if now >= args.duration:
+        if now >= args.warmup + args.duration:
             break
-        # Arrivals due by now at the (linearly ramping) rate: the integral of the rate.
-        rate_now = args.rate_start + (args.rate_end - args.rate_start) * now / args.duration
-        due = int(args.rate_start * now + (rate_now - args.rate_start) * now / 2)
+        t = now - args.warmup
+        if t < 0:
+            due = int(args.rate_start * now)
+        else:
+            # Arrivals due by now at the (linearly ramping) rate: the integral of the rate.
+            rate_now = args.rate_start + (args.rate_end - args.rate_start) * t / args.duration
+            due = int(args.rate_start * args.warmup) + int(args.rate_start * t + (rate_now - args.rate_start) * t / 2)
         while sent < due:
             sent += 1
-            phase = phases[min(args.phases - 1, int(now / slice_s))]
+            phase = warm if t < 0 else phases[min(args.phases - 1, int(t / slice_s))]
             phase["offered"] += 1
             choice_at = (choice_at + 0.6180339887) % 1.0  # a low-discrepancy walk through the mix
             pick, acc = mix[-1][0], 0.0
@@ -324,6 +331,11 @@ async def run_open(args) -> dict:
         errors["unanswered at the end"] = errors.get("unanswered at the end", 0) + 1
     for client in idle:
         client.close()
+    # Nothing of the warm-up is hidden but its latencies: its failures and 503s count.
+    for kind, count in warm["errors"].items():
+        phases[0]["errors"][f"warm-up: {kind}"] = count
+    if warm["shed"]:
+        phases[0]["errors"]["warm-up: 503"] = warm["shed"]
     report = []
     for i, phase in enumerate(phases):
         lat, ballot_lat = sorted(phase["lat"]), sorted(phase["ballot_lat"])
@@ -361,7 +373,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--duration", type=float, default=10.0)
-    parser.add_argument("--warmup", type=float, default=0.0)
+    parser.add_argument("--warmup", type=float, default=0.0, help="seconds not timed first (open: at --rate-start)")
     parser.add_argument("--path", default="/")
     parser.add_argument("--tokens")
     parser.add_argument("--skip", type=int, default=0, help="voters at the top of the file already used")
