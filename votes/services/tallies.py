@@ -67,18 +67,25 @@ def _scores_from_sql(campaign: Campaign, entries: list[Entry]) -> dict[str, rule
         score = Sum(points)
     else:
         score = Count("*")
-    # count(*), not count(id): the (campaign, entry) index answers it without the heap.
-    rows = (
-        BallotChoice.objects.filter(campaign_id=campaign.pk, ballot__annulled_reason="")
-        .order_by()
-        .values("entry_id")
-        .annotate(votes=Count("*"), score=score)
-    )
+
+    # Every choice, then the annulled ballots' taken off: count(*) over the campaign's
+    # choices is answered by the (campaign, entry) index without the heap, where a join
+    # with the ballots to leave the annulled out read a million of them (24x the bare
+    # GROUP BY); the annulled are few and found by their partial index.
+    def per_entry(choices) -> dict[int, tuple[int, int]]:
+        rows = choices.order_by().values("entry_id").annotate(votes=Count("*"), score=score)
+        return {row["entry_id"]: (row["votes"], int(row["score"] or 0)) for row in rows}
+
+    choices = BallotChoice.objects.filter(campaign_id=campaign.pk)
+    counted = per_entry(choices)
+    for entry_id, (annulled_votes, annulled_score) in per_entry(choices.exclude(ballot__annulled_reason="")).items():
+        votes, total = counted[entry_id]
+        counted[entry_id] = (votes - annulled_votes, total - annulled_score)
     ids = _project_id_of(entries)
     scores = {e.external_id: rules.ProjectScore(e.external_id, 0, 0) for e in entries}
-    for row in rows:
-        pid = ids[row["entry_id"]]
-        scores[pid] = rules.ProjectScore(pid, row["votes"], int(row["score"] or 0))
+    for entry_id, (votes, total) in counted.items():
+        pid = ids[entry_id]
+        scores[pid] = rules.ProjectScore(pid, votes, total)
     return scores
 
 
@@ -302,7 +309,9 @@ def tally_compute(*, campaign_id: int, final: bool) -> Tally:
                 # enforce it), so the votes add up to the ballots: no second scan.
                 ballots_counted = sum(score.votes for score in scores.values())
             else:
-                ballots_counted = Ballot.objects.counted().filter(campaign_id=campaign_id).count()
+                # All of them less the annulled, as the scores: two index scans, no heap.
+                of_campaign = Ballot.objects.filter(campaign_id=campaign_id)
+                ballots_counted = of_campaign.count() - of_campaign.annulled().count()
             _write_rows(tally, campaign, entries, scores, outcome, scale)
             tally.status = Tally.Status.DONE
             tally.computed_at = timezone.now()
