@@ -482,7 +482,9 @@ class VolunteerBallotView(APIView):
         if not serializer.is_valid():
             return _malformed(serializer)
         data = serializer.validated_data
-        campaign = get_object_or_404(Campaign.objects.select_related("municipality__region"), pk=data["campaign"])
+        campaign = campaign_to_cast(data["campaign"])
+        if campaign is None:
+            raise Http404
         try:
             cast = volunteer_ballot_cast(
                 volunteer=request.user,

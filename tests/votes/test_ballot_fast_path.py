@@ -5,9 +5,11 @@ Each must answer exactly as the slow path would."""
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -184,10 +186,6 @@ def test_a_second_api_ballot_in_an_open_campaign_takes_two_statements(token_clie
 
 
 def web_review(user, campaign, entry):
-    import re
-
-    from django.test import Client
-
     client = Client()
     client.force_login(user)
     review = client.post(f"/campaigns/{campaign.pk}/ballot/", {"step": "review", "entries": [entry]})
