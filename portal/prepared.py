@@ -13,7 +13,6 @@ strings); a list argument gets one plan per length (`pk__in`).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -61,8 +60,9 @@ class Prepared(Generic[M]):
     def __init__(self, model: type[M], build: Callable[..., models.QuerySet[M]]) -> None:
         self.model = model
         self.build = build
+        # Two threads may build the same plan at once: both are the same, and a dict
+        # assignment is atomic, so no lock is needed.
         self._plans: dict[tuple, _Plan] = {}
-        self._lock = threading.Lock()
 
     def _plan(self, db: str, args: tuple) -> _Plan:
         shape = (db, *(len(a) if isinstance(a, list | tuple) else type(a) for a in args))
@@ -83,9 +83,7 @@ class Prepared(Generic[M]):
                     stand_in = _stand_in(arg, n := n + 1)
                     stand_ins[stand_in] = (i, None)
                     sample.append(stand_in)
-            plan = _Plan(self.build(*sample).using(db), db, stand_ins)
-            with self._lock:
-                self._plans[shape] = plan
+            plan = self._plans[shape] = _Plan(self.build(*sample).using(db), db, stand_ins)
         return plan
 
     def all(self, *args: Any) -> list[M]:

@@ -31,7 +31,7 @@ from votes.models import (
 )
 from votes.permissions import can_download_protocol
 from votes.results import live_tally_is_stale
-from votes.turnout import participants_by_campaign, turnout_by_day, turnout_of
+from votes.turnout import turnout_by_day, turnout_of
 
 
 def _warning_text() -> str:
@@ -354,11 +354,12 @@ class CampaignAdmin(ScopedAdmin):
                 messages.warning(request, _warning_text())
             if campaign is not None and campaign.lacks_commission_key:
                 messages.warning(request, _no_commission_key_text(campaign))
+            days = turnout_by_day(campaign)
             extra_context = {
                 **(extra_context or {}),
                 "counting": self._counting_panel(request, campaign),
-                "turnout_days": turnout_by_day(campaign),
-                "turnout": turnout_of(campaign, participants=participants_by_campaign([campaign])[campaign.pk]),
+                "turnout_days": days,
+                "turnout": turnout_of(campaign, participants=days[-1].cumulative if days else 0),
             }
         return super().changeform_view(request, object_id, form_url, extra_context)
 
@@ -408,7 +409,7 @@ class CampaignAdmin(ScopedAdmin):
             "published": published,
             "steps": steps,
             # The view decides who may download it; the link shows where it may.
-            "protocol": final_done and can_download_protocol(request.user, campaign, final_done=True),
+            "protocol": final_done and can_download_protocol(request.user, campaign),
         }
 
     def counting_view(self, request: HttpRequest, object_id: str, step: str):

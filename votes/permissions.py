@@ -185,9 +185,7 @@ def can_view_verification(user, campaign: Campaign) -> bool:
     return can_decide_verification(user, campaign) or is_official_for(user, campaign.municipality_id)
 
 
-def can_download_protocol(user, campaign: Campaign, *, final_done: bool) -> bool:
-    """The commission's protocol: anyone once the results are published; before that, the
-    campaign's commission and officials once the final count is done."""
-    if not final_done:
-        return False
+def can_download_protocol(user, campaign: Campaign) -> bool:
+    """The commission's protocol, once the final count is done (the caller has its tally):
+    anyone once the results are published; before that, the campaign's commission and officials."""
     return campaign.results_published_at is not None or can_view_verification(user, campaign)

@@ -12,7 +12,7 @@ from django.utils import timezone, translation
 
 from portal.accounts.models import User
 from votes.models import Campaign, Channel, Participation, Tally
-from votes.turnout import participants_by_campaign, turnout_of
+from votes.turnout import turnout_of
 from votes.wording import SCORED_METHODS, annulled_by_label, money, tie_break_text, worded_results
 
 
@@ -23,10 +23,10 @@ def protocol_final_tally(campaign: Campaign) -> Tally | None:
 
 def protocol_context(campaign: Campaign, tally: Tally) -> dict:
     data, rows = worded_results(campaign, tally)
-    participants = participants_by_campaign([campaign])[campaign.pk]
     by_channel = dict(
         Participation.objects.in_vote_of(campaign).values_list("channel").annotate(n=Count("pk")).order_by()
     )
+    participants = sum(by_channel.values())
     lists = (
         list(campaign.vote_group.campaigns.order_by("pk").values_list("title", flat=True))
         if campaign.vote_group is not None

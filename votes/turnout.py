@@ -84,9 +84,12 @@ def participants_by_campaign(campaigns: Iterable[Campaign]) -> dict[int, int]:
     }
 
 
-def turnout_of(campaign: Campaign, *, participants: int, now: datetime.datetime | None = None) -> Turnout:
-    """`campaign`'s turnout (select_related("municipality__region")) with `participants`."""
+def turnout_of(campaign: Campaign, *, participants: int | None = None, now: datetime.datetime | None = None) -> Turnout:
+    """`campaign`'s turnout (select_related("municipality__region")) with `participants`,
+    counted in the register when not given (lists of campaigns: participants_by_campaign)."""
     now = now or timezone.now()
+    if participants is None:
+        participants = Participation.objects.in_vote_of(campaign).count()
     municipality = campaign.municipality
     residents = municipality.residents_14_plus()
     projected = projected_participants(

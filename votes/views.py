@@ -641,7 +641,7 @@ def ledger_download(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 def protocol_download(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign_or_404(pk)
     tally = protocol_final_tally(campaign)
-    if tally is None or not can_download_protocol(request.user, campaign, final_done=True):
+    if tally is None or not can_download_protocol(request.user, campaign):
         raise Http404
     response = HttpResponse(protocol_pdf(campaign, tally), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-protocol.pdf"'

@@ -20,7 +20,7 @@ from portal.accounts.unsubscribe import unsubscribe_url
 from projects.models import Proposal
 from votes import tasks
 from votes.models import Campaign, Idea, TurnoutNotice
-from votes.turnout import participants_by_campaign, turnout_of
+from votes.turnout import turnout_of
 
 
 def notifications_idea_decided_enqueue(*, idea: Idea) -> None:
@@ -105,6 +105,6 @@ def email_turnout_behind_send(*, notice_id: int) -> int:
     """The e-mail of one turnout notice: the vote's turnout so far and its projection."""
     notice = TurnoutNotice.objects.select_related("campaign__municipality__region", "official").get(pk=notice_id)
     campaign = notice.campaign
-    turnout = turnout_of(campaign, participants=participants_by_campaign([campaign])[campaign.pk], now=notice.sent_at)
+    turnout = turnout_of(campaign, now=notice.sent_at)
     context = {"campaign": campaign, "turnout": turnout, "notice": notice}
     return mail_send([_message(user=notice.official, template="turnout_behind", context=context)])
